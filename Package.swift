@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// Targets and their arrows: docs/architecture.md. A module imports only modules below it.
+import PackageDescription
+
+let package = Package(
+    name: "Whittle",
+    products: [
+        .executable(name: "compress", targets: ["compress"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+    ],
+    targets: [
+        .executableTarget(name: "compress", dependencies: [
+            "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "Pipeline", dependencies: ["Importer", "Rewrite", "Engine", "Datasets", "Graph"]),
+        .target(name: "Rewrite", dependencies: ["Graph"]),
+        .target(name: "Importer", dependencies: ["Graph", "ONNXProto", "CONNX"]),
+        .target(name: "Datasets", dependencies: ["Graph", "CTurboJPEG", "CPNG", "CZlib"]),
+        .target(name: "Engine", dependencies: ["Graph", "COpenBLAS"]),
+        .target(name: "Graph"),
+        .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
+            name: "CONNX",
+            cxxSettings: [.define("ONNX_NAMESPACE", to: "onnx"), .define("ONNX_ML", to: "1")],
+            linkerSettings: [.linkedLibrary("onnx"), .linkedLibrary("onnx_proto"), .linkedLibrary("protobuf")]
+        ),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .testTarget(name: "WhittleTests", dependencies: ["Pipeline", "Importer", "Rewrite", "Engine", "Datasets", "Graph"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

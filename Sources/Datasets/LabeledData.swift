@@ -1,0 +1,102 @@
+import CZlib
+import Foundation
+
+/// Labeled images for evaluation and calibration. A folder holds either
+/// - `labels.tsv` (header, then file, class_index, …; rows whose class is not a number are skipped),
+/// - MNIST IDX files (`*-images-idx3-ubyte[.gz]` and `*-labels-idx1-ubyte[.gz]`), or
+/// - one subfolder per class, classes numbered in name order.
+public struct LabeledData {
+    public enum Source: Sendable {
+        case file(String)
+        /// Gray pixels of a square image held in memory (MNIST).
+        case pixels([UInt8], size: Int)
+    }
+
+    public var samples: [(source: Source, label: Int)]
+
+    public init(folder: String) throws {
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DatasetError("'\(folder)' is not a folder")
+        }
+        let entries = try manager.contentsOfDirectory(atPath: folder).sorted()
+        let url = URL(fileURLWithPath: folder)
+        if entries.contains("labels.tsv") {
+            samples = try Self.readTable(url.appendingPathComponent("labels.tsv").path, folder: url)
+        } else if let images = entries.first(where: { $0.contains("images-idx3-ubyte") }),
+                  let labels = entries.first(where: { $0.contains("labels-idx1-ubyte") }) {
+            samples = try Self.readIDX(images: url.appendingPathComponent(images).path, labels: url.appendingPathComponent(labels).path)
+        } else {
+            let classes = entries.filter { name in
+                var isDir: ObjCBool = false
+                return manager.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDir) && isDir.boolValue
+            }
+            samples = try classes.enumerated().flatMap { index, name in
+                try manager.contentsOfDirectory(atPath: url.appendingPathComponent(name).path).sorted()
+                    .filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
+                    .map { (Source.file(url.appendingPathComponent(name).appendingPathComponent($0).path), index) }
+            }
+        }
+        guard !samples.isEmpty else {
+            throw DatasetError("'\(folder)' has no labeled images: expected labels.tsv, MNIST IDX files or one subfolder per class")
+        }
+    }
+
+    private static func readTable(_ path: String, folder: URL) throws -> [(Source, Int)] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        return text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count >= 2, let label = Int(fields[1].trimmingCharacters(in: .whitespaces)) else { return nil }
+            return (.file(folder.appendingPathComponent(String(fields[0])).path), label)
+        }
+    }
+
+    private static func readIDX(images: String, labels: String) throws -> [(Source, Int)] {
+        let imageBytes = try readMaybeGzipped(images), labelBytes = try readMaybeGzipped(labels)
+        func word(_ bytes: [UInt8], _ at: Int) -> Int {
+            bytes[at..<at + 4].reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard imageBytes.count >= 16, word(imageBytes, 0) == 0x803, labelBytes.count >= 8, word(labelBytes, 0) == 0x801 else {
+            throw DatasetError("\(images): not an MNIST IDX image/label pair")
+        }
+        let (count, rows, columns) = (word(imageBytes, 4), word(imageBytes, 8), word(imageBytes, 12))
+        guard rows == columns, word(labelBytes, 4) == count, imageBytes.count >= 16 + count * rows * columns,
+              labelBytes.count >= 8 + count
+        else { throw DatasetError("\(images): IDX sizes do not agree") }
+        let plane = rows * columns
+        return (0..<count).map { i in
+            (.pixels(Array(imageBytes[16 + i * plane..<16 + (i + 1) * plane]), size: rows), Int(labelBytes[8 + i]))
+        }
+    }
+
+    /// The file's bytes, gunzipped when it ends in .gz.
+    static func readMaybeGzipped(_ path: String) throws -> [UInt8] {
+        guard path.hasSuffix(".gz") else {
+            guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read '\(path)'") }
+            return [UInt8](data)
+        }
+        guard let file = gzopen(path, "rb") else { throw DatasetError("cannot open '\(path)'") }
+        defer { gzclose(file) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let read = gzread(file, &chunk, UInt32(chunk.count))
+            guard read >= 0 else { throw DatasetError("'\(path)' is not valid gzip data") }
+            if read == 0 { break }
+            result += chunk[0..<Int(read)]
+        }
+        return result
+    }
+
+    /// The model input for one sample (CHW floats).
+    public func input(_ index: Int, preset: Preset, size: Int, channels: Int) throws -> [Float] {
+        switch samples[index].source {
+        case .file(let path):
+            return try preset.prepare(RGBImage.read(path: path), size: size, channels: channels)
+        case .pixels(let gray, let side):
+            guard side == size else { throw DatasetError("the images are \(side)×\(side), the model takes \(size)×\(size)") }
+            return preset.normalize(gray, size: size, channels: channels)
+        }
+    }
+}

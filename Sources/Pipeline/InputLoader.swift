@@ -1,0 +1,36 @@
+import Datasets
+import Foundation
+import Graph
+
+/// Reads a model input from a file: a tensor (.npy, .npz with one array) or an image.
+public enum InputLoader {
+    public static func tensor(path: String, for input: ValueInfo, preset presetName: String) throws -> Tensor {
+        let lower = path.lowercased()
+        var tensor: Tensor
+        if lower.hasSuffix(".npy") {
+            tensor = try Npy.read(path: path)
+        } else if lower.hasSuffix(".npz") {
+            let arrays = try Npz.read(path: path)
+            guard arrays.count == 1, let only = arrays.values.first else {
+                throw DatasetError("\(path) holds \(arrays.count) arrays; give a .npz with one, or a .npy")
+            }
+            tensor = only
+        } else {
+            let preset = try parsePreset(presetName)
+            guard input.shape.count == 4, input.shape[2] == input.shape[3] else {
+                throw DatasetError("the model's input \(input.shape) is not a square NCHW image")
+            }
+            let pixels = try preset.prepare(RGBImage.read(path: path), size: input.shape[2], channels: input.shape[1])
+            return Tensor(shape: [1] + input.shape.dropFirst(), floats: pixels)
+        }
+        if tensor.shape.count == input.shape.count - 1 { tensor.shape = [1] + tensor.shape }
+        return Tensor(shape: tensor.shape, floats: tensor.floats)
+    }
+
+    public static func parsePreset(_ name: String) throws -> Preset {
+        guard let preset = Preset(rawValue: name) else {
+            throw DatasetError("unknown --prep '\(name)'; choose one of \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return preset
+    }
+}

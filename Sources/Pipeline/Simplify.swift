@@ -1,0 +1,19 @@
+import Graph
+import Rewrite
+
+/// The passes every imported graph goes through, in order.
+public enum Simplify {
+    public static let passes: [Pass] = [.foldBatchNorm, .removeDeadNodes]
+
+    /// Runs the passes; returns what each changed, by pass name, in order.
+    @discardableResult
+    public static func run(_ graph: inout Graph) throws -> [(pass: String, changes: Int)] {
+        try passes.map { pass in
+            let changes = try pass.apply(&graph)
+            #if DEBUG
+            try graph.verify()
+            #endif
+            return (pass.name, changes)
+        }
+    }
+}

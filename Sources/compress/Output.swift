@@ -1,0 +1,25 @@
+import Foundation
+
+/// Prints one JSON object on stdout with sorted keys, for scripts.
+func printJSON(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// A line on stderr: progress and notes, never mixed into stdout's results.
+func note(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// 385_282_944 → "385.28M".
+func humanCount(_ value: Int) -> String {
+    let v = Double(value)
+    if v >= 1e9 { return String(format: "%.2fG", v / 1e9) }
+    if v >= 1e6 { return String(format: "%.2fM", v / 1e6) }
+    if v >= 1e3 { return String(format: "%.1fK", v / 1e3) }
+    return String(value)
+}
+
+func padded(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}

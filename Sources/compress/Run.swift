@@ -1,0 +1,39 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Graph
+import Pipeline
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a model on one input and print its top classes.",
+        discussion: "An .onnx model runs on the float Engine (after the simplify passes).")
+
+    @Argument(help: "The model (.onnx).") var model: String
+    @Option(help: "The input: a .npy/.npz tensor, or a .jpg/.png image prepared with --prep.") var input: String
+    @Option(help: "Image preprocessing: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")).") var prep: String = "tf"
+    @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224.") var inputShape: String?
+    @Option(help: "Write the first output to this .npy file.") var output: String?
+    @Option(help: "How many top classes to print.") var top = 5
+    @Flag(help: "Print one JSON object: output shape, top classes and scores.") var json = false
+
+    func run() throws {
+        let loaded = try ModelLoader.load(path: model, inputShape: try inputShape.map(ModelLoader.parseShape))
+        let graph = loaded.graph
+        guard graph.inputs.count == 1, let info = graph.inputs.first else {
+            throw ValidationError("the model has \(graph.inputs.count) inputs; run takes models with one")
+        }
+        let tensor = try InputLoader.tensor(path: input, for: info, preset: prep)
+        let outputs = try Runner.forward(graph, input: tensor)
+        let result = outputs[graph.outputs[0]]!
+        if let output { try Npy.write(result, path: output) }
+        let scores = result.floats
+        let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(top, 0))
+        if json {
+            try printJSON(["output_shape": result.shape, "top": ranked.map { ["class": $0, "score": Double(scores[$0])] }])
+        } else {
+            print("output \(graph.outputs[0]) \(result.shape)")
+            for index in ranked { print(String(format: "%6d  %.5f", index, scores[index])) }
+        }
+    }
+}
