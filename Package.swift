@@ -31,7 +31,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
-        .testTarget(name: "WhittleTests", dependencies: ["Pipeline", "Importer", "Rewrite", "Engine", "Datasets", "Graph"]),
+        .testTarget(name: "WhittleTests", dependencies: [
+            "Pipeline", "Importer", "Rewrite", "Engine", "Datasets", "Graph", "ONNXProto",
+        ]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -62,4 +62,12 @@ public struct QuantParams: Equatable, Sendable {
         self.axis = axis
         self.isSigned = isSigned
     }
+
+    /// The real values a per-tensor 8-bit quantizer can represent.
+    /// Example: uint8 with scale 0.1 and zero point 10 holds −1.0 … 24.5.
+    public var representableRange: (low: Float, high: Float) {
+        let (qmin, qmax): (Int32, Int32) = isSigned ? (-128, 127) : (0, 255)
+        let zero = zeroPoints.first ?? 0, scale = scales.first ?? 1
+        return (Float(qmin - zero) * scale, Float(qmax - zero) * scale)
+    }
 }

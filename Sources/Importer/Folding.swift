@@ -27,6 +27,9 @@ enum Folding {
         let inputs = values.compactMap { $0 }
         let result = try evaluate(node, inputs, ctx)
         ctx.defineConstant(node.output[0], result)
+        if node.opType == "Constant", node.attribute.first?.t.dataType == ONNXType.int8.rawValue {
+            ctx.int8Constants.insert(node.output[0])
+        }
         return true
     }
 

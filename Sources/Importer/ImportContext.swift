@@ -13,6 +13,8 @@ struct ImportContext {
     var shapes: [String: [Int]] = [:]
     var constants: [String: Tensor] = [:]
     var quantization: [String: QuantParams] = [:]
+    /// Integer constants whose ONNX type is signed 8-bit (zero points tell int8 from uint8).
+    var int8Constants = Set<String>()
     /// Values removed at import (Identity, Dropout) → the value that replaces them.
     var aliases: [String: String] = [:]
     private var usedNames = Set<String>()

@@ -91,6 +91,7 @@ public enum ONNXImporter {
         var ctx = ImportContext(opset: opset)
         for initializer in proto.initializer {
             ctx.defineConstant(initializer.name, try Tensor(onnx: initializer))
+            if initializer.dataType == ONNXType.int8.rawValue { ctx.int8Constants.insert(initializer.name) }
         }
         let realInputs = proto.input.filter { ctx.constants[$0.name] == nil }
         guard !realInputs.isEmpty else { throw ImportError("the graph has no inputs") }

@@ -17,6 +17,7 @@ extension Pass {
                   (graph.consumers()[bn.inputs[0]] ?? []).count == 1, !graph.outputs.contains(bn.inputs[0])
             else { continue }
             let producer = graph.nodes[producerIndex]
+            guard producer.inputs.count >= 2 else { continue }
             let factors = (0..<stats[0].count).map { stats[0][$0] / (stats[3][$0] + epsilon).squareRoot() }
             guard let weight = graph.initializers[producer.inputs[1]], weight.isFloat,
                   let scaled = scaleOutputChannels(producer.op, weight: weight, factors: factors)

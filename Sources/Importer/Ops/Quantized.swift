@@ -3,13 +3,14 @@ import ONNXProto
 
 /// Already-quantized models (QLinear* and Quantize/DequantizeLinear) import as float ops:
 /// integer weights are dequantized, activations stay float, and every activation's scale and
-/// zero point is kept in `Graph.quantization` under the value's name.
+/// zero point is kept in `Graph.quantization` under the value's name. Each quantized result is
+/// clipped to the range its integer type holds, because that saturation is part of the model:
+/// a QLinearConv with a uint8 output whose range is 0…6 is where a fused ReLU6 went.
 enum Quantized {
     static let table: [String: OpImporter] = [
         "QuantizeLinear": { ctx, node in
-            let x = try ctx.requiredInput(node, 0)
-            ctx.quantization[x] = try params(node, ctx, scale: 1, zeroPoint: 2, axis: node.int("axis", default: 1))
-            ctx.aliases[node.output[0]] = x
+            let quant = try params(node, ctx, scale: 1, zeroPoint: 2, axis: node.int("axis", default: 1))
+            try saturate(&ctx, node, quant, input: try ctx.requiredInput(node, 0))
         },
         "DequantizeLinear": { ctx, node in
             let q = try ctx.requiredInput(node, 0)
@@ -35,20 +36,23 @@ enum Quantized {
                 inputs.append(name)
             }
             let attributes = try Convolution.convAttributes(node, ctx, input: ctx.shape(x), weight: ctx.shape(weight))
-            try ctx.emit(.conv(attributes), for: node, inputs: inputs)
-            ctx.quantization[node.output[0]] = try params(node, ctx, scale: 6, zeroPoint: 7)
+            let result = node.output[0] + "_unsaturated"
+            try ctx.emit(.conv(attributes), for: node, inputs: inputs, outputs: [result])
+            try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
         },
         "QLinearMatMul": { ctx, node in
-            let a = try ctx.requiredInput(node, 0)
-            let b = try ctx.constant(node, 3) != nil
-                ? dequantizedInput(node, &ctx, index: 3, scale: 4, zeroPoint: 5, axis: 1)
-                : ctx.requiredInput(node, 3)
-            try ctx.emit(.matMul, for: node, inputs: [a, b])
-            ctx.quantization[node.output[0]] = try params(node, ctx, scale: 6, zeroPoint: 7)
+            let a = try floatOperand(node, &ctx, index: 0, scale: 1, zeroPoint: 2, axis: 1)
+            let b = try floatOperand(node, &ctx, index: 3, scale: 4, zeroPoint: 5, axis: 1)
+            let result = node.output[0] + "_unsaturated"
+            try ctx.emit(.matMul, for: node, inputs: [a, b], outputs: [result])
+            try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
         },
         "com.microsoft.QLinearAdd": { ctx, node in
-            try ctx.emit(.add, for: node, inputs: [try ctx.requiredInput(node, 0), try ctx.requiredInput(node, 3)])
-            ctx.quantization[node.output[0]] = try params(node, ctx, scale: 6, zeroPoint: 7)
+            let a = try floatOperand(node, &ctx, index: 0, scale: 1, zeroPoint: 2, axis: 1)
+            let b = try floatOperand(node, &ctx, index: 3, scale: 4, zeroPoint: 5, axis: 1)
+            let result = node.output[0] + "_unsaturated"
+            try ctx.emit(.add, for: node, inputs: [a, b], outputs: [result])
+            try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
         },
         "com.microsoft.QLinearGlobalAveragePool": { ctx, node in
             guard node.int("channels_last", default: 0) == 0 else {
@@ -59,18 +63,28 @@ enum Quantized {
         },
     ]
 
+    /// Clips `input` to what `quant` represents, into the node's first output, and records `quant` there.
+    private static func saturate(_ ctx: inout ImportContext, _ node: Onnx_NodeProto, _ quant: QuantParams, input: String) throws {
+        let range = quant.axis == nil ? quant.representableRange : (-Float.greatestFiniteMagnitude, Float.greatestFiniteMagnitude)
+        try ctx.emit(.clip(min: range.0, max: range.1), for: node, inputs: [input])
+        ctx.quantization[node.output[0]] = quant
+    }
+
     /// Scale and zero point from constant inputs. A per-channel scale applies along `axis`.
     private static func params(_ node: Onnx_NodeProto, _ ctx: ImportContext, scale: Int, zeroPoint: Int, axis: Int = 1) throws -> QuantParams {
         guard let scales = ctx.constant(node, scale)?.floats, !scales.isEmpty else {
             throw ImportError("\(node.label): its scale (input \(scale)) must be a constant")
         }
         let zeroPoints = ctx.constant(node, zeroPoint)?.int64s.map { Int32(clamping: $0) } ?? [0]
-        let signed = ctx.input(node, zeroPoint).map { isSigned(ctx.constants[$0]) } ?? false
+        let signed = ctx.input(node, zeroPoint).map { ctx.int8Constants.contains($0) } ?? false
         return QuantParams(scales: scales, zeroPoints: zeroPoints, axis: scales.count > 1 ? axis : nil, isSigned: signed)
     }
 
-    private static func isSigned(_ zeroPoint: Tensor?) -> Bool {
-        zeroPoint?.int64s.contains { $0 < 0 } ?? false
+    /// A float operand: a run-time input as it is (activations are float here), a constant dequantized.
+    private static func floatOperand(_ node: Onnx_NodeProto, _ ctx: inout ImportContext, index: Int, scale: Int,
+                                     zeroPoint: Int, axis: Int) throws -> String {
+        guard ctx.constant(node, index) != nil else { return try ctx.requiredInput(node, index) }
+        return try dequantizedInput(node, &ctx, index: index, scale: scale, zeroPoint: zeroPoint, axis: axis)
     }
 
     /// Replaces a constant integer input by its float value under a new name.

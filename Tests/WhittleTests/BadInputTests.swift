@@ -1,0 +1,111 @@
+import Datasets
+import Foundation
+import Graph
+import ONNXProto
+import XCTest
+
+/// Bad input gets a clear message and a non-zero exit from the command line, never a crash.
+final class BadInputTests: XCTestCase {
+    private var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-bad-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    private func write(_ data: Data, _ name: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try data.write(to: url)
+        return url.path
+    }
+
+    /// A one-node model: x [1, 1, 4, 4] → op → y, with optional initializers.
+    private func tinyModel(op: String, inputs: [String] = ["x"], initializers: [Onnx_TensorProto] = []) throws -> Data {
+        var model = Onnx_ModelProto()
+        model.irVersion = 8
+        var opset = Onnx_OperatorSetIdProto()
+        opset.version = 13
+        model.opsetImport = [opset]
+        var node = Onnx_NodeProto()
+        node.opType = op
+        node.name = "the_node"
+        node.input = inputs
+        node.output = ["y"]
+        var input = Onnx_ValueInfoProto()
+        input.name = "x"
+        input.type.tensorType.elemType = 1
+        input.type.tensorType.shape.dim = [Int64(1), 1, 4, 4].map { value in
+            var dim = Onnx_TensorShapeProto.Dimension()
+            dim.dimValue = value
+            return dim
+        }
+        var output = Onnx_ValueInfoProto()
+        output.name = "y"
+        model.graph.node = [node]
+        model.graph.input = [input]
+        model.graph.output = [output]
+        model.graph.initializer = initializers
+        return try model.serializedData()
+    }
+
+    private func expectFailure(_ arguments: [String], mentioning words: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+        let result = try runCompress(arguments)
+        XCTAssertNotEqual(result.status, 0, "exit status of \(arguments)", file: file, line: line)
+        XCTAssertFalse(result.stderr.contains("Fatal error") || result.stderr.contains("crashed"), result.stderr, file: file, line: line)
+        for word in words {
+            XCTAssertTrue(result.stderr.contains(word), "'\(word)' missing from: \(result.stderr)", file: file, line: line)
+        }
+    }
+
+    func testTruncatedModel() throws {
+        let whole = try Data(contentsOf: Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx"))
+        let path = try write(whole.prefix(whole.count / 2), "truncated.onnx")
+        try expectFailure(["inspect", path], mentioning: ["truncated.onnx", "not a valid ONNX model"])
+    }
+
+    func testRandomBytes() throws {
+        var random = SeededRandom(seed: 7)
+        let bytes = Data((0..<4096).map { _ in UInt8(truncatingIfNeeded: Int((random.next() + 1) * 128)) })
+        try expectFailure(["inspect", try write(bytes, "noise.onnx")], mentioning: ["noise.onnx", "not a valid ONNX model"])
+    }
+
+    func testUnknownOpIsNamed() throws {
+        let path = try write(try tinyModel(op: "FancyOp"), "fancy.onnx")
+        try expectFailure(["inspect", path], mentioning: ["unsupported op FancyOp", "the_node", "fancy.onnx"])
+    }
+
+    func testMissingInitializer() throws {
+        let path = try write(try tinyModel(op: "Conv", inputs: ["x", "conv_weight"]), "missing.onnx")
+        try expectFailure(["inspect", path], mentioning: ["conv_weight", "missing.onnx"])
+    }
+
+    func testTruncatedInitializerData() throws {
+        var weight = Onnx_TensorProto()
+        weight.name = "w"
+        weight.dataType = 1
+        weight.dims = [1, 1, 3, 3]
+        weight.rawData = Data(count: 20)
+        let path = try write(try tinyModel(op: "Conv", inputs: ["x", "w"], initializers: [weight]), "short.onnx")
+        try expectFailure(["inspect", path], mentioning: ["'w'", "has 5 elements", "need 9"])
+    }
+
+    func testWrongInputShape() throws {
+        let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
+        let input = try write(Npy.encode(Tensor(shape: [1, 3, 100, 100], floats: Array(repeating: 0, count: 30_000))), "small.npy")
+        try expectFailure(["run", model, "--input", input], mentioning: ["[1, 3, 100, 100]", "[1, 3, 224, 224]"])
+        try expectFailure(["inspect", model, "--input-shape", "1x3x224"], mentioning: ["does not fit"])
+    }
+
+    func testMissingFiles() throws {
+        try expectFailure(["inspect", directory.appendingPathComponent("absent.onnx").path], mentioning: ["absent.onnx"])
+        let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
+        try expectFailure(["eval", model, "--data", directory.appendingPathComponent("nowhere").path, "--prep", "tf"],
+                          mentioning: ["nowhere"])
+        try expectFailure(["run", model, "--input", try write(Data("not an image".utf8), "fake.jpg")], mentioning: ["fake.jpg"])
+        try expectFailure(["run", model, "--input", try write(Data([0x93, 0x4E]), "broken.npy")], mentioning: ["broken.npy"])
+    }
+}

@@ -1,0 +1,46 @@
+import Datasets
+import Graph
+import XCTest
+
+final class DatasetsTests: XCTestCase {
+    func testNpyRoundTrip() throws {
+        let tensor = Tensor(shape: [2, 1, 3], floats: [0, -1.5, 2, 3.25, 1e-7, -8])
+        XCTAssertEqual(try Npy.decode(Npy.encode(tensor)), tensor)
+        XCTAssertThrowsError(try Npy.decode(Npy.encode(tensor).prefix(90)))
+    }
+
+    func testNpzStoredAndDeflated() throws {
+        for name in ["stored", "deflated"] {
+            let arrays = try Npz.read(path: Paths.fixture("datasets/\(name).npz"))
+            XCTAssertEqual(arrays["a"], Tensor(shape: [2, 3], floats: [0, 0.25, 0.5, 0.75, 1, 1.25]), name)
+            XCTAssertEqual(arrays["b"], Tensor(shape: [4], int64s: [3, -1, 4, 1]), name)
+        }
+    }
+
+    /// Decoding and preprocessing agree with Pillow (ort_reference.py's `preprocess`) to the
+    /// last 8-bit step; JPEG decoders may round a few pixels differently.
+    func testPreprocessingMatchesPillow() throws {
+        for (image, prep) in [("china.jpg", "tf"), ("chelsea.png", "torch"), ("coffee.png", "caffe_bgr"), ("rocket.jpg", "tf")] {
+            let decoded = try RGBImage.read(path: try Paths.shared("data/package-samples/\(image)"))
+            let ours = try Preset(rawValue: prep)!.prepare(decoded, size: 64, channels: 3)
+            let stem = (image as NSString).deletingPathExtension
+            let pillow = try Npy.read(path: Paths.fixture("datasets/\(stem)_\(prep)_64.npy")).floats
+            let step: Float = prep == "tf" ? 1 / 127.5 : prep == "torch" ? 1 / (255 * 0.225) : 1
+            let worst = zip(ours, pillow).map { abs($0 - $1) }.max()!
+            let mean = zip(ours, pillow).map { abs($0 - $1) }.reduce(0, +) / Float(ours.count)
+            XCTAssertLessThanOrEqual(worst, 2.01 * step, image)
+            XCTAssertLessThan(mean, 0.05 * step, image)
+        }
+    }
+
+    func testLabeledFolders() throws {
+        let eval = try LabeledData(folder: try Paths.shared("data/imagenet-eval"))
+        XCTAssertEqual(eval.samples.count, 500)
+        let mnist = try LabeledData(folder: try Paths.shared("data/mnist"))
+        XCTAssertEqual(mnist.samples.count, 10_000)
+        let digit = try mnist.input(0, preset: .raw, size: 28, channels: 1)
+        XCTAssertEqual(digit.count, 784)
+        XCTAssertEqual(digit.max(), 255)
+        XCTAssertEqual(mnist.samples[0].label, 7)
+    }
+}

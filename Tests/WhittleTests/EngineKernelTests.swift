@@ -1,0 +1,123 @@
+import Engine
+import Graph
+import XCTest
+
+/// The Engine's kernels against plain loops written from the ONNX spec, over sweeps of shapes.
+final class EngineKernelTests: XCTestCase {
+    private func runSingle(_ op: Op, input: Tensor, constants: [String: Tensor] = [:], constantOrder: [String] = []) throws -> Tensor {
+        let node = Node(name: "n", op: op, inputs: ["x"] + constantOrder, outputs: ["y"])
+        let graph = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: input.shape)], outputs: ["y"], nodes: [node], initializers: constants)
+        return try Engine(graph: graph).run(["x": input])["y"]!
+    }
+
+    /// Direct convolution: y[n, m, oy, ox] = b[m] + Σ x[n, g·C/G + c, oy·s − p + ky·d, ox·s − p + kx·d] · w[m, c, ky, kx].
+    private func referenceConv(_ x: Tensor, _ w: Tensor, _ b: Tensor?, _ a: ConvAttributes) -> [Float] {
+        let (n, c, h, wd) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (m, cg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let oh = windowOutputLength(input: h, kernel: kh, stride: a.strides[0], padBegin: a.pads[0], padEnd: a.pads[2], dilation: a.dilations[0])
+        let ow = windowOutputLength(input: wd, kernel: kw, stride: a.strides[1], padBegin: a.pads[1], padEnd: a.pads[3], dilation: a.dilations[1])
+        let xs = x.floats, ws = w.floats, bs = b?.floats
+        var y = [Float](repeating: 0, count: n * m * oh * ow)
+        for i in 0..<n { for o in 0..<m { for oy in 0..<oh { for ox in 0..<ow {
+            let g = o / (m / a.group)
+            var sum: Float = bs?[o] ?? 0
+            for ci in 0..<cg { for ky in 0..<kh { for kx in 0..<kw {
+                let iy = oy * a.strides[0] - a.pads[0] + ky * a.dilations[0]
+                let ix = ox * a.strides[1] - a.pads[1] + kx * a.dilations[1]
+                guard iy >= 0, iy < h, ix >= 0, ix < wd else { continue }
+                sum += xs[((i * c + g * cg + ci) * h + iy) * wd + ix] * ws[((o * cg + ci) * kh + ky) * kw + kx]
+            } } }
+            y[((i * m + o) * oh + oy) * ow + ox] = sum
+        } } } }
+        return y
+    }
+
+    func testConvolutionMatchesDirectLoops() throws {
+        // (batch, in, out, size, kernel, stride, pads, dilation, group)
+        let cases: [(Int, Int, Int, [Int], [Int], [Int], [Int], [Int], Int)] = [
+            (2, 3, 8, [9, 9], [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 1),
+            (1, 4, 6, [10, 7], [3, 3], [2, 2], [0, 0, 1, 1], [1, 1], 1),
+            (1, 8, 16, [5, 5], [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1),
+            (2, 8, 8, [11, 11], [5, 5], [2, 2], [2, 2, 2, 2], [1, 1], 8),
+            (1, 6, 12, [8, 8], [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 6),
+            (1, 4, 6, [9, 9], [3, 3], [1, 1], [2, 2, 2, 2], [2, 2], 2),
+            (1, 3, 5, [6, 8], [1, 3], [1, 2], [0, 1, 0, 1], [1, 1], 1),
+            (1, 5, 5, [7, 7], [3, 3], [3, 3], [1, 1, 1, 1], [1, 1], 5),
+        ]
+        var random = SeededRandom(seed: 1)
+        for (batch, cin, cout, size, kernel, strides, pads, dilations, group) in cases {
+            let a = ConvAttributes(kernel: kernel, strides: strides, pads: pads, dilations: dilations, group: group)
+            let x = random.tensor([batch, cin] + size)
+            let w = random.tensor([cout, cin / group] + kernel)
+            let b = random.tensor([cout])
+            let y = try runSingle(.conv(a), input: x, constants: ["w": w, "b": b], constantOrder: ["w", "b"])
+            XCTAssertLessThan(relativeError(y.floats, referenceConv(x, w, b, a)), 1e-5, "conv \(a) on \(x.shape)")
+        }
+    }
+
+    func testConvTransposeMatchesScatterLoops() throws {
+        var random = SeededRandom(seed: 2)
+        for (stride, pad, group) in [(2, 0, 1), (2, 1, 1), (1, 1, 2), (3, 0, 1)] {
+            let a = ConvAttributes(kernel: [3, 2], strides: [stride, stride], pads: [pad, pad, pad, pad], dilations: [1, 1], group: group)
+            let (cin, cout, h, w) = (4, 6, 5, 4)
+            let x = random.tensor([1, cin, h, w]), weight = random.tensor([cin, cout / group, 3, 2])
+            let y = try runSingle(.convTranspose(a, outputPadding: [0, 0]), input: x, constants: ["w": weight], constantOrder: ["w"])
+            var expected = [Float](repeating: 0, count: y.count)
+            let (oh, ow) = (y.shape[2], y.shape[3])
+            let (xs, ws) = (x.floats, weight.floats)
+            let cg = cin / group, mg = cout / group
+            for c in 0..<cin { for iy in 0..<h { for ix in 0..<w { for m in 0..<mg { for ky in 0..<3 { for kx in 0..<2 {
+                let oy = iy * stride - pad + ky, ox = ix * stride - pad + kx
+                guard oy >= 0, oy < oh, ox >= 0, ox < ow else { continue }
+                let o = (c / cg) * mg + m
+                expected[(o * oh + oy) * ow + ox] += xs[(c * h + iy) * w + ix] * ws[((c * mg + m) * 3 + ky) * 2 + kx]
+            } } } } } }
+            XCTAssertLessThan(relativeError(y.floats, expected), 1e-5, "stride \(stride) pad \(pad) group \(group)")
+        }
+    }
+
+    func testAveragePoolDivisorsAtBorders() throws {
+        let x = Tensor(shape: [1, 1, 3, 3], floats: (1...9).map(Float.init))
+        let attributes = PoolAttributes(kernel: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], ceilMode: false)
+        let excluded = try runSingle(.averagePool(attributes, countIncludePad: false), input: x)
+        XCTAssertEqual(excluded.floats, [1, 2.5, 5.5, 7])
+        let included = try runSingle(.averagePool(attributes, countIncludePad: true), input: x)
+        XCTAssertEqual(included.floats, [0.25, 1.25, 2.75, 7])
+        let maxed = try runSingle(.maxPool(PoolAttributes(kernel: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], ceilMode: true)), input: x)
+        XCTAssertEqual(maxed.shape, [1, 1, 2, 2])
+        XCTAssertEqual(maxed.floats, [5, 6, 8, 9])
+    }
+
+    func testDataMovement() throws {
+        let x = Tensor(shape: [1, 2, 2, 3], floats: (0..<12).map(Float.init))
+        XCTAssertEqual(try runSingle(.transpose(perm: [0, 3, 1, 2]), input: x).floats, [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11])
+        XCTAssertEqual(try runSingle(.slice(starts: [1, -1], ends: [2, Int.min], axes: [1, 3], steps: [1, -2]), input: x).floats, [8, 6, 11, 9])
+        let row = Tensor(shape: [1, 3], floats: [1, 2, 3])
+        XCTAssertEqual(try runSingle(.pad(pads: [0, 2, 0, 1], value: 0, mode: .reflect), input: row).floats, [3, 2, 1, 2, 3, 2])
+        XCTAssertEqual(try runSingle(.pad(pads: [0, 1, 0, 2], value: 0, mode: .edge), input: row).floats, [1, 1, 2, 3, 3, 3])
+        let square = Tensor(shape: [1, 1, 2, 2], floats: [1, 2, 3, 4])
+        let nearest = ResizeAttributes(mode: .nearest, coordinates: .asymmetric, nearest: .floor, scales: [1, 1, 2, 2], sizes: nil)
+        XCTAssertEqual(try runSingle(.resize(nearest), input: square).floats, [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+        let linear = ResizeAttributes(mode: .linear, coordinates: .alignCorners, nearest: .floor, scales: [1, 1, 1.5, 1.5], sizes: nil)
+        XCTAssertEqual(try runSingle(.resize(linear), input: square).floats, [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4])
+    }
+
+    func testBroadcastArithmeticAndSoftmax() throws {
+        let x = Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
+        let column = Tensor(shape: [2, 1], floats: [10, 20])
+        XCTAssertEqual(try runSingle(.add, input: x, constants: ["c": column], constantOrder: ["c"]).floats, [11, 12, 13, 24, 25, 26])
+        let softmax = try runSingle(.softmax(axis: 1), input: x).floats
+        XCTAssertEqual(softmax[0] + softmax[1] + softmax[2], 1, accuracy: 1e-6)
+        XCTAssertEqual(softmax[2] / softmax[1], exp(1), accuracy: 1e-4)
+        XCTAssertEqual(try runSingle(.reduceMean(axes: [1], keepDims: true), input: x).floats, [2, 5])
+    }
+
+    func testBatchSizeChangesReplan() throws {
+        let node = Node(name: "n", op: .relu, inputs: ["x"], outputs: ["y"])
+        let graph = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: [1, 2])], outputs: ["y"], nodes: [node], initializers: [:])
+        let engine = Engine(graph: graph)
+        XCTAssertEqual(try engine.run(["x": Tensor(shape: [1, 2], floats: [-1, 1])])["y"]!.floats, [0, 1])
+        XCTAssertEqual(try engine.run(["x": Tensor(shape: [3, 2], floats: [-1, 1, 2, -2, 3, 3])])["y"]!.floats, [0, 1, 2, 0, 3, 3])
+        XCTAssertThrowsError(try engine.run(["x": Tensor(shape: [1, 3], floats: [0, 0, 0])]))
+    }
+}

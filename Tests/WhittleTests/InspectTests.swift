@@ -1,0 +1,42 @@
+import Foundation
+import XCTest
+
+/// `compress inspect --json` totals against the published figures.
+final class InspectTests: XCTestCase {
+    private func inspect(_ model: String, _ extra: [String] = []) throws -> [String: Any] {
+        let result = try runCompress(["inspect", model, "--json"] + extra)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+    }
+
+    func testImageNetModelCosts() throws {
+        let lite0 = try inspect(try Paths.shared("models/imagenet/efficientnet-lite0-fp32.onnx"))
+        XCTAssertEqual(Double(lite0["macs"] as! Int), 385e6, accuracy: 385e4)
+        XCTAssertEqual(Double(lite0["params"] as! Int), 4.63e6, accuracy: 4.63e4)
+        XCTAssertEqual(lite0["bytes"] as? Int, (lite0["params"] as! Int) * 4)
+        let mobilenet = try inspect(try Paths.shared("models/imagenet/mobilenetv2-12-dequantized-fp32.onnx"))
+        XCTAssertEqual(Double(mobilenet["macs"] as! Int), 300e6, accuracy: 300e4)
+        XCTAssertEqual(Double(mobilenet["params"] as! Int), 3.49e6, accuracy: 3.49e4)
+    }
+
+    func testEveryModelInspects() throws {
+        let root = try Paths.shared("models")
+        let shapes = ["ch_PP-OCRv4_det_infer.onnx": "1x3x640x640", "ch_PP-OCRv4_rec_infer.onnx": "1x3x48x320",
+                      "ch_ppocr_mobile_v2.0_cls_infer.onnx": "1x3x48x192"]
+        let files = FileManager.default.enumerator(atPath: root)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".onnx") }
+        XCTAssertGreaterThan(files.count, 15)
+        for file in files {
+            let name = (file as NSString).lastPathComponent
+            let object = try inspect(root + "/" + file, shapes[name].map { ["--input-shape", $0] } ?? [])
+            XCTAssertGreaterThan(object["macs"] as? Int ?? 0, 0, file)
+            XCTAssertGreaterThan(object["params"] as? Int ?? 0, 0, file)
+        }
+    }
+
+    func testLayerTable() throws {
+        let object = try inspect(try Paths.shared("models/imagenet/efficientnet-lite0-fp32.onnx"), ["--layers"])
+        let layers = object["layers"] as! [[String: Any]]
+        XCTAssertEqual(layers.reduce(0) { $0 + ($1["macs"] as! Int) }, object["macs"] as! Int)
+        XCTAssertEqual(layers.filter { $0["op"] as? String == "Conv" }.count, 49)
+    }
+}
