@@ -28,7 +28,7 @@ demo: build
 	else echo "($(SHARED)/data is absent: skipping the sample image)"; fi
 
 bench: build
-	bash bench/engine.sh
+	python3 bench/engine_vs_ort.py
 
 clean:
 	rm -rf .build

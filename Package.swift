@@ -15,11 +15,15 @@ let package = Package(
         .executableTarget(name: "compress", dependencies: [
             "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
         .target(name: "Pipeline", dependencies: ["Importer", "Rewrite", "Engine", "Datasets", "Graph"]),
         .target(name: "Rewrite", dependencies: ["Graph"]),
         .target(name: "Importer", dependencies: ["Graph", "ONNXProto", "CONNX"]),
         .target(name: "Datasets", dependencies: ["Graph", "CTurboJPEG", "CPNG", "CZlib"]),
-        .target(name: "Engine", dependencies: ["Graph", "COpenBLAS"]),
+        .target(
+            name: "Engine", dependencies: ["Graph", "COpenBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
         .target(name: "Graph"),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(

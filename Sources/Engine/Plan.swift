@@ -1,10 +1,43 @@
 import Graph
 
+/// One kernel call: a graph node, or a Conv/Gemm with the Relu or Clip after it folded in.
+struct Step {
+    var name: String
+    var op: Op
+    var inputs: [String]
+    var output: String
+    var activation: Activation?
+}
+
+/// An elementwise clamp applied to a kernel's output while it is still in cache.
+enum Activation {
+    case clamp(Float, Float)
+
+    var bounds: (Float, Float) {
+        switch self {
+        case .clamp(let low, let high): return (low, high)
+        }
+    }
+
+    init?(_ op: Op) {
+        switch op {
+        case .relu: self = .clamp(0, .infinity)
+        case .clip(let low, let high): self = .clamp(low, high)
+        default: return nil
+        }
+    }
+
+    func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        Convolution.clamp(values, count: count, low: bounds.0, high: bounds.1)
+    }
+}
+
 /// Shapes and buffer slots for one set of input shapes.
 final class Plan {
     let inputShapes: [String: [Int]]
+    private let steps: [Step]
     private let shapes: [String: [Int]]
-    /// Slot of every activation (graph inputs and node outputs).
+    /// Slot of every activation (graph inputs and step outputs).
     private let slotOf: [String: Int]
     private let slots: [UnsafeMutablePointer<Float>]
     private let scratch: UnsafeMutablePointer<Float>
@@ -18,11 +51,13 @@ final class Plan {
         let shapes: [String: [Int]]
         do { shapes = try shapeGraph.inferShapes() } catch { throw EngineError("\(error)") }
         self.shapes = shapes
+        let steps = Plan.fuseActivations(graph)
+        self.steps = steps
 
-        // Last node that reads each activation; graph outputs live to the end.
+        // Last step that reads each activation; graph outputs live to the end.
         var lastUse: [String: Int] = [:]
-        for (index, node) in graph.nodes.enumerated() { for input in node.inputs { lastUse[input] = index } }
-        for output in graph.outputs { lastUse[output] = graph.nodes.count }
+        for (index, step) in steps.enumerated() { for input in step.inputs { lastUse[input] = index } }
+        for output in graph.outputs { lastUse[output] = steps.count }
 
         var capacities: [Int] = []
         var free: [Int] = []
@@ -41,11 +76,11 @@ final class Plan {
         }
         for input in graph.inputs { allocate(input.name) }
         var scratchSize = 1
-        for (index, node) in graph.nodes.enumerated() {
-            for output in node.outputs { allocate(output) }
-            let inputShapes = node.inputs.map { shapes[$0]! }
-            scratchSize = max(scratchSize, try Kernels.scratchSize(node.op, inputs: inputShapes, output: shapes[node.outputs[0]]!))
-            for input in Set(node.inputs) where lastUse[input] == index {
+        for (index, step) in steps.enumerated() {
+            allocate(step.output)
+            let inputShapes = step.inputs.map { shapes[$0]! }
+            scratchSize = max(scratchSize, try Kernels.scratchSize(step.op, inputs: inputShapes, output: shapes[step.output]!))
+            for input in Set(step.inputs) where lastUse[input] == index {
                 if let slot = slotOf[input] { free.append(slot) }
             }
         }
@@ -63,6 +98,31 @@ final class Plan {
         scratch.deallocate()
     }
 
+    /// The graph's nodes as steps, with a Relu or Clip that alone reads a Conv or Gemm output
+    /// folded into that step (the intermediate value never exists).
+    static func fuseActivations(_ graph: Graph) -> [Step] {
+        let consumers = graph.consumers()
+        let outputs = Set(graph.outputs)
+        var steps: [Step] = []
+        var folded = Set<Int>()
+        for (index, node) in graph.nodes.enumerated() where !folded.contains(index) {
+            var step = Step(name: node.name, op: node.op, inputs: node.inputs, output: node.outputs[0], activation: nil)
+            switch node.op {
+            case .conv, .gemm:
+                if let readers = consumers[node.outputs[0]], readers.count == 1, !outputs.contains(node.outputs[0]),
+                   let activation = Activation(graph.nodes[readers[0]].op) {
+                    step.activation = activation
+                    step.output = graph.nodes[readers[0]].outputs[0]
+                    folded.insert(readers[0])
+                }
+            default:
+                break
+            }
+            steps.append(step)
+        }
+        return steps
+    }
+
     private func pointer(_ name: String) -> UnsafeMutablePointer<Float> {
         if let slot = slotOf[name] { return slots[slot] }
         return weights[name]!.pointer
@@ -73,13 +133,13 @@ final class Plan {
             let values = inputs[input.name]!.floats
             values.withUnsafeBufferPointer { pointer(input.name).update(from: $0.baseAddress!, count: values.count) }
         }
-        for node in graph.nodes {
-            let operands = node.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }
-            let result = Operand(pointer: UnsafePointer(pointer(node.outputs[0])), shape: shapes[node.outputs[0]]!)
+        for step in steps {
+            let operands = step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }
             do {
-                try Kernels.run(node.op, inputs: operands, output: pointer(node.outputs[0]), outputShape: result.shape, scratch: scratch)
+                try Kernels.run(step.op, inputs: operands, output: pointer(step.output), outputShape: shapes[step.output]!,
+                                activation: step.activation, scratch: scratch)
             } catch let error as EngineError {
-                throw EngineError("node '\(node.name)' (\(node.op.name)): \(error.description)")
+                throw EngineError("node '\(step.name)' (\(step.op.name)): \(error.description)")
             }
         }
         var results: [String: Tensor] = [:]

@@ -13,7 +13,8 @@ enum Convolution {
     }
 
     static func columnsSize(_ a: ConvAttributes, input: [Int], weight: [Int], output: [Int]) -> Int {
-        if isPointwise(a) || isDepthwise(a, weight: weight) { return 0 }
+        if isDepthwise(a, weight: weight) { return depthwiseScratchSize(a, input: input) }
+        if isPointwise(a) { return 0 }
         return weight[1] * a.kernel[0] * a.kernel[1] * output[2] * output[3]
     }
 
@@ -22,35 +23,58 @@ enum Convolution {
     }
 
     static func conv(_ a: ConvAttributes, x: Operand, w: Operand, bias: Operand?, output: UnsafeMutablePointer<Float>,
-                     outputShape: [Int], columns: UnsafeMutablePointer<Float>) {
+                     outputShape: [Int], activation: Activation?, columns: UnsafeMutablePointer<Float>) {
         let (batch, inChannels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (outChannels, outHeight, outWidth) = (outputShape[1], outputShape[2], outputShape[3])
         let groupIn = inChannels / a.group, groupOut = outChannels / a.group
         let kernelSize = groupIn * a.kernel[0] * a.kernel[1]
         let outPlane = outHeight * outWidth, inPlane = height * width
+        let (low, high) = activation?.bounds ?? (-.infinity, .infinity)
 
-        if isDepthwise(a, weight: w.shape) {
-            depthwise(a, x: x, w: w, output: output, outputShape: outputShape)
-        } else {
-            for n in 0..<batch {
-                for g in 0..<a.group {
-                    let image = x.pointer + (n * inChannels + g * groupIn) * inPlane
-                    let result = output + (n * outChannels + g * groupOut) * outPlane
-                    let source: UnsafePointer<Float>
-                    if isPointwise(a) {
-                        source = image
-                    } else {
-                        im2col(a, image: image, channels: groupIn, height: height, width: width,
-                               outHeight: outHeight, outWidth: outWidth, columns: columns)
-                        source = UnsafePointer(columns)
-                    }
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(outPlane), Int32(kernelSize),
-                                1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source, Int32(outPlane),
-                                0, result, Int32(outPlane))
-                }
+        for n in 0..<batch {
+            let image = x.pointer + n * inChannels * inPlane
+            let result = output + n * outChannels * outPlane
+            if isDepthwise(a, weight: w.shape) {
+                depthwise(a, image: image, inputShape: x.shape, w: w, bias: bias?.pointer, clamp: (low, high),
+                          output: result, outputShape: outputShape, phases: columns)
+                continue
             }
+            for g in 0..<a.group {
+                let source: UnsafePointer<Float>
+                if isPointwise(a) {
+                    source = image + g * groupIn * inPlane
+                } else {
+                    im2col(a, image: image + g * groupIn * inPlane, channels: groupIn, height: height, width: width,
+                           outHeight: outHeight, outWidth: outWidth, columns: columns)
+                    source = UnsafePointer(columns)
+                }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(outPlane), Int32(kernelSize),
+                            1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source, Int32(outPlane),
+                            0, result + g * groupOut * outPlane, Int32(outPlane))
+            }
+            finish(result, bias: bias?.pointer, channels: outChannels, plane: outPlane, clamp: (low, high))
         }
-        if let bias { addBias(bias.pointer, output, batch: batch, channels: outChannels, plane: outPlane) }
+    }
+
+    /// Adds the bias per channel and clamps to the folded activation, on one image's output.
+    static func finish(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, channels: Int, plane: Int,
+                       clamp: (Float, Float)) {
+        for c in 0..<channels {
+            let out = output + c * plane
+            let b = bias?[c] ?? 0
+            for i in 0..<plane { out[i] += b }
+            self.clamp(out, count: plane, low: clamp.0, high: clamp.1)
+        }
+    }
+
+    /// Clamps in place, written as selects so the loop vectorizes.
+    @inline(__always)
+    static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, low: Float, high: Float) {
+        guard low > -.infinity || high < .infinity else { return }
+        for i in 0..<count {
+            let v = values[i]
+            values[i] = v < low ? low : (v > high ? high : v)
+        }
     }
 
     /// Unfolds receptive fields: row (c·kH + ky)·kW + kx, column oy·outWidth + ox.
@@ -97,39 +121,112 @@ enum Convolution {
         return (min(first, outputs), max(min(last, outputs), min(first, outputs)))
     }
 
+    /// Row stride of the phase planes a depthwise convolution reads: one phase per column stride,
+    /// padded so eight-wide loads past the last output never leave the row.
+    private static func phaseLayout(_ a: ConvAttributes, height: Int, width: Int) -> (rows: Int, stride: Int) {
+        let paddedWidth = width + a.pads[1] + a.pads[3]
+        let phaseWidth = (paddedWidth + a.strides[1] - 1) / a.strides[1]
+        return (height + a.pads[0] + a.pads[2], (phaseWidth + 7) / 8 * 8 + 8)
+    }
+
+    static func depthwiseScratchSize(_ a: ConvAttributes, input: [Int]) -> Int {
+        let layout = phaseLayout(a, height: input[2], width: input[3])
+        return a.strides[1] * layout.rows * layout.stride
+    }
+
     /// Group convolution with one input channel per group (depthwise, with any multiplier).
-    private static func depthwise(_ a: ConvAttributes, x: Operand, w: Operand, output: UnsafeMutablePointer<Float>, outputShape: [Int]) {
-        let (batch, inChannels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    ///
+    /// Each input plane is copied once into zero-padded phase planes: phase r holds padded
+    /// columns r, r + s, r + 2s, … for column stride s. Tap (ky, kx) of output column ox then
+    /// reads phase (kx·d) mod s at column ox + (kx·d) / s, so every tap is a contiguous
+    /// eight-wide load and no tap needs a bounds check.
+    private static func depthwise(_ a: ConvAttributes, image: UnsafePointer<Float>, inputShape: [Int], w: Operand,
+                                  bias: UnsafePointer<Float>?, clamp: (Float, Float), output: UnsafeMutablePointer<Float>,
+                                  outputShape: [Int], phases: UnsafeMutablePointer<Float>) {
+        let (inChannels, height, width) = (inputShape[1], inputShape[2], inputShape[3])
         let (outChannels, outHeight, outWidth) = (outputShape[1], outputShape[2], outputShape[3])
         let (kh, kw) = (a.kernel[0], a.kernel[1])
         let (sh, sw) = (a.strides[0], a.strides[1])
         let (dh, dw) = (a.dilations[0], a.dilations[1])
         let (top, left) = (a.pads[0], a.pads[1])
         let multiplier = outChannels / a.group
-        let ranges = (0..<kw).map { kx in validRange(offset: kx * dw - left, stride: sw, input: width, outputs: outWidth) }
-        for n in 0..<batch {
-            for oc in 0..<outChannels {
-                let plane = x.pointer + (n * inChannels + oc / multiplier) * height * width
-                let out = output + (n * outChannels + oc) * outHeight * outWidth
-                let kernel = w.pointer + oc * kh * kw
-                out.update(repeating: 0, count: outHeight * outWidth)
+        let (rows, rowStride) = phaseLayout(a, height: height, width: width)
+        let phaseSize = rows * rowStride
+        // Where tap (ky, kx) of output (0, 0) reads, relative to the phase planes.
+        let tapCount = kh * kw
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: tapCount)
+        let weights = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: tapCount)
+        defer {
+            offsets.deallocate()
+            weights.deallocate()
+        }
+        for ky in 0..<kh {
+            for kx in 0..<kw {
+                offsets[ky * kw + kx] = (kx * dw) % sw * phaseSize + ky * dh * rowStride + (kx * dw) / sw
+            }
+        }
+        let clamped = clamp.0 > -.infinity || clamp.1 < .infinity
+        for ic in 0..<inChannels {
+            let plane = image + ic * height * width
+            fillPhases(plane, height: height, width: width, top: top, left: left, stride: sw,
+                       rowStride: rowStride, phaseSize: phaseSize, phases: phases)
+            for oc in ic * multiplier..<(ic + 1) * multiplier {
+                for t in 0..<tapCount { weights[t] = SIMD8(repeating: w.pointer[oc * tapCount + t]) }
+                let out = output + oc * outHeight * outWidth
+                let start = SIMD8<Float>(repeating: bias?[oc] ?? 0)
                 for oy in 0..<outHeight {
+                    let source = UnsafeRawPointer(phases + oy * sh * rowStride)
                     let row = out + oy * outWidth
-                    for ky in 0..<kh {
-                        let iy = oy * sh + ky * dh - top
-                        guard iy >= 0 && iy < height else { continue }
-                        let line = plane + iy * width
-                        for kx in 0..<kw {
-                            let weight = kernel[ky * kw + kx]
-                            let (first, last) = ranges[kx]
-                            let base = line + kx * dw - left
-                            if sw == 1 {
-                                for ox in first..<last { row[ox] += weight * base[ox] }
-                            } else {
-                                for ox in first..<last { row[ox] += weight * base[ox * sw] }
-                            }
+                    var ox = 0
+                    while ox + 16 <= outWidth {
+                        var first = start, second = start
+                        for t in 0..<tapCount {
+                            let address = source + (offsets[t] + ox) * 4
+                            first += weights[t] * address.loadUnaligned(as: SIMD8<Float>.self)
+                            second += weights[t] * address.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
                         }
+                        UnsafeMutableRawPointer(row + ox).storeBytes(of: first, as: SIMD8<Float>.self)
+                        UnsafeMutableRawPointer(row + ox + 8).storeBytes(of: second, as: SIMD8<Float>.self)
+                        ox += 16
                     }
+                    while ox < outWidth {
+                        var sum = start
+                        for t in 0..<tapCount {
+                            sum += weights[t] * (source + (offsets[t] + ox) * 4).loadUnaligned(as: SIMD8<Float>.self)
+                        }
+                        let count = min(8, outWidth - ox)
+                        if count == 8 {
+                            UnsafeMutableRawPointer(row + ox).storeBytes(of: sum, as: SIMD8<Float>.self)
+                        } else {
+                            for lane in 0..<count { row[ox + lane] = sum[lane] }
+                        }
+                        ox += 8
+                    }
+                    if clamped { Convolution.clamp(row, count: outWidth, low: clamp.0, high: clamp.1) }
+                }
+            }
+        }
+    }
+
+    /// Copies one input plane into zero-padded phase planes (see `depthwise`).
+    private static func fillPhases(_ plane: UnsafePointer<Float>, height: Int, width: Int, top: Int, left: Int, stride: Int,
+                                   rowStride: Int, phaseSize: Int, phases: UnsafeMutablePointer<Float>) {
+        phases.update(repeating: 0, count: stride * phaseSize)
+        for y in 0..<height {
+            let line = plane + y * width
+            for r in 0..<stride {
+                let target = phases + r * phaseSize + (y + top) * rowStride
+                // phase column j holds padded column j·stride + r, input column j·stride + r − left
+                var j = (left - r + stride - 1) / stride
+                var column = j * stride + r - left
+                if stride == 1 {
+                    (target + j).update(from: line, count: width)
+                    continue
+                }
+                while column < width {
+                    target[j] = line[column]
+                    j += 1
+                    column += stride
                 }
             }
         }
@@ -168,16 +265,9 @@ enum Convolution {
                 }
             }
         }
-        if let bias { addBias(bias.pointer, output, batch: batch, channels: outChannels, plane: outHeight * outWidth) }
-    }
-
-    static func addBias(_ bias: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, batch: Int, channels: Int, plane: Int) {
         for n in 0..<batch {
-            for c in 0..<channels {
-                let out = output + (n * channels + c) * plane
-                let b = bias[c]
-                for i in 0..<plane { out[i] += b }
-            }
+            finish(output + n * outChannels * outHeight * outWidth, bias: bias?.pointer, channels: outChannels,
+                   plane: outHeight * outWidth, clamp: (-.infinity, .infinity))
         }
     }
 }

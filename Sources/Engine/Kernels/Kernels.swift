@@ -27,19 +27,21 @@ enum Kernels {
         guard a.kernel.count == 2 else { throw EngineError("\(op.name) with \(a.kernel.count) spatial dimensions is not supported (2 are)") }
     }
 
+    /// Runs `op`; `activation`, folded in from a following Relu/Clip, only comes with Conv and Gemm.
     static func run(_ op: Op, inputs: [Operand], output: UnsafeMutablePointer<Float>, outputShape: [Int],
-                    scratch: UnsafeMutablePointer<Float>) throws {
+                    activation: Activation?, scratch: UnsafeMutablePointer<Float>) throws {
         let count = outputShape.reduce(1, *)
         switch op {
         case .conv(let a):
             Convolution.conv(a, x: inputs[0], w: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil,
-                             output: output, outputShape: outputShape, columns: scratch)
+                             output: output, outputShape: outputShape, activation: activation, columns: scratch)
         case .convTranspose(let a, _):
             Convolution.convTranspose(a, x: inputs[0], w: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil,
                                       output: output, outputShape: outputShape, columns: scratch)
         case .gemm(let alpha, let beta, let transA, let transB):
             Linear.gemm(a: inputs[0], b: inputs[1], c: inputs.count > 2 ? inputs[2] : nil, alpha: alpha, beta: beta,
                         transA: transA, transB: transB, output: output, outputShape: outputShape)
+            activation?.apply(output, count: count)
         case .matMul:
             Linear.matMul(a: inputs[0], b: inputs[1], output: output, outputShape: outputShape)
         case .add: Elementwise.binary(inputs[0], inputs[1], output, outputShape, +)
@@ -53,7 +55,7 @@ enum Kernels {
         case .erf: Elementwise.unary(inputs[0], output) { Foundation.erf($0) }
         case .exp: Elementwise.unary(inputs[0], output) { Foundation.exp($0) }
         case .tanh: Elementwise.unary(inputs[0], output) { Foundation.tanh($0) }
-        case .clip(let low, let high): Elementwise.unary(inputs[0], output) { min(max($0, low), high) }
+        case .clip(let low, let high): Elementwise.unary(inputs[0], output) { $0 < low ? low : ($0 > high ? high : $0) }
         case .hardSigmoid(let alpha, let beta): Elementwise.unary(inputs[0], output) { min(max(alpha * $0 + beta, 0), 1) }
         case .hardSwish: Elementwise.unary(inputs[0], output) { $0 * min(max($0 / 6 + 0.5, 0), 1) }
         case .softmax(let axis): Normalization.softmax(inputs[0], axis: axis, output: output)

@@ -48,6 +48,16 @@ enum Pooling {
     /// Mean over `axes` (all when empty); the output is laid out as the kept dimensions.
     static func reduceMean(_ x: Operand, axes: [Int], output: UnsafeMutablePointer<Float>) {
         let reduced = Set(axes.isEmpty ? Array(x.shape.indices) : axes)
+        if let first = reduced.min(), reduced == Set(first..<x.shape.count) {
+            // Trailing axes: the mean of each contiguous block (EfficientNet's spatial mean).
+            let block = x.shape.dropFirst(first).reduce(1, *)
+            for o in 0..<x.count / max(block, 1) {
+                var total: Float = 0
+                for i in 0..<block { total += x.pointer[o * block + i] }
+                output[o] = total / Float(block)
+            }
+            return
+        }
         let kept = x.shape.indices.map { reduced.contains($0) ? 1 : x.shape[$0] }
         let strides = Elementwise.broadcastStrides(kept, to: x.shape)
         let outputCount = kept.reduce(1, *)

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Float Engine forward time against ONNX Runtime fp32, one thread each, measured alternately
+in the same run (this machine is shared and noisy: compare the ratios, not the milliseconds).
+
+    python3 bench/engine_vs_ort.py [MODEL.onnx] [--rounds 3] [--runs 10]
+
+Prints a table and one JSON line. Our side is .build/release/engine-bench with
+OPENBLAS_NUM_THREADS=1; ONNX Runtime runs with intra_op_num_threads=1 and full graph optimization.
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+try:
+    import numpy as np
+    import onnxruntime as ort
+except ImportError:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "onnxruntime", "numpy"], check=True)
+    import numpy as np
+    import onnxruntime as ort
+
+
+def ort_ms(session, batch, runs):
+    inp = session.get_inputs()[0]
+    shape = [batch] + [d if isinstance(d, int) else 1 for d in inp.shape[1:]]
+    x = (np.arange(np.prod(shape)) % 255 / 127.5 - 1).astype(np.float32).reshape(shape)
+    for _ in range(3):
+        session.run(None, {inp.name: x})
+    times = []
+    for _ in range(runs if batch > 1 else runs * 3):
+        t = time.perf_counter()
+        session.run(None, {inp.name: x})
+        times.append((time.perf_counter() - t) * 1e3)
+    return statistics.median(times)
+
+
+def ours_ms(model, batches, runs):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    out = subprocess.run([os.path.join(ROOT, ".build", "release", "engine-bench"), model, "--batches",
+                          ",".join(map(str, batches)), "--runs", str(runs)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return {r["batch"]: r["median_ms"] for r in json.loads(out)["results"]}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", nargs="?", default=os.path.join(ROOT, "models", "efficientnet-lite0-fp32.onnx"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=10)
+    a = ap.parse_args()
+    batches = [1, 32]
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    session = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
+    ours = {b: [] for b in batches}
+    theirs = {b: [] for b in batches}
+    for _ in range(a.rounds):
+        for b, ms in ours_ms(a.model, batches, a.runs).items():
+            ours[b].append(ms)
+        for b in batches:
+            try:
+                theirs[b].append(ort_ms(session, b, a.runs))
+            except Exception:  # a model with a static batch of 1 runs in ONNX Runtime at batch 1 only
+                pass
+    result = {"model": os.path.basename(a.model), "threads": 1}
+    print(f"{'batch':>5} {'Engine ms/img':>14} {'ORT ms/img':>11} {'ratio':>6}")
+    for b in batches:
+        mine = statistics.median(ours[b]) / b
+        result[f"engine_ms_per_image_b{b}"] = round(mine, 3)
+        if not theirs[b]:
+            print(f"{b:>5} {mine:>14.2f} {'(static batch)':>11}")
+            continue
+        other = statistics.median(theirs[b]) / b
+        result[f"ort_ms_per_image_b{b}"] = round(other, 3)
+        print(f"{b:>5} {mine:>14.2f} {other:>11.2f} {mine / other:>6.2f}")
+    target = result["engine_ms_per_image_b32"] / result["ort_ms_per_image_b1"]
+    result["engine_b32_over_ort_b1"] = round(target, 3)
+    print(f"Engine batch-32 per image / ONNX Runtime batch 1: {target:.2f} (target <= 1.5)")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
