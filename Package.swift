@@ -21,10 +21,11 @@ let package = Package(
         .target(name: "Importer", dependencies: ["Graph", "ONNXProto", "CONNX"]),
         .target(name: "Datasets", dependencies: ["Graph", "CTurboJPEG", "CPNG", "CZlib"]),
         .target(
-            name: "Engine", dependencies: ["Graph", "COpenBLAS"],
+            name: "Engine", dependencies: ["Graph", "CFloatKernels", "COpenBLAS"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "Graph"),
+        .target(name: "CFloatKernels"),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "CONNX",

@@ -1,3 +1,4 @@
+import CFloatKernels
 import COpenBLAS
 import Graph
 
@@ -30,7 +31,6 @@ enum Convolution {
         let kernelSize = groupIn * a.kernel[0] * a.kernel[1]
         let outPlane = outHeight * outWidth, inPlane = height * width
         let (low, high) = activation?.bounds ?? (-.infinity, .infinity)
-
         for n in 0..<batch {
             let image = x.pointer + n * inChannels * inPlane
             let result = output + n * outChannels * outPlane
@@ -139,7 +139,7 @@ enum Convolution {
     /// Each input plane is copied once into zero-padded phase planes: phase r holds padded
     /// columns r, r + s, r + 2s, … for column stride s. Tap (ky, kx) of output column ox then
     /// reads phase (kx·d) mod s at column ox + (kx·d) / s, so every tap is a contiguous
-    /// eight-wide load and no tap needs a bounds check.
+    /// eight-wide load and no tap needs a bounds check; `wt_f32_dwconv_rows` does the sums.
     private static func depthwise(_ a: ConvAttributes, image: UnsafePointer<Float>, inputShape: [Int], w: Operand,
                                   bias: UnsafePointer<Float>?, clamp: (Float, Float), output: UnsafeMutablePointer<Float>,
                                   outputShape: [Int], phases: UnsafeMutablePointer<Float>) {
@@ -153,80 +153,38 @@ enum Convolution {
         let (rows, rowStride) = phaseLayout(a, height: height, width: width)
         let phaseSize = rows * rowStride
         // Where tap (ky, kx) of output (0, 0) reads, relative to the phase planes.
-        let tapCount = kh * kw
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: tapCount)
-        let weights = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: tapCount)
-        defer {
-            offsets.deallocate()
-            weights.deallocate()
-        }
+        var offsets = [Int]()
         for ky in 0..<kh {
-            for kx in 0..<kw {
-                offsets[ky * kw + kx] = (kx * dw) % sw * phaseSize + ky * dh * rowStride + (kx * dw) / sw
-            }
+            for kx in 0..<kw { offsets.append((kx * dw) % sw * phaseSize + ky * dh * rowStride + (kx * dw) / sw) }
         }
-        let clamped = clamp.0 > -.infinity || clamp.1 < .infinity
+        phases.update(repeating: 0, count: sw * phaseSize)
         for ic in 0..<inChannels {
-            let plane = image + ic * height * width
-            fillPhases(plane, height: height, width: width, top: top, left: left, stride: sw,
+            fillPhases(image + ic * height * width, height: height, width: width, top: top, left: left, stride: sw,
                        rowStride: rowStride, phaseSize: phaseSize, phases: phases)
             for oc in ic * multiplier..<(ic + 1) * multiplier {
-                for t in 0..<tapCount { weights[t] = SIMD8(repeating: w.pointer[oc * tapCount + t]) }
-                let out = output + oc * outHeight * outWidth
-                let start = SIMD8<Float>(repeating: bias?[oc] ?? 0)
-                for oy in 0..<outHeight {
-                    let source = UnsafeRawPointer(phases + oy * sh * rowStride)
-                    let row = out + oy * outWidth
-                    var ox = 0
-                    while ox + 16 <= outWidth {
-                        var first = start, second = start
-                        for t in 0..<tapCount {
-                            let address = source + (offsets[t] + ox) * 4
-                            first += weights[t] * address.loadUnaligned(as: SIMD8<Float>.self)
-                            second += weights[t] * address.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
-                        }
-                        UnsafeMutableRawPointer(row + ox).storeBytes(of: first, as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(row + ox + 8).storeBytes(of: second, as: SIMD8<Float>.self)
-                        ox += 16
-                    }
-                    while ox < outWidth {
-                        var sum = start
-                        for t in 0..<tapCount {
-                            sum += weights[t] * (source + (offsets[t] + ox) * 4).loadUnaligned(as: SIMD8<Float>.self)
-                        }
-                        let count = min(8, outWidth - ox)
-                        if count == 8 {
-                            UnsafeMutableRawPointer(row + ox).storeBytes(of: sum, as: SIMD8<Float>.self)
-                        } else {
-                            for lane in 0..<count { row[ox + lane] = sum[lane] }
-                        }
-                        ox += 8
-                    }
-                    if clamped { Convolution.clamp(row, count: outWidth, low: clamp.0, high: clamp.1) }
-                }
+                wt_f32_dwconv_rows(phases, sh * rowStride, offsets, w.pointer + oc * kh * kw, kh * kw, bias?[oc] ?? 0,
+                                   clamp.0, clamp.1, outHeight, outWidth, output + oc * outHeight * outWidth)
             }
         }
     }
 
-    /// Copies one input plane into zero-padded phase planes (see `depthwise`).
+    /// Copies one input plane into zero-padded phase planes (see `depthwise`). Every plane of a
+    /// layer writes the same positions, so the padding zeroed before the first stays zero.
     private static func fillPhases(_ plane: UnsafePointer<Float>, height: Int, width: Int, top: Int, left: Int, stride: Int,
                                    rowStride: Int, phaseSize: Int, phases: UnsafeMutablePointer<Float>) {
-        phases.update(repeating: 0, count: stride * phaseSize)
         for y in 0..<height {
             let line = plane + y * width
-            for r in 0..<stride {
-                let target = phases + r * phaseSize + (y + top) * rowStride
-                // phase column j holds padded column j·stride + r, input column j·stride + r − left
-                var j = (left - r + stride - 1) / stride
-                var column = j * stride + r - left
-                if stride == 1 {
-                    (target + j).update(from: line, count: width)
-                    continue
-                }
-                while column < width {
-                    target[j] = line[column]
-                    j += 1
-                    column += stride
+            let target = phases + (y + top) * rowStride
+            if stride == 1 {
+                (target + left).update(from: line, count: width)
+            } else if stride == 2 {
+                // padded column c = column + left goes to phase c % 2 at c / 2
+                let (even, odd) = left % 2 == 0 ? (target, target + phaseSize) : (target + phaseSize, target)
+                wt_f32_deinterleave2(line, width, even + left / 2, odd + (left + 1) / 2)
+            } else {
+                for column in 0..<width {
+                    let padded = column + left
+                    target[(padded % stride) * phaseSize + padded / stride] = line[column]
                 }
             }
         }

@@ -1,0 +1,125 @@
+#include "float_kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WT_HAVE_AVX2_PATH 1
+#endif
+
+static inline float wt_clamp(float v, float low, float high) {
+  return v < low ? low : (v > high ? high : v);
+}
+
+static void wt_f32_dwconv_rows__scalar(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
+                                       const float *weights, size_t taps, float bias, float low,
+                                       float high, size_t out_height, size_t out_width, float *output) {
+  for (size_t oy = 0; oy < out_height; oy++) {
+    const float *row = source + (ptrdiff_t)oy * row_step;
+    float *out = output + oy * out_width;
+    for (size_t ox = 0; ox < out_width; ox++) {
+      float sum = bias;
+      for (size_t t = 0; t < taps; t++) sum += weights[t] * row[offsets[t] + (ptrdiff_t)ox];
+      out[ox] = wt_clamp(sum, low, high);
+    }
+  }
+}
+
+#ifdef WT_HAVE_AVX2_PATH
+__attribute__((target("avx2,fma")))
+static void wt_f32_dwconv_rows__avx2(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
+                                     const float *weights, size_t taps, float bias, float low,
+                                     float high, size_t out_height, size_t out_width, float *output) {
+  const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high), vbias = _mm256_set1_ps(bias);
+  for (size_t oy = 0; oy < out_height; oy++) {
+    const float *row = source + (ptrdiff_t)oy * row_step;
+    float *out = output + oy * out_width;
+    size_t ox = 0;
+    for (; ox + 16 <= out_width; ox += 16) {
+      __m256 a = vbias, b = vbias;
+      for (size_t t = 0; t < taps; t++) {
+        const __m256 w = _mm256_broadcast_ss(weights + t);
+        const float *p = row + offsets[t] + (ptrdiff_t)ox;
+        a = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a);
+        b = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), b);
+      }
+      _mm256_storeu_ps(out + ox, _mm256_min_ps(_mm256_max_ps(a, vlow), vhigh));
+      _mm256_storeu_ps(out + ox + 8, _mm256_min_ps(_mm256_max_ps(b, vlow), vhigh));
+    }
+    for (; ox < out_width; ox += 8) {
+      __m256 a = vbias;
+      for (size_t t = 0; t < taps; t++) {
+        a = _mm256_fmadd_ps(_mm256_broadcast_ss(weights + t), _mm256_loadu_ps(row + offsets[t] + (ptrdiff_t)ox), a);
+      }
+      a = _mm256_min_ps(_mm256_max_ps(a, vlow), vhigh);
+      if (ox + 8 <= out_width) {
+        _mm256_storeu_ps(out + ox, a);
+      } else {
+        float lanes[8];
+        _mm256_storeu_ps(lanes, a);
+        for (size_t i = 0; ox + i < out_width; i++) out[ox + i] = lanes[i];
+      }
+    }
+  }
+}
+#endif
+
+static void wt_f32_deinterleave2__scalar(const float *row, size_t count, float *even, float *odd) {
+  for (size_t i = 0; i < count; i++) {
+    if (i % 2 == 0) even[i / 2] = row[i]; else odd[i / 2] = row[i];
+  }
+}
+
+#ifdef WT_HAVE_AVX2_PATH
+__attribute__((target("avx2")))
+static void wt_f32_deinterleave2__avx2(const float *row, size_t count, float *even, float *odd) {
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m256 a = _mm256_loadu_ps(row + i), b = _mm256_loadu_ps(row + i + 8);
+    // shuffle gives [a0 a2 b0 b2 | a4 a6 b4 b6]; the 64-bit permute restores [a0 a2 a4 a6 b0 b2 b4 b6]
+    const __m256 e = _mm256_shuffle_ps(a, b, 0x88), o = _mm256_shuffle_ps(a, b, 0xDD);
+    _mm256_storeu_ps(even + i / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+    _mm256_storeu_ps(odd + i / 2, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
+  }
+  wt_f32_deinterleave2__scalar(row + i, count - i, even + i / 2, odd + i / 2);
+}
+#endif
+
+static int wt_has_avx2_fma(void) {
+#ifdef WT_HAVE_AVX2_PATH
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *odd) {
+#ifdef WT_HAVE_AVX2_PATH
+  if (wt_has_avx2_fma()) {
+    wt_f32_deinterleave2__avx2(row, count, even, odd);
+    return;
+  }
+#endif
+  wt_f32_deinterleave2__scalar(row, count, even, odd);
+}
+
+typedef void (*wt_dwconv_fn)(const float *, ptrdiff_t, const ptrdiff_t *, const float *, size_t, float,
+                             float, float, size_t, size_t, float *);
+
+static wt_dwconv_fn wt_select_dwconv(void) {
+#ifdef WT_HAVE_AVX2_PATH
+  if (wt_has_avx2_fma()) return wt_f32_dwconv_rows__avx2;
+#endif
+  return wt_f32_dwconv_rows__scalar;
+}
+
+void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
+                        const float *weights, size_t taps, float bias, float low, float high,
+                        size_t out_height, size_t out_width, float *output) {
+  static wt_dwconv_fn selected;
+  wt_dwconv_fn kernel = __atomic_load_n(&selected, __ATOMIC_RELAXED);
+  if (!kernel) {
+    kernel = wt_select_dwconv();
+    __atomic_store_n(&selected, kernel, __ATOMIC_RELAXED);
+  }
+  kernel(source, row_step, offsets, weights, taps, bias, low, high, out_height, out_width, output);
+}

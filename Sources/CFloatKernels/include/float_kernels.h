@@ -1,0 +1,31 @@
+#ifndef WHITTLE_FLOAT_KERNELS_H
+#define WHITTLE_FLOAT_KERNELS_H
+/// Float kernels of the Engine's hot loops, in C so they can use AVX2 and FMA where the CPU has
+/// them (chosen at run time) while the Swift code stays at the x86-64 baseline.
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One output channel of a depthwise convolution over zero-padded phase planes.
+///
+/// Output (oy, ox) = clamp(bias + Σ_t weights[t] · source[oy·row_step + offsets[t] + ox], low, high)
+/// for oy < out_height, ox < out_width. `source` must be readable 8 floats past every
+/// offsets[t] + out_width − 1 of every row (the Engine pads its phase rows for that).
+///
+/// Example: a 3×3 stride-1 kernel over planes of row stride 40 has offsets
+/// {0, 1, 2, 40, 41, 42, 80, 81, 82} and row_step 40.
+void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
+                        const float *weights, size_t taps, float bias, float low, float high,
+                        size_t out_height, size_t out_width, float *output);
+
+/// Splits a row into its even and odd columns: even[j] = row[2j], odd[j] = row[2j + 1]
+/// for the `count` columns of the row.
+/// Example: row {1, 2, 3, 4, 5} → even {1, 3, 5}, odd {2, 4}.
+void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *odd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
