@@ -15,11 +15,12 @@ deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# One build of everything, tests included, so `make demo` and `make test` share it.
 build: deps
-	swift build $(SWIFT_FLAGS)
+	swift build $(SWIFT_FLAGS) --build-tests
 
 test: build
-	swift test $(SWIFT_FLAGS)
+	swift test $(SWIFT_FLAGS) --skip-build
 
 demo: build
 	$(BIN) inspect models/efficientnet-lite0-fp32.onnx

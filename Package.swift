@@ -16,7 +16,13 @@ let package = Package(
             "Pipeline", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
-        .target(name: "Pipeline", dependencies: ["Importer", "Rewrite", "Engine", "Datasets", "Graph"]),
+        .target(name: "Pipeline", dependencies: [
+            "Search", "Quantize", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
+        ]),
+        .target(name: "Search", dependencies: ["Engine", "Graph"]),
+        .target(name: "Quantize", dependencies: ["Engine", "Graph"]),
+        .target(name: "Export", dependencies: ["Graph"]),
+        .target(name: "Runner", dependencies: ["WhittleRuntime"]),
         .target(name: "Rewrite", dependencies: ["Graph"]),
         .target(name: "Importer", dependencies: ["Graph", "ONNXProto", "CONNX"]),
         .target(name: "Datasets", dependencies: ["Graph", "CTurboJPEG", "CPNG", "CZlib"]),
@@ -26,6 +32,7 @@ let package = Package(
         ),
         .target(name: "Graph"),
         .target(name: "CFloatKernels"),
+        .target(name: "WhittleRuntime", path: "Sources/Runtime", cSettings: [.unsafeFlags(["-std=c99"])]),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "CONNX",

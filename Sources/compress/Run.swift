@@ -24,7 +24,7 @@ struct Run: ParsableCommand {
             throw ValidationError("the model has \(graph.inputs.count) inputs; run takes models with one")
         }
         let tensor = try InputLoader.tensor(path: input, for: info, preset: prep)
-        let outputs = try Runner.forward(graph, input: tensor)
+        let outputs = try Inference.float(graph, input: tensor)
         let result = outputs[graph.outputs[0]]!
         if let output { try Npy.write(result, path: output) }
         let scores = result.floats

@@ -10,7 +10,7 @@ final class GoldenTests: XCTestCase {
                        file: StaticString = #filePath, line: UInt = #line) throws {
         let loaded = try ModelLoader.load(path: model, inputShape: inputShape)
         let x = try Npy.read(path: input)
-        let y = try Runner.forward(loaded.graph, input: x)[loaded.graph.outputs[0]]!
+        let y = try Inference.float(loaded.graph, input: x)[loaded.graph.outputs[0]]!
         let reference = try Npy.read(path: expected)
         XCTAssertEqual(y.count, reference.count, "output size of \(model)", file: file, line: line)
         let error = relativeError(y.floats, reference.floats)
@@ -63,7 +63,7 @@ final class GoldenTests: XCTestCase {
         for k in 0..<3 {
             let x = try Npy.read(path: try Paths.shared("models/golden/mobilenetv2-12-dequantized-fp32/input_\(k).npy"))
             let reference = try Npy.read(path: try Paths.shared("models/golden/mobilenetv2-12-dequantized-fp32/output_\(k).npy")).floats
-            let y = try Runner.forward(quantized, input: x)[quantized.outputs[0]]!.floats
+            let y = try Inference.float(quantized, input: x)[quantized.outputs[0]]!.floats
             XCTAssertEqual(y.indices.max { y[$0] < y[$1] }, reference.indices.max { reference[$0] < reference[$1] }, "image \(k)")
             XCTAssertLessThan(relativeError(y, reference), 0.05)
         }
@@ -75,10 +75,10 @@ final class GoldenTests: XCTestCase {
         let graph = try ModelLoader.load(path: model).graph
         let inputs = try (0..<3).map { try Npy.read(path: try Paths.shared("models/golden/mobilenetv2-12-dequantized-fp32/input_\($0).npy")) }
         let batch = Tensor(shape: [3, 3, 224, 224], floats: inputs.flatMap(\.floats))
-        let batched = try Runner.forward(graph, input: batch)[graph.outputs[0]]!
+        let batched = try Inference.float(graph, input: batch)[graph.outputs[0]]!
         XCTAssertEqual(batched.shape, [3, 1000])
         for (k, input) in inputs.enumerated() {
-            let single = try Runner.forward(graph, input: input)[graph.outputs[0]]!.floats
+            let single = try Inference.float(graph, input: input)[graph.outputs[0]]!.floats
             XCTAssertLessThan(relativeError(Array(batched.floats[k * 1000..<(k + 1) * 1000]), single), 1e-5)
         }
     }
