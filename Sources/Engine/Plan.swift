@@ -42,6 +42,8 @@ final class Plan {
     private let slots: [UnsafeMutablePointer<Float>]
     private let scratch: UnsafeMutablePointer<Float>
     private let weights: [String: ConstantBuffer]
+    /// Every step's operands and output pointer, resolved once so a forward pass allocates nothing.
+    private var bound: [(inputs: [Operand], output: UnsafeMutablePointer<Float>, shape: [Int])] = []
 
     init(graph: Graph, inputShapes: [String: [Int]], weights: [String: ConstantBuffer]) throws {
         self.inputShapes = inputShapes
@@ -91,6 +93,10 @@ final class Plan {
             return pointer
         }
         scratch = .allocate(capacity: scratchSize)
+        bound = steps.map { step in
+            (step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }, pointer(step.output),
+             shapes[step.output]!)
+        }
     }
 
     deinit {
@@ -133,10 +139,9 @@ final class Plan {
             let values = inputs[input.name]!.floats
             values.withUnsafeBufferPointer { pointer(input.name).update(from: $0.baseAddress!, count: values.count) }
         }
-        for step in steps {
-            let operands = step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }
+        for (step, operands) in zip(steps, bound) {
             do {
-                try Kernels.run(step.op, inputs: operands, output: pointer(step.output), outputShape: shapes[step.output]!,
+                try Kernels.run(step.op, inputs: operands.inputs, output: operands.output, outputShape: operands.shape,
                                 activation: step.activation, scratch: scratch)
             } catch let error as EngineError {
                 throw EngineError("node '\(step.name)' (\(step.op.name)): \(error.description)")

@@ -56,14 +56,23 @@ enum Convolution {
         }
     }
 
-    /// Adds the bias per channel and clamps to the folded activation, on one image's output.
+    /// Adds the bias per channel and clamps to the folded activation, on one image's output, in one pass.
     static func finish(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, channels: Int, plane: Int,
                        clamp: (Float, Float)) {
+        let (low, high) = clamp
+        let clamped = low > -.infinity || high < .infinity
+        guard bias != nil || clamped else { return }
         for c in 0..<channels {
             let out = output + c * plane
             let b = bias?[c] ?? 0
-            for i in 0..<plane { out[i] += b }
-            self.clamp(out, count: plane, low: clamp.0, high: clamp.1)
+            if clamped {
+                for i in 0..<plane {
+                    let v = out[i] + b
+                    out[i] = v < low ? low : (v > high ? high : v)
+                }
+            } else {
+                for i in 0..<plane { out[i] += b }
+            }
         }
     }
 
@@ -152,18 +161,19 @@ enum Convolution {
         let multiplier = outChannels / a.group
         let (rows, rowStride) = phaseLayout(a, height: height, width: width)
         let phaseSize = rows * rowStride
-        // Where tap (ky, kx) of output (0, 0) reads, relative to the phase planes.
-        var offsets = [Int]()
-        for ky in 0..<kh {
-            for kx in 0..<kw { offsets.append((kx * dw) % sw * phaseSize + ky * dh * rowStride + (kx * dw) / sw) }
-        }
-        phases.update(repeating: 0, count: sw * phaseSize)
-        for ic in 0..<inChannels {
-            fillPhases(image + ic * height * width, height: height, width: width, top: top, left: left, stride: sw,
-                       rowStride: rowStride, phaseSize: phaseSize, phases: phases)
-            for oc in ic * multiplier..<(ic + 1) * multiplier {
-                wt_f32_dwconv_rows(phases, sh * rowStride, offsets, w.pointer + oc * kh * kw, kh * kw, bias?[oc] ?? 0,
-                                   clamp.0, clamp.1, outHeight, outWidth, output + oc * outHeight * outWidth)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: kh * kw) { offsets in
+            // Where tap (ky, kx) of output (0, 0) reads, relative to the phase planes.
+            for ky in 0..<kh {
+                for kx in 0..<kw { offsets[ky * kw + kx] = (kx * dw) % sw * phaseSize + ky * dh * rowStride + (kx * dw) / sw }
+            }
+            phases.update(repeating: 0, count: sw * phaseSize)
+            for ic in 0..<inChannels {
+                fillPhases(image + ic * height * width, height: height, width: width, top: top, left: left, stride: sw,
+                           rowStride: rowStride, phaseSize: phaseSize, phases: phases)
+                for oc in ic * multiplier..<(ic + 1) * multiplier {
+                    wt_f32_dwconv_rows(phases, sh * rowStride, offsets.baseAddress, w.pointer + oc * kh * kw, kh * kw,
+                                       bias?[oc] ?? 0, clamp.0, clamp.1, outHeight, outWidth, output + oc * outHeight * outWidth)
+                }
             }
         }
     }
