@@ -36,24 +36,10 @@ enum Quantized {
                 inputs.append(name)
             }
             let attributes = try Convolution.convAttributes(node, ctx, input: ctx.shape(x), weight: ctx.shape(weight))
-            let result = node.output[0] + "_unsaturated"
-            try ctx.emit(.conv(attributes), for: node, inputs: inputs, outputs: [result])
-            try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
+            try emitSaturated(.conv(attributes), &ctx, node, inputs: inputs)
         },
-        "QLinearMatMul": { ctx, node in
-            let a = try floatOperand(node, &ctx, index: 0, scale: 1, zeroPoint: 2, axis: 1)
-            let b = try floatOperand(node, &ctx, index: 3, scale: 4, zeroPoint: 5, axis: 1)
-            let result = node.output[0] + "_unsaturated"
-            try ctx.emit(.matMul, for: node, inputs: [a, b], outputs: [result])
-            try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
-        },
-        "com.microsoft.QLinearAdd": { ctx, node in
-            let a = try floatOperand(node, &ctx, index: 0, scale: 1, zeroPoint: 2, axis: 1)
-            let b = try floatOperand(node, &ctx, index: 3, scale: 4, zeroPoint: 5, axis: 1)
-            let result = node.output[0] + "_unsaturated"
-            try ctx.emit(.add, for: node, inputs: [a, b], outputs: [result])
-            try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
-        },
+        "QLinearMatMul": binary(.matMul),
+        "com.microsoft.QLinearAdd": binary(.add),
         "com.microsoft.QLinearGlobalAveragePool": { ctx, node in
             guard node.int("channels_last", default: 0) == 0 else {
                 throw ImportError("\(node.label): channels_last is not supported")
@@ -62,6 +48,22 @@ enum Quantized {
             ctx.quantization[node.output[0]] = try params(node, ctx, scale: 3, zeroPoint: 4)
         },
     ]
+
+    /// QLinearMatMul and QLinearAdd: (a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero).
+    private static func binary(_ op: Op) -> OpImporter {
+        { ctx, node in
+            let a = try floatOperand(node, &ctx, index: 0, scale: 1, zeroPoint: 2, axis: 1)
+            let b = try floatOperand(node, &ctx, index: 3, scale: 4, zeroPoint: 5, axis: 1)
+            try emitSaturated(op, &ctx, node, inputs: [a, b])
+        }
+    }
+
+    /// Emits `op` and clips its result to the output quantizer (inputs 6 and 7) into the node's output.
+    private static func emitSaturated(_ op: Op, _ ctx: inout ImportContext, _ node: Onnx_NodeProto, inputs: [String]) throws {
+        let result = node.output[0] + "_unsaturated"
+        try ctx.emit(op, for: node, inputs: inputs, outputs: [result])
+        try saturate(&ctx, node, try params(node, ctx, scale: 6, zeroPoint: 7), input: result)
+    }
 
     /// Clips `input` to what `quant` represents, into the node's first output, and records `quant` there.
     private static func saturate(_ ctx: inout ImportContext, _ node: Onnx_NodeProto, _ quant: QuantParams, input: String) throws {
