@@ -22,6 +22,8 @@ extension Onnx_NodeProto {
         attribute(name).map { String(decoding: $0.s, as: UTF8.self) } ?? value
     }
 
-    /// A readable label: "Conv 'stem/conv'" or "Conv #3" for unnamed nodes.
-    var label: String { "\(opType) '\(name)'" }
+    /// A readable label: "Conv 'stem/conv'", or "Conv producing 'y'" for an unnamed node.
+    var label: String {
+        name.isEmpty ? "\(opType) producing '\(output.first ?? "")'" : "\(opType) '\(name)'"
+    }
 }

@@ -104,7 +104,7 @@ public enum ONNXImporter {
             if try Folding.fold(node, &ctx) { continue }
             let domain = node.domain.isEmpty || node.domain == "ai.onnx" ? "" : node.domain + "."
             guard let importer = registry[domain + node.opType] ?? (domain == "com.microsoft." ? registry[node.opType] : nil) else {
-                throw ImportError("unsupported op \(domain)\(node.opType) at node '\(node.name)'")
+                throw ImportError("unsupported op \(domain)\(node.opType): \(node.label)")
             }
             try importer(&ctx, node)
         }

@@ -4,7 +4,13 @@ import Pipeline
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show a model's ops, parameters, MACs and weight bytes, in total or per layer.")
+        abstract: "Show a model's ops, parameters, MACs and weight bytes, in total or per layer.",
+        discussion: """
+        MACs are multiply-accumulates of one forward pass at the input shape (batch 1 unless \
+        --input-shape says otherwise); budgets call them FLOPs. Params count \
+        the float weights and biases; bytes are those parameters stored as float32 (4 each). \
+        The counts are taken after import and BatchNorm folding.
+        """)
 
     @Argument(help: "The model (.onnx).") var model: String
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224 (a dynamic batch alone defaults to 1).")
