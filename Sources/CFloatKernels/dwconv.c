@@ -24,39 +24,56 @@ static void wt_f32_dwconv_rows__scalar(const float *source, ptrdiff_t row_step, 
 }
 
 #ifdef WT_HAVE_AVX2_PATH
+/* Eight outputs of one row starting at ox, clamped and stored (fewer at the row's end). */
+__attribute__((target("avx2,fma")))
+static inline void wt_store8(float *out, size_t ox, size_t out_width, __m256 v, __m256 vlow, __m256 vhigh) {
+  v = _mm256_min_ps(_mm256_max_ps(v, vlow), vhigh);
+  if (ox + 8 <= out_width) {
+    _mm256_storeu_ps(out + ox, v);
+  } else {
+    float lanes[8];
+    _mm256_storeu_ps(lanes, v);
+    for (size_t i = 0; ox + i < out_width; i++) out[ox + i] = lanes[i];
+  }
+}
+
+/* Two output rows at a time, sixteen columns at a time: each weight broadcast feeds four FMAs. */
 __attribute__((target("avx2,fma")))
 static void wt_f32_dwconv_rows__avx2(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                                      const float *weights, size_t taps, float bias, float low,
                                      float high, size_t out_height, size_t out_width, float *output) {
   const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high), vbias = _mm256_set1_ps(bias);
-  for (size_t oy = 0; oy < out_height; oy++) {
-    const float *row = source + (ptrdiff_t)oy * row_step;
-    float *out = output + oy * out_width;
-    size_t ox = 0;
-    for (; ox + 16 <= out_width; ox += 16) {
-      __m256 a = vbias, b = vbias;
+  size_t oy = 0;
+  for (; oy + 2 <= out_height; oy += 2) {
+    const float *row0 = source + (ptrdiff_t)oy * row_step, *row1 = row0 + row_step;
+    float *out0 = output + oy * out_width, *out1 = out0 + out_width;
+    for (size_t ox = 0; ox < out_width; ox += 16) {
+      __m256 a0 = vbias, b0 = vbias, a1 = vbias, b1 = vbias;
       for (size_t t = 0; t < taps; t++) {
         const __m256 w = _mm256_broadcast_ss(weights + t);
-        const float *p = row + offsets[t] + (ptrdiff_t)ox;
-        a = _mm256_fmadd_ps(w, _mm256_loadu_ps(p), a);
-        b = _mm256_fmadd_ps(w, _mm256_loadu_ps(p + 8), b);
+        const ptrdiff_t at = offsets[t] + (ptrdiff_t)ox;
+        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row0 + at), a0);
+        b0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row0 + at + 8), b0);
+        a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row1 + at), a1);
+        b1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row1 + at + 8), b1);
       }
-      _mm256_storeu_ps(out + ox, _mm256_min_ps(_mm256_max_ps(a, vlow), vhigh));
-      _mm256_storeu_ps(out + ox + 8, _mm256_min_ps(_mm256_max_ps(b, vlow), vhigh));
+      wt_store8(out0, ox, out_width, a0, vlow, vhigh);
+      wt_store8(out1, ox, out_width, a1, vlow, vhigh);
+      if (ox + 8 < out_width) {
+        wt_store8(out0, ox + 8, out_width, b0, vlow, vhigh);
+        wt_store8(out1, ox + 8, out_width, b1, vlow, vhigh);
+      }
     }
-    for (; ox < out_width; ox += 8) {
+  }
+  for (; oy < out_height; oy++) {
+    const float *row = source + (ptrdiff_t)oy * row_step;
+    float *out = output + oy * out_width;
+    for (size_t ox = 0; ox < out_width; ox += 8) {
       __m256 a = vbias;
       for (size_t t = 0; t < taps; t++) {
         a = _mm256_fmadd_ps(_mm256_broadcast_ss(weights + t), _mm256_loadu_ps(row + offsets[t] + (ptrdiff_t)ox), a);
       }
-      a = _mm256_min_ps(_mm256_max_ps(a, vlow), vhigh);
-      if (ox + 8 <= out_width) {
-        _mm256_storeu_ps(out + ox, a);
-      } else {
-        float lanes[8];
-        _mm256_storeu_ps(lanes, a);
-        for (size_t i = 0; ox + i < out_width; i++) out[ox + i] = lanes[i];
-      }
+      wt_store8(out, ox, out_width, a, vlow, vhigh);
     }
   }
 }

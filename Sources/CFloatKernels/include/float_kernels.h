@@ -11,7 +11,7 @@ extern "C" {
 /// One output channel of a depthwise convolution over zero-padded phase planes.
 ///
 /// Output (oy, ox) = clamp(bias + Σ_t weights[t] · source[oy·row_step + offsets[t] + ox], low, high)
-/// for oy < out_height, ox < out_width. `source` must be readable 8 floats past every
+/// for oy < out_height, ox < out_width. `source` must be readable 16 floats past every
 /// offsets[t] + out_width − 1 of every row (the Engine pads its phase rows for that).
 ///
 /// Example: a 3×3 stride-1 kernel over planes of row stride 40 has offsets

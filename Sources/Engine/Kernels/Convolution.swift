@@ -39,6 +39,10 @@ enum Convolution {
                           output: result, outputShape: outputShape, phases: columns)
                 continue
             }
+            // The bias is written first and SGEMM accumulates onto it (beta 1): no extra pass.
+            if let bias {
+                for m in 0..<outChannels { (result + m * outPlane).update(repeating: bias.pointer[m], count: outPlane) }
+            }
             for g in 0..<a.group {
                 let source: UnsafePointer<Float>
                 if isPointwise(a) {
@@ -50,9 +54,9 @@ enum Convolution {
                 }
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(outPlane), Int32(kernelSize),
                             1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source, Int32(outPlane),
-                            0, result + g * groupOut * outPlane, Int32(outPlane))
+                            bias == nil ? 0 : 1, result + g * groupOut * outPlane, Int32(outPlane))
             }
-            finish(result, bias: bias?.pointer, channels: outChannels, plane: outPlane, clamp: (low, high))
+            clamp(result, count: outChannels * outPlane, low: low, high: high)
         }
     }
 
@@ -131,11 +135,11 @@ enum Convolution {
     }
 
     /// Row stride of the phase planes a depthwise convolution reads: one phase per column stride,
-    /// padded so eight-wide loads past the last output never leave the row.
+    /// padded so sixteen-wide loads past the last output never leave the row.
     private static func phaseLayout(_ a: ConvAttributes, height: Int, width: Int) -> (rows: Int, stride: Int) {
         let paddedWidth = width + a.pads[1] + a.pads[3]
         let phaseWidth = (paddedWidth + a.strides[1] - 1) / a.strides[1]
-        return (height + a.pads[0] + a.pads[2], (phaseWidth + 7) / 8 * 8 + 8)
+        return (height + a.pads[0] + a.pads[2], (phaseWidth + 15) / 16 * 16 + 16)
     }
 
     static func depthwiseScratchSize(_ a: ConvAttributes, input: [Int]) -> Int {
