@@ -45,7 +45,12 @@ public enum ONNXImporter {
         let libonnxKnows = irVersion <= LibONNX.maxIRVersion && opset <= LibONNX.maxOpset
         if !libonnxKnows {
             notes.append("IR \(irVersion), opset \(opset) is newer than libonnx knows (IR \(LibONNX.maxIRVersion), opset \(LibONNX.maxOpset)): libonnx checks skipped, Whittle's own shape inference used")
-        } else if opset < upgradeOpset {
+        } else {
+            do { try LibONNX.check(data) } catch let error as ImportError {
+                notes.append("libonnx checker: \(firstLine(error.description))")
+            }
+        }
+        if libonnxKnows && opset < upgradeOpset {
             do {
                 model = try parse(try LibONNX.convert(data, toOpset: upgradeOpset))
                 importOpset = upgradeOpset

@@ -1,3 +1,4 @@
+import Foundation
 import Datasets
 import Graph
 import XCTest
@@ -31,6 +32,20 @@ final class DatasetsTests: XCTestCase {
             XCTAssertLessThanOrEqual(worst, 2.01 * step, image)
             XCTAssertLessThan(mean, 0.05 * step, image)
         }
+    }
+
+    func testClassSubfolders() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-classes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (name, image) in [("cat", "chelsea.png"), ("coffee", "coffee.png"), ("coffee", "china.jpg")] {
+            let directory = folder.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: try Paths.shared("data/package-samples/\(image)"),
+                                             toPath: directory.appendingPathComponent(image).path)
+        }
+        let data = try LabeledData(folder: folder.path)
+        XCTAssertEqual(data.samples.map(\.label), [0, 1, 1])
+        XCTAssertEqual(try data.input(2, preset: .tf, size: 32, channels: 3).count, 3 * 32 * 32)
     }
 
     func testLabeledFolders() throws {
