@@ -10,8 +10,10 @@ public struct EngineError: Error, CustomStringConvertible {
 /// Runs a `Graph` in float32 on NCHW batches.
 ///
 /// Buffers are planned once per input shape: every activation gets a slot in a pool reused
-/// as soon as its last reader has run, so a forward pass allocates nothing per op. Running a
-/// batch of a new size plans again.
+/// as soon as its last reader has run, so a forward pass allocates nothing per op. A batch runs
+/// one image at a time through a batch-1 plan when no op mixes images (`isBatchSeparable`),
+/// so each layer's output is still in cache when the next layer reads it; otherwise the
+/// whole batch is planned at once.
 ///
 ///     let engine = Engine(graph: graph)
 ///     let logits = try engine.run(["input": image])["logits"]!
@@ -39,10 +41,60 @@ public final class Engine {
             }
             shapes[input.name] = tensor.shape
         }
-        if plan == nil || plan!.inputShapes != shapes {
-            plan = try Plan(graph: graph, inputShapes: shapes, weights: weights)
+        let batch = shapes[graph.inputs[0].name]![0]
+        let split = batch > 1 && Engine.isBatchSeparable(graph)
+        let planShapes = split ? shapes.mapValues { [1] + $0.dropFirst() } : shapes
+        if plan == nil || plan!.inputShapes != planShapes {
+            plan = try Plan(graph: graph, inputShapes: planShapes, weights: weights)
         }
-        return try plan!.execute(graph: graph, inputs: inputs)
+        let plan = plan!
+        let items = split ? batch : 1
+        var results = graph.outputs.map { _ in [Float]() }
+        for item in 0..<items {
+            for input in graph.inputs {
+                let count = planShapes[input.name]!.reduce(1, *)
+                inputs[input.name]!.floats.withUnsafeBufferPointer {
+                    plan.pointer(input.name).update(from: $0.baseAddress! + item * count, count: count)
+                }
+            }
+            try plan.run()
+            for (index, output) in graph.outputs.enumerated() {
+                results[index] += UnsafeBufferPointer(start: plan.pointer(output), count: plan.shape(output).reduce(1, *))
+            }
+        }
+        var outputs: [String: Tensor] = [:]
+        for (index, output) in graph.outputs.enumerated() {
+            let shape = plan.shape(output)
+            outputs[output] = Tensor(shape: split ? [batch] + shape.dropFirst() : shape, floats: results[index])
+        }
+        return outputs
+    }
+
+    /// Whether every op treats the images of a batch independently, so running them one at a
+    /// time gives the same result. True for CNN classifiers; false when an op reshapes, slices,
+    /// pads or reduces across the batch dimension.
+    public static func isBatchSeparable(_ graph: Graph) -> Bool {
+        guard let shapes = try? graph.withBatch(1).inferShapes() else { return false }
+        return graph.outputs.allSatisfy { shapes[$0]?.first == 1 } && graph.nodes.allSatisfy { node in
+            switch node.op {
+            case .gemm(_, _, let transA, _): return !transA
+            case .softmax(let axis): return axis != 0
+            case .reduceMean(let axes, _): return !axes.isEmpty && !axes.contains(0)
+            case .reshape(let shape): return shape.first == 0
+            case .flatten(let axis): return axis >= 1
+            case .transpose(let perm): return perm.first == 0
+            case .concat(let axis): return axis != 0
+            case .slice(_, _, let axes, _): return !axes.contains(0)
+            case .pad(let pads, _, _): return pads[0] == 0 && pads[pads.count / 2] == 0
+            case .squeeze(let axes), .unsqueeze(let axes): return !axes.isEmpty && !axes.contains(0)
+            case .resize(let a): return a.sizes == nil ? a.scales.first == 1 : a.sizes!.first == 1
+            case .matMul:
+                return (shapes[node.inputs[0]]?.count ?? 0) >= 2 && (shapes[node.inputs[1]]?.count ?? 3) <= 2
+            default:
+                // Elementwise ops, convolutions, pools and BatchNorm act per image.
+                return true
+            }
+        }
     }
 }
 

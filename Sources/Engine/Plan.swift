@@ -129,16 +129,16 @@ final class Plan {
         return steps
     }
 
-    private func pointer(_ name: String) -> UnsafeMutablePointer<Float> {
+    /// The buffer of an activation (graph inputs are written here before `run`) or of a weight.
+    func pointer(_ name: String) -> UnsafeMutablePointer<Float> {
         if let slot = slotOf[name] { return slots[slot] }
         return weights[name]!.pointer
     }
 
-    func execute(graph: Graph, inputs: [String: Tensor]) throws -> [String: Tensor] {
-        for input in graph.inputs {
-            let values = inputs[input.name]!.floats
-            values.withUnsafeBufferPointer { pointer(input.name).update(from: $0.baseAddress!, count: values.count) }
-        }
+    func shape(_ name: String) -> [Int] { shapes[name]! }
+
+    /// Runs every step on what the input buffers hold.
+    func run() throws {
         for (step, operands) in zip(steps, bound) {
             do {
                 try Kernels.run(step.op, inputs: operands.inputs, output: operands.output, outputShape: operands.shape,
@@ -147,12 +147,6 @@ final class Plan {
                 throw EngineError("node '\(step.name)' (\(step.op.name)): \(error.description)")
             }
         }
-        var results: [String: Tensor] = [:]
-        for output in graph.outputs {
-            let shape = shapes[output]!
-            results[output] = Tensor(shape: shape, floats: Array(UnsafeBufferPointer(start: pointer(output), count: shape.reduce(1, *))))
-        }
-        return results
     }
 }
 

@@ -116,6 +116,20 @@ final class EngineKernelTests: XCTestCase {
         XCTAssertEqual(try runSingle(.reduceMean(axes: [1], keepDims: true), input: x).floats, [2, 5])
     }
 
+    /// A graph that mixes images is planned for the whole batch; one that does not runs image by image.
+    func testBatchSeparability() throws {
+        let flatten = Node(name: "n", op: .reshape(shape: [-1]), inputs: ["x"], outputs: ["y"])
+        let mixing = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: [1, 2])], outputs: ["y"], nodes: [flatten], initializers: [:])
+        XCTAssertFalse(Engine.isBatchSeparable(mixing))
+        let y = try Engine(graph: mixing).run(["x": Tensor(shape: [3, 2], floats: [1, 2, 3, 4, 5, 6])])["y"]!
+        XCTAssertEqual(y, Tensor(shape: [6], floats: [1, 2, 3, 4, 5, 6]))
+        let perImage = Node(name: "n", op: .reshape(shape: [0, -1]), inputs: ["x"], outputs: ["y"])
+        let separable = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: [1, 2, 2])], outputs: ["y"], nodes: [perImage], initializers: [:])
+        XCTAssertTrue(Engine.isBatchSeparable(separable))
+        let z = try Engine(graph: separable).run(["x": Tensor(shape: [2, 2, 2], floats: [1, 2, 3, 4, 5, 6, 7, 8])])["y"]!
+        XCTAssertEqual(z, Tensor(shape: [2, 4], floats: [1, 2, 3, 4, 5, 6, 7, 8]))
+    }
+
     func testBatchSizeChangesReplan() throws {
         let node = Node(name: "n", op: .relu, inputs: ["x"], outputs: ["y"])
         let graph = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: [1, 2])], outputs: ["y"], nodes: [node], initializers: [:])
