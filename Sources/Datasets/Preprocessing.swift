@@ -18,6 +18,13 @@ public enum Preset: String, CaseIterable, Sendable {
     case caffeBGR = "caffe_bgr"
     case cifar10, mnist, raw
 
+    /// One line per preset for `--help`.
+    public static var helpText: String {
+        "tf (RGB/127.5−1), torch (RGB/255 with ImageNet mean/std), caffe_bgr (BGR − mean), cifar10 (RGB/255 with " +
+            "CIFAR-10 mean/std), mnist (gray/255 with MNIST mean/std), raw (pixel values 0–255); shorter side resized " +
+            "to size/0.875, then center-cropped"
+    }
+
     /// (scale, offset) per output channel: value = pixel · scale + offset.
     private var affine: [(Float, Float)] {
         func standardized(_ mean: [Float], _ std: [Float]) -> [(Float, Float)] {

@@ -10,7 +10,7 @@ struct Eval: ParsableCommand {
 
     @Argument(help: "The model (.onnx).") var model: String
     @Option(help: "The labeled folder.") var data: String
-    @Option(help: "Image preprocessing: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")).") var prep: String
+    @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "Image side in pixels (default: the model's input size).") var size: Int?
     @Option(help: "Evaluate only the first N images.") var count: Int?
     @Option(help: "Images per Engine batch.") var batch = 16

@@ -11,7 +11,7 @@ struct Run: ParsableCommand {
 
     @Argument(help: "The model (.onnx).") var model: String
     @Option(help: "The input: a .npy/.npz tensor, or a .jpg/.png image prepared with --prep.") var input: String
-    @Option(help: "Image preprocessing: \(Preset.allCases.map(\.rawValue).joined(separator: ", ")).") var prep: String = "tf"
+    @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String = "tf"
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224.") var inputShape: String?
     @Option(help: "Write the first output to this .npy file.") var output: String?
     @Option(help: "How many top classes to print.") var top = 5
