@@ -106,6 +106,31 @@ final class EngineKernelTests: XCTestCase {
         XCTAssertEqual(try runSingle(.resize(linear), input: square).floats, [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4])
     }
 
+    /// A batch of one takes the matrix-vector path; it must agree with the matrix path.
+    func testGemmAndMatMulRowVectors() throws {
+        var random = SeededRandom(seed: 3)
+        let weight = random.tensor([5, 7]), bias = random.tensor([5])
+        let rows = random.tensor([2, 7])
+        let gemm = Op.gemm(alpha: 0.5, beta: 2, transA: false, transB: true)
+        let both = try runSingle(gemm, input: rows, constants: ["w": weight, "b": bias], constantOrder: ["w", "b"]).floats
+        let first = try runSingle(gemm, input: Tensor(shape: [1, 7], floats: Array(rows.floats[0..<7])),
+                                  constants: ["w": weight, "b": bias], constantOrder: ["w", "b"]).floats
+        XCTAssertLessThan(relativeError(first, Array(both[0..<5])), 1e-6)
+        var expected = [Float](repeating: 0, count: 5)
+        for n in 0..<5 { expected[n] = 2 * bias.floats[n] + 0.5 * (0..<7).reduce(0) { $0 + rows.floats[$1] * weight.floats[n * 7 + $1] } }
+        XCTAssertLessThan(relativeError(first, expected), 1e-6)
+        // transA mixes batch rows, so this one runs as a whole through SGEMM.
+        let columns = Tensor(shape: [7, 2], floats: (0..<14).map { rows.floats[($0 % 2) * 7 + $0 / 2] })
+        let transposed = Op.gemm(alpha: 0.5, beta: 2, transA: true, transB: true)
+        let viaGemm = try runSingle(transposed, input: columns, constants: ["w": weight, "b": bias], constantOrder: ["w", "b"]).floats
+        XCTAssertLessThan(relativeError(viaGemm, both), 1e-6)
+        let right = random.tensor([7, 3])
+        let product = try runSingle(.matMul, input: Tensor(shape: [1, 7], floats: Array(rows.floats[0..<7])),
+                                    constants: ["r": right], constantOrder: ["r"]).floats
+        let reference = (0..<3).map { j in (0..<7).reduce(Float(0)) { $0 + rows.floats[$1] * right.floats[$1 * 3 + j] } }
+        XCTAssertLessThan(relativeError(product, reference), 1e-6)
+    }
+
     func testBroadcastArithmeticAndSoftmax() throws {
         let x = Tensor(shape: [2, 3], floats: [1, 2, 3, 4, 5, 6])
         let column = Tensor(shape: [2, 1], floats: [10, 20])

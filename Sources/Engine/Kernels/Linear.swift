@@ -13,6 +13,12 @@ enum Linear {
             if beta != 1 { for i in 0..<m * n { output[i] *= beta } }
             accumulate = 1
         }
+        if m == 1 {
+            // One row (a batch of one): a matrix-vector product reads B once and packs nothing.
+            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans, Int32(b.shape[0]), Int32(b.shape[1]), alpha,
+                        b.pointer, Int32(b.shape[1]), a.pointer, 1, accumulate, output, 1)
+            return
+        }
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a.pointer, Int32(a.shape[1]), b.pointer, Int32(b.shape[1]),
                     accumulate, output, Int32(n))
@@ -25,6 +31,10 @@ enum Linear {
         let (m, k, n) = (left[left.count - 2], left[left.count - 1], right[right.count - 1])
         if right.count == 2 {
             let rows = left.dropLast().reduce(1, *)
+            if rows == 1 {
+                cblas_sgemv(CblasRowMajor, CblasTrans, Int32(k), Int32(n), 1, b.pointer, Int32(n), a.pointer, 1, 0, output, 1)
+                return
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(n), Int32(k), 1, a.pointer, Int32(k),
                         b.pointer, Int32(n), 0, output, Int32(n))
             return
