@@ -23,6 +23,7 @@ except ImportError:
 
 
 def ort_ms(session, batch, runs):
+    """(median, minimum) milliseconds of one run at this batch."""
     inp = session.get_inputs()[0]
     shape = [batch] + [d if isinstance(d, int) else 1 for d in inp.shape[1:]]
     x = (np.arange(np.prod(shape)) % 255 / 127.5 - 1).astype(np.float32).reshape(shape)
@@ -33,7 +34,7 @@ def ort_ms(session, batch, runs):
         t = time.perf_counter()
         session.run(None, {inp.name: x})
         times.append((time.perf_counter() - t) * 1e3)
-    return statistics.median(times)
+    return statistics.median(times), min(times)
 
 
 def ours_ms(model, batches, runs, threads=1):
@@ -41,7 +42,7 @@ def ours_ms(model, batches, runs, threads=1):
     out = subprocess.run([os.path.join(ROOT, ".build", "release", "engine-bench"), model, "--batches",
                           ",".join(map(str, batches)), "--runs", str(runs)], env=env, check=True,
                          capture_output=True, text=True).stdout
-    return {r["batch"]: r["median_ms"] for r in json.loads(out)["results"]}
+    return {r["batch"]: (r["median_ms"], r["min_ms"]) for r in json.loads(out)["results"]}
 
 
 def main():
@@ -69,22 +70,33 @@ def main():
             except Exception:  # a model with a static batch of 1 runs in ONNX Runtime at batch 1 only
                 pass
     result = {"model": os.path.basename(a.model), "threads": 1}
-    print(f"{'batch':>5} {'Engine ms/img':>14} {'ORT ms/img':>11} {'ratio':>6}")
+    def median(pairs):
+        return statistics.median(p[0] for p in pairs)
+
+    def best(pairs):
+        return min(p[1] for p in pairs)
+
+    print("medians over the rounds (fastest single run in brackets)")
+    print(f"{'batch':>5} {'Engine ms/img':>16} {'ORT ms/img':>19} {'ratio':>6}")
     for b in batches:
-        mine = statistics.median(ours[b]) / b
+        mine, mine_best = median(ours[b]) / b, best(ours[b]) / b
         result[f"engine_ms_per_image_b{b}"] = round(mine, 3)
+        result[f"engine_best_ms_per_image_b{b}"] = round(mine_best, 3)
         if not theirs[b]:
-            print(f"{b:>5} {mine:>14.2f} {'(static batch)':>11}")
+            print(f"{b:>5} {mine:>8.2f} [{mine_best:5.2f}] {'(static batch)':>18}")
             continue
-        other = statistics.median(theirs[b]) / b
+        other, other_best = median(theirs[b]) / b, best(theirs[b]) / b
         result[f"ort_ms_per_image_b{b}"] = round(other, 3)
-        print(f"{b:>5} {mine:>14.2f} {other:>11.2f} {mine / other:>6.2f}")
+        result[f"ort_best_ms_per_image_b{b}"] = round(other_best, 3)
+        print(f"{b:>5} {mine:>8.2f} [{mine_best:5.2f}] {other:>11.2f} [{other_best:5.2f}] {mine / other:>6.2f}")
     for b in batches:
-        result[f"engine_2threads_ms_per_image_b{b}"] = round(statistics.median(ours2[b]) / b, 3)
-        print(f"{b:>5} {result[f'engine_2threads_ms_per_image_b{b}']:>14.2f}  (Engine with 2 OpenBLAS threads)")
+        result[f"engine_2threads_ms_per_image_b{b}"] = round(median(ours2[b]) / b, 3)
+        print(f"{b:>5} {result[f'engine_2threads_ms_per_image_b{b}']:>8.2f}  (Engine with 2 OpenBLAS threads)")
     target = result["engine_ms_per_image_b32"] / result["ort_ms_per_image_b1"]
     result["engine_b32_over_ort_b1"] = round(target, 3)
-    print(f"Engine batch-32 per image / ONNX Runtime batch 1: {target:.2f} (target <= 1.5)")
+    result["engine_b32_over_ort_b1_best"] = round(result["engine_best_ms_per_image_b32"] / result["ort_best_ms_per_image_b1"], 3)
+    print(f"Engine batch-32 per image / ONNX Runtime batch 1: {target:.2f} medians, "
+          f"{result['engine_b32_over_ort_b1_best']:.2f} fastest runs (target <= 1.5)")
     print(json.dumps(result))
 
 
