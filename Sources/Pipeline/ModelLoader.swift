@@ -24,7 +24,8 @@ public enum ModelLoader {
         }
         let imported = try ONNXImporter.load(path: path, inputShape: inputShape)
         var graph = imported.graph
-        if simplify { try Simplify.run(&graph) }
-        return Loaded(graph: graph, notes: imported.notes)
+        var notes = imported.notes
+        if simplify { notes += try Simplify.run(&graph).flatMap { $0.report.notes } }
+        return Loaded(graph: graph, notes: notes)
     }
 }

@@ -3,17 +3,17 @@ import Rewrite
 
 /// The passes every imported graph goes through, in order.
 public enum Simplify {
-    public static let passes: [Pass] = [.foldBatchNorm, .removeDeadNodes]
+    public static let passes: [Pass] = [.foldBatchNorm, .fuseBranches, .foldIntoClassifier, .removeDeadNodes]
 
-    /// Runs the passes; returns what each changed, by pass name, in order.
+    /// Runs the passes; returns each one's report, by pass name, in order.
     @discardableResult
-    public static func run(_ graph: inout Graph) throws -> [(pass: String, changes: Int)] {
+    public static func run(_ graph: inout Graph) throws -> [(pass: String, report: PassReport)] {
         try passes.map { pass in
-            let changes = try pass.apply(&graph)
+            let report = try pass.apply(&graph)
             #if DEBUG
             try graph.verify()
             #endif
-            return (pass.name, changes)
+            return (pass.name, report)
         }
     }
 }

@@ -39,7 +39,7 @@ extension Pass {
             folded += 1
         }
         if folded > 0 { _ = try Pass.removeDeadNodes.apply(&graph) }
-        return folded
+        return PassReport(changes: folded)
     }
 
     private static func constants(_ names: ArraySlice<String>, in graph: Graph) -> [[Float]]? {
