@@ -25,7 +25,7 @@ public enum ModelLoader {
         let imported = try ONNXImporter.load(path: path, inputShape: inputShape)
         var graph = imported.graph
         var notes = imported.notes
-        if simplify { notes += try Simplify.run(&graph).flatMap { $0.report.notes } }
+        if simplify { notes += try Simplify.run(&graph).flatMap(\.notes) }
         return Loaded(graph: graph, notes: notes)
     }
 }

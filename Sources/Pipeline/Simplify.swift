@@ -5,15 +5,15 @@ import Rewrite
 public enum Simplify {
     public static let passes: [Pass] = [.foldBatchNorm, .fuseBranches, .foldIntoClassifier, .removeDeadNodes]
 
-    /// Runs the passes; returns each one's report, by pass name, in order.
+    /// Runs the passes; returns what each changed and said, by pass name, in order.
     @discardableResult
-    public static func run(_ graph: inout Graph) throws -> [(pass: String, report: PassReport)] {
+    public static func run(_ graph: inout Graph) throws -> [(pass: String, changes: Int, notes: [String])] {
         try passes.map { pass in
             let report = try pass.apply(&graph)
             #if DEBUG
             try graph.verify()
             #endif
-            return (pass.name, report)
+            return (pass.name, report.changes, report.notes)
         }
     }
 }

@@ -16,21 +16,33 @@ struct Inspect: ParsableCommand {
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224 (a dynamic batch alone defaults to 1).")
     var inputShape: String?
     @Flag(help: "List every layer.") var layers = false
+    @Flag(help: "Show the node counts before and after the simplify passes, and what each pass did.") var simplify = false
     @Flag(help: "Print one JSON object: macs, params, bytes (totals), ops, inputs, layers with --layers.") var json = false
 
     func run() throws {
-        let loaded = try ModelLoader.load(path: model, inputShape: try inputShape.map(ModelLoader.parseShape))
+        let shape = try inputShape.map(ModelLoader.parseShape)
+        var loaded = try ModelLoader.load(path: model, inputShape: shape, simplify: !simplify)
+        var before: [String: Int] = [:]
+        var passes: [(pass: String, changes: Int, notes: [String])] = []
+        if simplify {
+            before = Self.opCounts(loaded.graph)
+            passes = try Simplify.run(&loaded.graph)
+            loaded.notes += passes.flatMap(\.notes)
+        }
         let graph = loaded.graph
         let costs = try graph.layerCosts()
         let macs = costs.reduce(0) { $0 + $1.macs }, params = costs.reduce(0) { $0 + $1.params }
         let bytes = costs.reduce(0) { $0 + $1.bytes }
-        var ops: [String: Int] = [:]
-        for node in graph.nodes { ops[node.op.name, default: 0] += 1 }
+        let ops = Self.opCounts(graph)
         if json {
             var object: [String: Any] = [
                 "model": model, "macs": macs, "params": params, "bytes": bytes, "nodes": graph.nodes.count, "ops": ops,
                 "inputs": graph.inputs.map { ["name": $0.name, "shape": $0.shape] }, "notes": loaded.notes,
             ]
+            if simplify {
+                object["ops_before"] = before
+                object["passes"] = passes.map { ["name": $0.pass, "changes": $0.changes, "notes": $0.notes] as [String: Any] }
+            }
             if layers {
                 object["layers"] = costs.map { ["node": $0.node, "op": $0.op, "output_shape": $0.outputShape,
                                                 "macs": $0.macs, "params": $0.params, "bytes": $0.bytes] as [String: Any] }
@@ -39,8 +51,12 @@ struct Inspect: ParsableCommand {
             return
         }
         loaded.notes.forEach { print("note: \($0)") }
+        if simplify {
+            print("before \(before.values.reduce(0, +)) nodes: " + Self.describe(before))
+            for pass in passes { print("pass   \(pass.pass): \(pass.changes) change\(pass.changes == 1 ? "" : "s")") }
+        }
         for input in graph.inputs { print("input  \(input.name) \(input.shape)") }
-        print("nodes  \(graph.nodes.count): " + ops.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        print("nodes  \(graph.nodes.count): " + Self.describe(ops))
         print("MACs   \(humanCount(macs)) (\(macs))")
         print("params \(humanCount(params)) (\(params)), \(humanCount(bytes))B as float32")
         if layers {
@@ -50,5 +66,13 @@ struct Inspect: ParsableCommand {
                       + padded(humanCount(cost.macs), 12) + humanCount(cost.params))
             }
         }
+    }
+
+    static func opCounts(_ graph: Graph) -> [String: Int] {
+        graph.nodes.reduce(into: [:]) { $0[$1.op.name, default: 0] += 1 }
+    }
+
+    static func describe(_ counts: [String: Int]) -> String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 }

@@ -39,4 +39,16 @@ final class InspectTests: XCTestCase {
         XCTAssertEqual(layers.reduce(0) { $0 + ($1["macs"] as! Int) }, object["macs"] as! Int)
         XCTAssertEqual(layers.filter { $0["op"] as? String == "Conv" }.count, 49)
     }
+
+    /// `inspect --simplify --json` reports the op counts before and after the passes, as the
+    /// fusion models' expected.json gives them.
+    func testSimplifyReportsOpsBeforeAndAfter() throws {
+        let folder = try Paths.shared("models/fusion/dbb")
+        let object = try inspect(folder + "/model.onnx", ["--simplify"])
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/expected.json"))) as! [String: Any]
+        XCTAssertEqual(object["ops_before"] as? [String: Int], expected["ops_before"] as? [String: Int])
+        XCTAssertEqual(object["ops"] as? [String: Int], expected["ops_after"] as? [String: Int])
+        let passes = object["passes"] as! [[String: Any]]
+        XCTAssertEqual(passes.first { $0["name"] as? String == "fuse-branches" }?["changes"] as? Int, 4)
+    }
 }
