@@ -28,7 +28,7 @@ enum Activation {
     }
 
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        Convolution.clamp(values, count: count, low: bounds.0, high: bounds.1)
+        Elementwise.clamp(values, count: count, low: bounds.0, high: bounds.1)
     }
 }
 

@@ -56,37 +56,16 @@ enum Convolution {
                             1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source, Int32(outPlane),
                             bias == nil ? 0 : 1, result + g * groupOut * outPlane, Int32(outPlane))
             }
-            clamp(result, count: outChannels * outPlane, low: low, high: high)
+            Elementwise.clamp(result, count: outChannels * outPlane, low: low, high: high)
         }
     }
 
-    /// Adds the bias per channel and clamps to the folded activation, on one image's output, in one pass.
-    static func finish(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, channels: Int, plane: Int,
-                       clamp: (Float, Float)) {
-        let (low, high) = clamp
-        let clamped = low > -.infinity || high < .infinity
-        guard bias != nil || clamped else { return }
+    /// Adds the bias per channel to one image's output.
+    static func addBias(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, plane: Int) {
         for c in 0..<channels {
             let out = output + c * plane
-            let b = bias?[c] ?? 0
-            if clamped {
-                for i in 0..<plane {
-                    let v = out[i] + b
-                    out[i] = v < low ? low : (v > high ? high : v)
-                }
-            } else {
-                for i in 0..<plane { out[i] += b }
-            }
-        }
-    }
-
-    /// Clamps in place, written as selects so the loop vectorizes.
-    @inline(__always)
-    static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, low: Float, high: Float) {
-        guard low > -.infinity || high < .infinity else { return }
-        for i in 0..<count {
-            let v = values[i]
-            values[i] = v < low ? low : (v > high ? high : v)
+            let b = bias[c]
+            for i in 0..<plane { out[i] += b }
         }
     }
 
@@ -237,9 +216,11 @@ enum Convolution {
                 }
             }
         }
-        for n in 0..<batch {
-            finish(output + n * outChannels * outHeight * outWidth, bias: bias?.pointer, channels: outChannels,
-                   plane: outHeight * outWidth, clamp: (-.infinity, .infinity))
+        if let bias {
+            for n in 0..<batch {
+                addBias(output + n * outChannels * outHeight * outWidth, bias: bias.pointer, channels: outChannels,
+                        plane: outHeight * outWidth)
+            }
         }
     }
 }

@@ -63,4 +63,14 @@ enum Elementwise {
         var zero: Float = 0
         withUnsafePointer(to: &zero) { binary(source, Operand(pointer: $0, shape: [1]), output, shape) { x, _ in x } }
     }
+
+    /// Clamps in place, written as selects so the loop vectorizes.
+    @inline(__always)
+    static func clamp(_ values: UnsafeMutablePointer<Float>, count: Int, low: Float, high: Float) {
+        guard low > -.infinity || high < .infinity else { return }
+        for i in 0..<count {
+            let v = values[i]
+            values[i] = v < low ? low : (v > high ? high : v)
+        }
+    }
 }
