@@ -39,14 +39,27 @@ extension RGBImage {
     private func resampledRows(to newWidth: Int) -> RGBImage {
         let table = RGBImage.coefficients(input: width, output: newWidth)
         var out = [UInt8](repeating: 0, count: newWidth * height * 3)
-        let half = Int64(1) << (RGBImage.precisionBits - 1)
-        for y in 0..<height {
-            let row = y * width * 3
-            for (x, (first, weights)) in table.enumerated() {
-                for c in 0..<3 {
-                    var sum = half
-                    for (k, w) in weights.enumerated() { sum += Int64(pixels[row + (first + k) * 3 + c]) * Int64(w) }
-                    out[(y * newWidth + x) * 3 + c] = UInt8(clamping: sum >> RGBImage.precisionBits)
+        let half = Int32(1) << (RGBImage.precisionBits - 1)
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for (x, (first, weights)) in table.enumerated() {
+                    weights.withUnsafeBufferPointer { w in
+                        for y in 0..<height {
+                            let base = (y * width + first) * 3
+                            // Sums stay below 2^31: 255 · 2^22 · (Σ|w| ≤ 1 + rounding).
+                            var (r, g, b) = (half, half, half)
+                            for k in 0..<w.count {
+                                let p = base + k * 3
+                                r &+= Int32(source[p]) &* w[k]
+                                g &+= Int32(source[p + 1]) &* w[k]
+                                b &+= Int32(source[p + 2]) &* w[k]
+                            }
+                            let o = (y * newWidth + x) * 3
+                            target[o] = UInt8(clamping: r >> RGBImage.precisionBits)
+                            target[o + 1] = UInt8(clamping: g >> RGBImage.precisionBits)
+                            target[o + 2] = UInt8(clamping: b >> RGBImage.precisionBits)
+                        }
+                    }
                 }
             }
         }
@@ -55,9 +68,16 @@ extension RGBImage {
 
     private func transposed() -> RGBImage {
         var out = [UInt8](repeating: 0, count: pixels.count)
-        for y in 0..<height {
-            for x in 0..<width {
-                for c in 0..<3 { out[(x * height + y) * 3 + c] = pixels[(y * width + x) * 3 + c] }
+        pixels.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                for y in 0..<height {
+                    for x in 0..<width {
+                        let (from, to) = ((y * width + x) * 3, (x * height + y) * 3)
+                        target[to] = source[from]
+                        target[to + 1] = source[from + 1]
+                        target[to + 2] = source[from + 2]
+                    }
+                }
             }
         }
         return RGBImage(width: height, height: width, pixels: out)
