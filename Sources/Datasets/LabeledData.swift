@@ -5,7 +5,7 @@ import Foundation
 /// - `labels.tsv` (header, then file, class_index, …; rows whose class is not a number are skipped),
 /// - MNIST IDX files (`*-images-idx3-ubyte[.gz]` and `*-labels-idx1-ubyte[.gz]`), or
 /// - one subfolder per class, classes numbered in name order.
-public struct LabeledData {
+public struct LabeledData: Sendable {
     public enum Source: Sendable {
         case file(String)
         /// Gray pixels of a square image held in memory (MNIST).
@@ -89,6 +89,27 @@ public struct LabeledData {
         return result
     }
 
+    /// The model inputs for several samples, one after the other (NCHW floats), decoded in
+    /// parallel on every core.
+    public func inputs(_ indices: [Int], preset: Preset, size: Int, channels: Int) throws -> [Float] {
+        let each = channels * size * size
+        var result = [Float](repeating: 0, count: indices.count * each)
+        let failure = FirstError()
+        result.withUnsafeMutableBufferPointer { buffer in
+            let target = SendablePointer(base: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: indices.count) { slot in
+                do {
+                    let values = try input(indices[slot], preset: preset, size: size, channels: channels)
+                    values.withUnsafeBufferPointer { (target.base + slot * each).update(from: $0.baseAddress!, count: each) }
+                } catch {
+                    failure.record(error)
+                }
+            }
+        }
+        if let error = failure.error { throw error }
+        return result
+    }
+
     /// The model input for one sample (CHW floats).
     public func input(_ index: Int, preset: Preset, size: Int, channels: Int) throws -> [Float] {
         switch samples[index].source {
@@ -98,5 +119,22 @@ public struct LabeledData {
             guard side == size else { throw DatasetError("the images are \(side)×\(side), the model takes \(size)×\(size)") }
             return preset.normalize(gray, size: size, channels: channels)
         }
+    }
+}
+
+/// A destination the decoding threads write disjoint ranges of.
+private struct SendablePointer: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+}
+
+/// The first error any decoding thread hit.
+private final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var first: Error?
+
+    var error: Error? { lock.withLock { first } }
+
+    func record(_ error: Error) {
+        lock.withLock { if first == nil { first = error } }
     }
 }

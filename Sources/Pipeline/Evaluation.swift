@@ -26,12 +26,15 @@ public enum Evaluation {
         var top1 = 0, top5 = 0
         for start in stride(from: 0, to: total, by: batch) {
             let indices = Array(start..<min(start + batch, total))
-            let pixels = try indices.flatMap { try data.input($0, preset: preset, size: side, channels: channels) }
+            let pixels = try data.inputs(indices, preset: preset, size: side, channels: channels)
             let input = Tensor(shape: [indices.count, channels, side, side], floats: pixels)
             let scores = try engine.run([graph.inputs[0].name: input])[graph.outputs[0]]!.floats
             let classes = scores.count / indices.count
             for (row, index) in indices.enumerated() {
                 let label = data.samples[index].label
+                guard label >= 0, label < classes else {
+                    throw EngineError("image \(index) has label \(label), outside the model's \(classes) classes")
+                }
                 let slice = scores[row * classes..<(row + 1) * classes]
                 let target = slice[row * classes + label]
                 let better = slice.filter { $0 > target }.count

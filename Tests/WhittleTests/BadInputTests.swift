@@ -100,6 +100,13 @@ final class BadInputTests: XCTestCase {
         try expectFailure(["inspect", model, "--input-shape", "1x3x224"], mentioning: ["does not fit"])
     }
 
+    /// A 10-class model scored against ImageNet labels: a clear error, not an index out of range.
+    func testLabelsOutsideTheModelsClasses() throws {
+        let model = try Paths.shared("models/fusion/repvgg/model.onnx")
+        try expectFailure(["eval", model, "--data", try Paths.shared("data/imagenet-eval"), "--prep", "mnist", "--count", "32"],
+                          mentioning: ["outside the model's 10 classes"])
+    }
+
     func testMissingFiles() throws {
         try expectFailure(["inspect", directory.appendingPathComponent("absent.onnx").path], mentioning: ["absent.onnx"])
         let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
