@@ -1,5 +1,11 @@
 import Foundation
 
+/// A command that cannot go on: the message is printed and the exit status is 1.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 /// Prints one JSON object on stdout with sorted keys, for scripts.
 func printJSON(_ object: [String: Any]) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])

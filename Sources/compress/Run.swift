@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
         let loaded = try ModelLoader.load(path: model, inputShape: try inputShape.map(ModelLoader.parseShape))
         let graph = loaded.graph
         guard graph.inputs.count == 1, let info = graph.inputs.first else {
-            throw ValidationError("the model has \(graph.inputs.count) inputs; run takes models with one")
+            throw CommandError("the model has \(graph.inputs.count) inputs; run takes models with one")
         }
         let tensor = try InputLoader.tensor(path: input, for: info, preset: prep)
         let outputs = try Inference.float(graph, input: tensor)

@@ -2,7 +2,8 @@
 #define CONNX_H
 /// C face of Debian's libonnx (1.12: opset <= 17, IR <= 8), working on serialized ModelProto bytes.
 /// Every function returns 0 on success. On failure it returns non-zero and sets *error to a
-/// malloc'ed message (free it with connx_free); exceptions never cross this boundary.
+/// malloc'ed message (free it with connx_free); exceptions never cross this boundary. Each call
+/// runs libonnx in a forked child, so a model that crashes libonnx is an error here, not a crash.
 #include <stddef.h>
 
 #ifdef __cplusplus
