@@ -20,7 +20,7 @@ build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
 test: build
-	swift test $(SWIFT_FLAGS) --skip-build
+	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
 demo: build
 	$(BIN) inspect models/efficientnet-lite0-fp32.onnx
