@@ -20,10 +20,12 @@ public struct EngineError: Error, CustomStringConvertible {
 public final class Engine {
     public let graph: Graph
     private let weights: [String: ConstantBuffer]
+    private let separable: Bool
     private var plan: Plan?
 
     public init(graph: Graph) {
         self.graph = graph
+        separable = Engine.isBatchSeparable(graph)
         var weights: [String: ConstantBuffer] = [:]
         for (name, tensor) in graph.initializers { weights[name] = ConstantBuffer(tensor.floats) }
         self.weights = weights
@@ -42,7 +44,7 @@ public final class Engine {
             shapes[input.name] = tensor.shape
         }
         let batch = shapes[graph.inputs[0].name]![0]
-        let split = batch > 1 && Engine.isBatchSeparable(graph)
+        let split = batch > 1 && separable
         let planShapes = split ? shapes.mapValues { [1] + $0.dropFirst() } : shapes
         if plan == nil || plan!.inputShapes != planShapes {
             plan = try Plan(graph: graph, inputShapes: planShapes, weights: weights)
