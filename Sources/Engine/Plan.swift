@@ -9,26 +9,21 @@ struct Step {
     var activation: Activation?
 }
 
-/// An elementwise clamp applied to a kernel's output while it is still in cache.
-enum Activation {
-    case clamp(Float, Float)
-
-    var bounds: (Float, Float) {
-        switch self {
-        case .clamp(let low, let high): return (low, high)
-        }
-    }
+/// A Relu or Clip folded into the kernel before it: a clamp applied while the output is in cache.
+struct Activation {
+    let low: Float
+    let high: Float
 
     init?(_ op: Op) {
         switch op {
-        case .relu: self = .clamp(0, .infinity)
-        case .clip(let low, let high): self = .clamp(low, high)
+        case .relu: (low, high) = (0, .infinity)
+        case .clip(let low, let high): (self.low, self.high) = (low, high)
         default: return nil
         }
     }
 
     func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        Elementwise.clamp(values, count: count, low: bounds.0, high: bounds.1)
+        Elementwise.clamp(values, count: count, low: low, high: high)
     }
 }
 

@@ -174,13 +174,12 @@ enum Folding {
 
     /// For each element of `shape` in row-major order, the position of the broadcast source element.
     private static func broadcastPositions(_ source: [Int], to shape: [Int]) -> [Int] {
-        let padded = Array(repeating: 1, count: shape.count - source.count) + source
-        var positions = [0]
-        for (axis, size) in shape.enumerated() {
-            let sourceSize = padded[axis]
-            positions = positions.flatMap { base in (0..<size).map { base * sourceSize + (sourceSize == 1 ? 0 : $0) } }
+        let strides = broadcastStrides(source, to: shape)
+        var index = Array(repeating: 0, count: shape.count)
+        return (0..<shape.reduce(1, *)).map { _ in
+            defer { advance(&index, shape: shape) }
+            return zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
         }
-        return positions
     }
 }
 

@@ -12,12 +12,18 @@ extension Pass {
     /// note, never changed. Example: RepVGG's 3×3 + 1×1 + identity-BN block → one 3×3 conv.
     public static let fuseBranches = Pass(name: "fuse-branches") { graph in
         var report = PassReport(changes: 0)
-        var index = graph.nodes.count - 1
-        while index >= 0 {
-            defer { index = min(index - 1, graph.nodes.count - 1) }
-            guard case .add = graph.nodes[index].op, BranchFusion.isTreeRoot(index, in: graph) else { continue }
-            switch BranchFusion.fuse(rootIndex: index, in: &graph) {
-            case .fused: report.changes += 1
+        // Fusing replaces a root Add in place by a Conv with the same output, so node indices,
+        // producers and shapes stay valid; only the readers change.
+        let shapes = try graph.inferShapes()
+        let producer = Dictionary(graph.nodes.enumerated().flatMap { i, node in node.outputs.map { ($0, i) } },
+                                  uniquingKeysWith: { first, _ in first })
+        var consumers = graph.consumers()
+        for index in graph.nodes.indices.reversed() {
+            guard case .add = graph.nodes[index].op, BranchFusion.isTreeRoot(index, in: graph, consumers: consumers) else { continue }
+            switch BranchFusion.fuse(rootIndex: index, in: &graph, producer: producer, consumers: consumers, shapes: shapes) {
+            case .fused:
+                report.changes += 1
+                consumers = graph.consumers()
             case .refused(let reason): report.notes.append("left '\(graph.nodes[index].name)' unfused: \(reason)")
             case .notBranches: break
             }
@@ -39,21 +45,18 @@ enum BranchFusion {
     static let biasTolerance: Float = 1e-5
 
     /// A live Add whose output is not summed again by another Add that reads it alone.
-    static func isTreeRoot(_ index: Int, in graph: Graph) -> Bool {
+    static func isTreeRoot(_ index: Int, in graph: Graph, consumers: [String: [Int]]) -> Bool {
         let output = graph.nodes[index].outputs[0]
         if graph.outputs.contains(output) { return true }
-        let readers = graph.consumers()[output] ?? []
+        let readers = consumers[output] ?? []
         return !readers.isEmpty && (readers.count != 1 || graph.nodes[readers[0]].op != .add)
     }
 
-    static func fuse(rootIndex: Int, in graph: inout Graph) -> Outcome {
-        let consumers = graph.consumers()
-        let producer = Dictionary(graph.nodes.enumerated().flatMap { i, node in node.outputs.map { ($0, i) } },
-                                  uniquingKeysWith: { first, _ in first })
-        // The Add tree and its leaves.
-        var adds: [Int] = [], leaves: [String] = []
+    static func fuse(rootIndex: Int, in graph: inout Graph, producer: [String: Int], consumers: [String: [Int]],
+                     shapes: [String: [Int]]) -> Outcome {
+        // The leaves of the Add tree.
+        var leaves: [String] = []
         func collect(_ index: Int) {
-            adds.append(index)
             for input in graph.nodes[index].inputs {
                 if let p = producer[input], graph.nodes[p].op == .add, consumers[input]?.count == 1, !graph.outputs.contains(input) {
                     collect(p)
@@ -77,7 +80,6 @@ enum BranchFusion {
         }
         guard let source = sources.first, sources.allSatisfy({ $0 == source }),
               chains.contains(where: { !$0.isEmpty }) else { return .notBranches }
-        let shapes = (try? graph.inferShapes()) ?? [:]
         guard let inputShape = shapes[source], inputShape.count == 4 else { return .notBranches }
 
         // Every chain as one dense map.

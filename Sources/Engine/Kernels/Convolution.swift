@@ -2,8 +2,8 @@ import CFloatKernels
 import COpenBLAS
 import Graph
 
-/// 2-D convolution: im2col + SGEMM per image and group, a direct loop for depthwise, and
-/// SGEMM straight on the input for 1×1 stride-1 unpadded convolutions.
+/// 2-D convolution: im2col + SGEMM per image and group, a direct kernel over phase planes for
+/// depthwise, and SGEMM straight on the input for 1×1 stride-1 unpadded convolutions.
 enum Convolution {
     static func isPointwise(_ a: ConvAttributes) -> Bool {
         a.kernel == [1, 1] && a.strides == [1, 1] && a.pads.allSatisfy { $0 == 0 }
@@ -20,7 +20,7 @@ enum Convolution {
     }
 
     static func transposedColumnsSize(_ a: ConvAttributes, input: [Int], weight: [Int]) -> Int {
-        (weight[1]) * a.kernel[0] * a.kernel[1] * input[2] * input[3]
+        weight[1] * a.kernel[0] * a.kernel[1] * input[2] * input[3]
     }
 
     static func conv(_ a: ConvAttributes, x: Operand, w: Operand, bias: Operand?, output: UnsafeMutablePointer<Float>,
@@ -30,7 +30,7 @@ enum Convolution {
         let groupIn = inChannels / a.group, groupOut = outChannels / a.group
         let kernelSize = groupIn * a.kernel[0] * a.kernel[1]
         let outPlane = outHeight * outWidth, inPlane = height * width
-        let (low, high) = activation?.bounds ?? (-.infinity, .infinity)
+        let (low, high) = activation.map { ($0.low, $0.high) } ?? (-.infinity, .infinity)
         for n in 0..<batch {
             let image = x.pointer + n * inChannels * inPlane
             let result = output + n * outChannels * outPlane

@@ -15,7 +15,7 @@ enum DataMovement {
             for d in index.indices { p += index[d] * strides[d] }
             for i in 0..<inner { out[i] = p[i * step] }
             out += inner
-            Elementwise.advance(&index, shape: outer)
+            advance(&index, shape: outer)
         }
     }
 
@@ -77,7 +77,7 @@ enum DataMovement {
                 position += source * inputStrides[d]
             }
             output[i] = inside ? x.pointer[position] : value
-            Elementwise.advance(&index, shape: outputShape)
+            advance(&index, shape: outputShape)
         }
     }
 

@@ -7,30 +7,6 @@ enum Elementwise {
         for i in 0..<x.count { output[i] = f(x.pointer[i]) }
     }
 
-    /// Strides that read `shape`-shaped positions from a tensor of `source` shape broadcast to it
-    /// (0 on broadcast dimensions). Example: [3, 1] to [2, 3, 4] → [0, 1, 0].
-    static func broadcastStrides(_ source: [Int], to shape: [Int], elementStride: Int = 1) -> [Int] {
-        let padded = Array(repeating: 1, count: shape.count - source.count) + source
-        var strides = Array(repeating: 0, count: shape.count)
-        var stride = elementStride
-        for d in shape.indices.reversed() {
-            strides[d] = padded[d] == 1 ? 0 : stride
-            stride *= padded[d]
-        }
-        return strides
-    }
-
-    /// Steps a row-major multi-index; the last dimension moves fastest.
-    static func advance(_ index: inout [Int], shape: [Int]) {
-        var d = shape.count - 1
-        while d >= 0 {
-            index[d] += 1
-            if index[d] < shape[d] { return }
-            index[d] = 0
-            d -= 1
-        }
-    }
-
     @inline(__always)
     static func binary(_ a: Operand, _ b: Operand, _ output: UnsafeMutablePointer<Float>, _ shape: [Int], _ f: (Float, Float) -> Float) {
         let count = shape.reduce(1, *)

@@ -40,15 +40,15 @@ enum Linear {
             return
         }
         let batchShape = Array(outputShape.dropLast(a.shape.count > 1 && b.shape.count > 1 ? 2 : 1))
-        let leftStrides = Elementwise.broadcastStrides(Array(left.dropLast(2)), to: batchShape, elementStride: m * k)
-        let rightStrides = Elementwise.broadcastStrides(Array(right.dropLast(2)), to: batchShape, elementStride: k * n)
+        let leftStrides = broadcastStrides(Array(left.dropLast(2)), to: batchShape, elementStride: m * k)
+        let rightStrides = broadcastStrides(Array(right.dropLast(2)), to: batchShape, elementStride: k * n)
         var index = Array(repeating: 0, count: batchShape.count)
         for batch in 0..<batchShape.reduce(1, *) {
             var offsetA = 0, offsetB = 0
             for d in index.indices { offsetA += index[d] * leftStrides[d]; offsetB += index[d] * rightStrides[d] }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a.pointer + offsetA, Int32(k),
                         b.pointer + offsetB, Int32(n), 0, output + batch * m * n, Int32(n))
-            Elementwise.advance(&index, shape: batchShape)
+            advance(&index, shape: batchShape)
         }
     }
 }

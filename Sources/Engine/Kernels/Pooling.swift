@@ -59,7 +59,7 @@ enum Pooling {
             return
         }
         let kept = x.shape.indices.map { reduced.contains($0) ? 1 : x.shape[$0] }
-        let strides = Elementwise.broadcastStrides(kept, to: x.shape)
+        let strides = broadcastStrides(kept, to: x.shape)
         let outputCount = kept.reduce(1, *)
         output.update(repeating: 0, count: outputCount)
         var index = Array(repeating: 0, count: x.shape.count)
@@ -67,7 +67,7 @@ enum Pooling {
             var position = 0
             for d in index.indices { position += index[d] * strides[d] }
             output[position] += x.pointer[i]
-            Elementwise.advance(&index, shape: x.shape)
+            advance(&index, shape: x.shape)
         }
         let divisor = Float(x.count / Swift.max(outputCount, 1))
         for i in 0..<outputCount { output[i] /= divisor }
