@@ -85,6 +85,23 @@ public struct Graph: Equatable, Sendable {
         return result
     }
 
+    /// Drops the nodes no graph output depends on, and the initializers and quantization
+    /// parameters of values nothing reads any more. Returns how many nodes went.
+    @discardableResult
+    public mutating func removeDeadNodes() -> Int {
+        var live = Set(outputs)
+        var kept: [Node] = []
+        for node in nodes.reversed() where node.outputs.contains(where: live.contains) {
+            kept.append(node)
+            live.formUnion(node.inputs)
+        }
+        let removed = nodes.count - kept.count
+        nodes = kept.reversed()
+        initializers = initializers.filter { live.contains($0.key) }
+        quantization = quantization.filter { live.contains($0.key) }
+        return removed
+    }
+
     /// The same graph with a different batch size on every input.
     public func withBatch(_ batch: Int) -> Graph {
         var copy = self

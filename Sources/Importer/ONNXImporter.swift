@@ -147,17 +147,10 @@ public enum ONNXImporter {
 
     /// Keeps the nodes the outputs depend on and the constants those nodes read.
     private static func assemble(_ ctx: ImportContext, name: String, outputs: [String]) throws -> Graph {
-        var live = Set(outputs)
-        var kept: [Node] = []
-        for node in ctx.nodes.reversed() where node.outputs.contains(where: live.contains) {
-            kept.append(node)
-            live.formUnion(node.inputs)
-        }
-        kept.reverse()
-        var initializers: [String: Tensor] = [:]
-        for name in live { if let tensor = ctx.constants[name] { initializers[name] = tensor } }
-        let graph = Graph(name: name, inputs: ctx.inputs, outputs: outputs, nodes: kept,
-                          initializers: initializers, quantization: ctx.quantization.filter { live.contains($0.key) })
+        let read = Set(ctx.nodes.flatMap(\.inputs))
+        var graph = Graph(name: name, inputs: ctx.inputs, outputs: outputs, nodes: ctx.nodes,
+                          initializers: ctx.constants.filter { read.contains($0.key) }, quantization: ctx.quantization)
+        graph.removeDeadNodes()
         do { try graph.verify() } catch { throw ImportError("the imported graph is inconsistent: \(error)") }
         return graph
     }

@@ -3,7 +3,9 @@ import Rewrite
 
 /// The passes every imported graph goes through, in order.
 public enum Simplify {
-    public static let passes: [Pass] = [.foldBatchNorm, .fuseBranches, .foldIntoClassifier, .removeDeadNodes]
+    /// Each pass drops the nodes it leaves dead (`Graph.removeDeadNodes`), so the next one sees
+    /// only live readers.
+    public static let passes: [Pass] = [.foldBatchNorm, .fuseBranches, .foldIntoClassifier]
 
     /// Runs the passes; returns what each changed and said, by pass name, in order.
     @discardableResult

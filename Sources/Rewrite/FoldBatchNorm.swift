@@ -38,7 +38,7 @@ extension Pass {
             index -= 1
             folded += 1
         }
-        if folded > 0 { _ = try Pass.removeDeadNodes.apply(&graph) }
+        graph.removeDeadNodes()
         return PassReport(changes: folded)
     }
 

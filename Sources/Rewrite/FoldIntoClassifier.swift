@@ -48,7 +48,7 @@ extension Pass {
                                           inputs: [gemm.inputs[0], weightName, biasName], outputs: gemm.outputs)
             folded += 1
         }
-        if folded > 0 { _ = try Pass.removeDeadNodes.apply(&graph) }
+        graph.removeDeadNodes()
         return PassReport(changes: folded)
     }
 }

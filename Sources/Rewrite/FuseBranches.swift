@@ -28,7 +28,7 @@ extension Pass {
             case .notBranches: break
             }
         }
-        if report.changes > 0 { _ = try Pass.removeDeadNodes.apply(&graph) }
+        graph.removeDeadNodes()
         return report
     }
 }

@@ -21,19 +21,3 @@ public struct PassReport: Sendable {
         self.notes = notes
     }
 }
-
-extension Pass {
-    /// Drops nodes no graph output depends on, and initializers nothing reads.
-    public static let removeDeadNodes = Pass(name: "remove-dead-nodes") { graph in
-        var live = Set(graph.outputs)
-        var kept: [Node] = []
-        for node in graph.nodes.reversed() where node.outputs.contains(where: live.contains) {
-            kept.append(node)
-            live.formUnion(node.inputs)
-        }
-        let removed = graph.nodes.count - kept.count
-        graph.nodes = kept.reversed()
-        graph.initializers = graph.initializers.filter { live.contains($0.key) }
-        return PassReport(changes: removed)
-    }
-}
