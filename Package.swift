@@ -20,8 +20,11 @@ let package = Package(
             "Search", "Quantize", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
         ]),
         .target(name: "Search", dependencies: ["Engine", "Graph"]),
-        .target(name: "Quantize", dependencies: ["Engine", "Graph"]),
-        .target(name: "Export", dependencies: ["Graph"]),
+        .target(
+            name: "Quantize", dependencies: ["Engine", "Graph"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .target(name: "Export", dependencies: ["Graph", "WhittleRuntime"]),
         .target(name: "Runner", dependencies: ["WhittleRuntime"]),
         .target(name: "Rewrite", dependencies: ["Graph"]),
         .target(name: "Importer", dependencies: ["Graph", "ONNXProto", "CONNX"]),
@@ -32,7 +35,10 @@ let package = Package(
         ),
         .target(name: "Graph"),
         .target(name: "CFloatKernels"),
-        .target(name: "WhittleRuntime", path: "Sources/Runtime", cSettings: [.unsafeFlags(["-std=c99"])]),
+        .target(
+            name: "WhittleRuntime", path: "Sources/Runtime",
+            cSettings: [.unsafeFlags(["-std=c99", "-O2"])], linkerSettings: [.linkedLibrary("m")]
+        ),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(
             name: "CONNX",
@@ -44,7 +50,8 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .testTarget(name: "WhittleTests", dependencies: [
-            "Pipeline", "Importer", "Rewrite", "Engine", "Datasets", "Graph", "ONNXProto",
+            "Pipeline", "Quantize", "Export", "Runner", "WhittleRuntime", "Importer", "Rewrite", "Engine", "Datasets", "Graph",
+            "ONNXProto",
         ]),
     ],
     cxxLanguageStandard: .cxx17

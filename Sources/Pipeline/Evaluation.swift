@@ -10,8 +10,8 @@ public struct Accuracy: Sendable {
 }
 
 public enum Evaluation {
-    /// Runs `graph` over `data` in batches and scores its first output (class scores on the last axis).
-    /// `progress` hears (done, total) after every batch.
+    /// Runs `graph` on the float Engine over `data` in batches and scores its first output
+    /// (class scores on the last axis). `progress` hears (done, total) after every batch.
     public static func accuracy(of graph: Graph, on data: LabeledData, preset: Preset, size: Int? = nil, limit: Int? = nil,
                                 batch: Int = 16, progress: (Int, Int) -> Void = { _, _ in }) throws -> Accuracy {
         guard graph.inputs.count == 1, graph.inputs[0].shape.count == 4 else {
@@ -22,13 +22,33 @@ public enum Evaluation {
         let side = size ?? graph.inputs[0].shape[2]
         if side != graph.inputs[0].shape[2] { graph.inputs[0].shape = [1, channels, side, side] }
         let engine = Engine(graph: graph)
+        return try score(data, preset: preset, channels: channels, side: side, limit: limit, batch: batch, progress: progress) {
+            pixels, count in
+            try engine.run([graph.inputs[0].name: Tensor(shape: [count, channels, side, side], floats: pixels)])[graph.outputs[0]]!.floats
+        }
+    }
+
+    /// The same for a `.wtm` model on the C runtime, image by image.
+    public static func accuracy(of model: IntegerInference, on data: LabeledData, preset: Preset, limit: Int? = nil,
+                                progress: (Int, Int) -> Void = { _, _ in }) throws -> Accuracy {
+        let input = model.input.shape
+        guard input.count == 4 else { throw EngineError("eval takes models with one NCHW image input") }
+        let each = input[1] * input[2] * input[3]
+        return try score(data, preset: preset, channels: input[1], side: input[2], limit: limit, batch: 16, progress: progress) {
+            pixels, count in
+            try (0..<count).flatMap { try model.run(Array(pixels[$0 * each..<($0 + 1) * each])) }
+        }
+    }
+
+    /// Top-1/top-5 of `scores` (batch pixels, image count → class scores of each image in turn).
+    private static func score(_ data: LabeledData, preset: Preset, channels: Int, side: Int, limit: Int?, batch: Int,
+                              progress: (Int, Int) -> Void, scores: ([Float], Int) throws -> [Float]) throws -> Accuracy {
         let total = min(limit ?? data.samples.count, data.samples.count)
         var top1 = 0, top5 = 0
         for start in stride(from: 0, to: total, by: batch) {
             let indices = Array(start..<min(start + batch, total))
             let pixels = try data.inputs(indices, preset: preset, size: side, channels: channels)
-            let input = Tensor(shape: [indices.count, channels, side, side], floats: pixels)
-            let scores = try engine.run([graph.inputs[0].name: input])[graph.outputs[0]]!.floats
+            let scores = try scores(pixels, indices.count)
             let classes = scores.count / indices.count
             for (row, index) in indices.enumerated() {
                 let label = data.samples[index].label

@@ -1,8 +1,78 @@
 import WhittleRuntime
 
-/// Runner: the Swift face of the C runtime (load a `.wtm`, run, profile). Until the int8 issue
-/// lands it only reports which runtime it links.
-public enum Runner {
-    /// The C runtime's version string, e.g. "whittle-runtime 0.1 (wtm format 1)".
+/// The Swift face of the C runtime: loads `.wtm` bytes, owns an arena, runs the model.
+///
+///     let runner = try Runner(bytes: Array(fileData))
+///     let scores = try runner.run(image)   // uint8 NHWC in, uint8 out
+public final class Runner {
+    public struct RuntimeError: Error, CustomStringConvertible {
+        public let description: String
+        public init(description: String) { self.description = description }
+    }
+
+    /// The C runtime's version string, e.g. "whittle-runtime 0.2 (wtm format 1)".
     public static var runtimeVersion: String { String(cString: wt_runtime_version()) }
+
+    /// One of the model's tensors as the runtime sees it.
+    public struct TensorInfo: Sendable {
+        public var shape: [Int]
+        public var scale: Float
+        public var zeroPoint: Int32
+        public var count: Int { shape.reduce(1, *) }
+    }
+
+    private let memory: UnsafeMutableRawPointer
+    private let arena: UnsafeMutableRawPointer
+    /// Heap-allocated so the interpreter's pointer to the model stays valid.
+    private let model: UnsafeMutablePointer<wt_model>
+    private let interpreter: UnsafeMutablePointer<wt_interpreter>
+    public let arenaSize: Int
+    public let input: TensorInfo
+    public let output: TensorInfo
+
+    public init(bytes: [UInt8]) throws {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+        self.memory = memory
+        model = .allocate(capacity: 1)
+        model.initialize(to: wt_model())
+        interpreter = .allocate(capacity: 1)
+        interpreter.initialize(to: wt_interpreter())
+        let status = wt_model_load(model, memory, bytes.count)
+        guard status == WT_OK else {
+            memory.deallocate()
+            model.deallocate()
+            interpreter.deallocate()
+            throw RuntimeError(description: "not a valid .wtm: \(String(cString: wt_status_string(status)))")
+        }
+        arenaSize = wt_model_arena_size(model)
+        arena = .allocate(byteCount: max(arenaSize, 1), alignment: 64)
+        input = Runner.info(model.pointee.tensors[Int(wt_model_input(model, 0))])
+        output = Runner.info(model.pointee.tensors[Int(wt_model_output(model, 0))])
+        _ = wt_interpreter_init(interpreter, model, arena, arenaSize)
+    }
+
+    deinit {
+        arena.deallocate()
+        memory.deallocate()
+        model.deallocate()
+        interpreter.deallocate()
+    }
+
+    /// Runs the model on one input (uint8, the input tensor's layout) and returns its output.
+    public func run(_ values: [UInt8]) throws -> [UInt8] {
+        guard values.count == input.count else {
+            throw RuntimeError(description: "the input holds \(values.count) values; the model takes \(input.count) (\(input.shape))")
+        }
+        let inputIndex = wt_model_input(model, 0), outputIndex = wt_model_output(model, 0)
+        values.withUnsafeBufferPointer { wt_tensor_data(interpreter, inputIndex).update(from: $0.baseAddress!, count: values.count) }
+        let status = wt_invoke(interpreter)
+        guard status == WT_OK else { throw RuntimeError(description: String(cString: wt_status_string(status))) }
+        return Array(UnsafeBufferPointer(start: wt_tensor_data(interpreter, outputIndex), count: output.count))
+    }
+
+    private static func info(_ t: wt_tensor) -> TensorInfo {
+        let dims = withUnsafeBytes(of: t.dims) { Array($0.bindMemory(to: UInt32.self)) }
+        return TensorInfo(shape: dims.prefix(Int(t.rank)).map { Int($0) }, scale: t.scale, zeroPoint: t.zero_point)
+    }
 }

@@ -6,9 +6,12 @@ import Pipeline
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Top-1 and top-5 accuracy of a classifier on a labeled image folder.",
-        discussion: "The folder holds labels.tsv (file, class_index, …), MNIST IDX files, or one subfolder per class.")
+        discussion: """
+        The folder holds labels.tsv (file, class_index, …), MNIST IDX files, or one subfolder per class. \
+        An .onnx model runs on the float Engine, a .wtm on the C runtime (int8).
+        """)
 
-    @Argument(help: "The model (.onnx).") var model: String
+    @Argument(help: "The model (.onnx or .wtm).") var model: String
     @Option(help: "The labeled folder.") var data: String
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "Image side in pixels (default: the model's input size).") var size: Int?
@@ -18,15 +21,22 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let preset = try InputLoader.parsePreset(prep)
-        let loaded = try ModelLoader.load(path: model)
         let samples = try LabeledData(folder: data)
         var lastReport = 0
-        let accuracy = try Evaluation.accuracy(of: loaded.graph, on: samples, preset: preset, size: size, limit: count,
-                                               batch: max(batch, 1)) { done, total in
+        let progress = { (done: Int, total: Int) in
             if done == total || done - lastReport >= total / 10 {
                 note("eval: \(done)/\(total) images")
                 lastReport = done
             }
+        }
+        let accuracy: Accuracy
+        if model.lowercased().hasSuffix(".wtm") {
+            guard size == nil else { throw CommandError("--size does not apply to a .wtm: its input size is fixed") }
+            accuracy = try Evaluation.accuracy(of: IntegerInference(path: model), on: samples, preset: preset, limit: count,
+                                               progress: progress)
+        } else {
+            accuracy = try Evaluation.accuracy(of: ModelLoader.load(path: model).graph, on: samples, preset: preset, size: size,
+                                               limit: count, batch: max(batch, 1), progress: progress)
         }
         if json {
             try printJSON(["top1": accuracy.top1, "top5": accuracy.top5, "n": accuracy.count])

@@ -7,9 +7,9 @@ import Pipeline
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a model on one input and print its top classes.",
-        discussion: "An .onnx model runs on the float Engine (after the simplify passes).")
+        discussion: "An .onnx model runs on the float Engine (after the simplify passes), a .wtm on the C runtime (int8).")
 
-    @Argument(help: "The model (.onnx).") var model: String
+    @Argument(help: "The model (.onnx or .wtm).") var model: String
     @Option(help: "The input: a .npy/.npz tensor, or a .jpg/.png image prepared with --prep.") var input: String
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String = "tf"
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224.") var inputShape: String?
@@ -18,21 +18,33 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object: output shape, top classes and scores.") var json = false
 
     func run() throws {
-        let loaded = try ModelLoader.load(path: model, inputShape: try inputShape.map(ModelLoader.parseShape))
-        let graph = loaded.graph
-        guard graph.inputs.count == 1, let info = graph.inputs.first else {
-            throw CommandError("the model has \(graph.inputs.count) inputs; run takes models with one")
+        let result: Tensor
+        let outputName: String
+        if model.lowercased().hasSuffix(".wtm") {
+            let integer = try IntegerInference(path: model)
+            let tensor = try InputLoader.tensor(path: input, for: integer.input, preset: prep)
+            guard tensor.shape == integer.input.shape else {
+                throw CommandError("the input has shape \(tensor.shape); the model takes \(integer.input.shape)")
+            }
+            result = Tensor(shape: integer.outputShape, floats: try integer.run(tensor.floats))
+            outputName = "output"
+        } else {
+            let loaded = try ModelLoader.load(path: model, inputShape: try inputShape.map(ModelLoader.parseShape))
+            let graph = loaded.graph
+            guard graph.inputs.count == 1, let info = graph.inputs.first else {
+                throw CommandError("the model has \(graph.inputs.count) inputs; run takes models with one")
+            }
+            let tensor = try InputLoader.tensor(path: input, for: info, preset: prep)
+            result = try Inference.float(graph, input: tensor)[graph.outputs[0]]!
+            outputName = graph.outputs[0]
         }
-        let tensor = try InputLoader.tensor(path: input, for: info, preset: prep)
-        let outputs = try Inference.float(graph, input: tensor)
-        let result = outputs[graph.outputs[0]]!
         if let output { try Npy.write(result, path: output) }
         let scores = result.floats
         let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(top, 0))
         if json {
             try printJSON(["output_shape": result.shape, "top": ranked.map { ["class": $0, "score": Double(scores[$0])] }])
         } else {
-            print("output \(graph.outputs[0]) \(result.shape)")
+            print("output \(outputName) \(result.shape)")
             for index in ranked { print(String(format: "%6d  %.5f", index, scores[index])) }
         }
     }

@@ -1,16 +1,172 @@
 #ifndef WHITTLE_RUNTIME_H
 #define WHITTLE_RUNTIME_H
-/* The Whittle runtime: C99, no Swift, no malloc in invoke. This header is its one public face;
- * the loader, interpreter and kernels arrive with the int8 issue (see DESIGN.md §9). */
+/* The Whittle runtime: C99, no Swift, no malloc anywhere. This header is its one public face.
+ *
+ * The caller owns the model bytes and the arena (TFLite Micro's way):
+ *
+ *   wt_model model;
+ *   if (wt_model_load(&model, bytes, size) != WT_OK) ...;          // validates everything
+ *   static uint8_t arena[...];                                       // wt_model_arena_size(&model)
+ *   wt_interpreter it;
+ *   wt_interpreter_init(&it, &model, arena, sizeof arena);
+ *   memcpy(wt_tensor_data(&it, wt_model_input(&model, 0)), image, n);  // uint8, NHWC
+ *   wt_invoke(&it);
+ *   const uint8_t *scores = wt_tensor_data(&it, wt_model_output(&model, 0));
+ *
+ * The .wtm format is documented in docs/wtm-format.md; the records below are its layout. */
+
+#include <stddef.h>
+#include <stdint.h>
 
 #define WT_FORMAT_VERSION 1
+#define WT_MAGIC "WTM\x1a"
+#define WT_ALIGNMENT 64u
+#define WT_MAX_INPUTS 4u
+#define WT_MAX_RANK 4u
+#define WT_OP_PARAMS 12u
+#define WT_OP_BLOBS 4u
+#define WT_NO_TENSOR 0xffffffffu
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+typedef enum {
+  WT_OK = 0,
+  WT_ERROR_TRUNCATED,      /* the bytes end before the header, a section or a record does */
+  WT_ERROR_MAGIC,          /* not a .wtm file */
+  WT_ERROR_VERSION,        /* a format version this runtime does not read */
+  WT_ERROR_CHECKSUM,       /* the payload's CRC32 does not match the header */
+  WT_ERROR_SECTION,        /* a section is missing, repeated, misaligned or out of the file */
+  WT_ERROR_TENSOR,         /* a tensor record is invalid (type, rank, dims, arena range) */
+  WT_ERROR_OP,             /* an op record is invalid (kind, tensor index, shapes, parameters) */
+  WT_ERROR_BLOB,           /* an op's constant data lies outside the data section or has the wrong size */
+  WT_ERROR_ARENA,          /* the arena given is too small */
+  WT_ERROR_ARGUMENT        /* a null pointer or an index out of range */
+} wt_status;
+
+typedef enum { WT_SECTION_TENSORS = 1, WT_SECTION_OPS = 2, WT_SECTION_IO = 3, WT_SECTION_DATA = 4 } wt_section_kind;
+
+/* Element types. Activations are uint8 (asymmetric), weights int8 (symmetric per channel). */
+typedef enum { WT_TYPE_U8 = 1 } wt_type;
+
+typedef enum {
+  WT_OP_CONV = 1,        /* grouped 2-D convolution, NHWC; blobs: weights i8 [M][kh][kw][C/g], bias i32 [M], multiplier i32 [M], shift i32 [M] */
+  WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights i8 [M][K], bias, multiplier, shift */
+  WT_OP_ADD = 3,         /* elementwise sum of two same-shape tensors, TFLite's integer recipe */
+  WT_OP_MUL = 4,         /* product; the second input is the same shape or [N,1,1,C] */
+  WT_OP_LUT = 5,         /* y = table[x]; blob: 256 bytes (Relu, Clip, Sigmoid, HardSigmoid, HardSwish …) */
+  WT_OP_MAX_POOL = 6,    /* padded positions are skipped */
+  WT_OP_MEAN = 7,        /* mean over H and W: [N,H,W,C] → [N,1,1,C] or [N,C] */
+  WT_OP_CONCAT = 8,      /* along the last (channel) axis; all operands share scale and zero point */
+  WT_OP_RESHAPE = 9,     /* byte copy between shapes of equal element count */
+  WT_OP_SOFTMAX = 10     /* along the last axis; blob: u32 [256] exp table; output scale 1/256, zero point 0 */
+} wt_op_kind;
+
+/* Conv and pool geometry in `params`. */
+enum { WT_P_KH, WT_P_KW, WT_P_STRIDE_H, WT_P_STRIDE_W, WT_P_PAD_TOP, WT_P_PAD_LEFT, WT_P_PAD_BOTTOM,
+       WT_P_PAD_RIGHT, WT_P_DILATION_H, WT_P_DILATION_W, WT_P_GROUP };
+/* Add: each input is rescaled to a common scale after a left shift, then requantized. */
+enum { WT_P_ADD_LEFT_SHIFT, WT_P_ADD_MULT_A, WT_P_ADD_SHIFT_A, WT_P_ADD_MULT_B, WT_P_ADD_SHIFT_B, WT_P_ADD_MULT,
+       WT_P_ADD_SHIFT };
+/* Mul and Mean: one requantization. */
+enum { WT_P_MULT, WT_P_SHIFT };
+/* Blob slots. */
+enum { WT_B_WEIGHTS, WT_B_BIAS, WT_B_MULTIPLIER, WT_B_SHIFT };
+enum { WT_B_TABLE = 0 };
+
+/* 64 bytes at offset 0. */
+typedef struct {
+  char magic[4];
+  uint32_t version;
+  uint32_t header_size;    /* sizeof(wt_header) */
+  uint32_t section_count;  /* entries in the section table, which follows the header */
+  uint64_t file_size;
+  uint32_t payload_crc32;  /* CRC-32 (IEEE, as zlib) of bytes [header_size, file_size) */
+  uint32_t arena_size;     /* bytes the interpreter needs, planned at export */
+  uint32_t reserved[8];
+} wt_header;
+
+typedef struct {
+  uint32_t kind;   /* wt_section_kind */
+  uint32_t count;  /* records in the section (bytes for DATA) */
+  uint64_t offset; /* from the start of the file, a multiple of WT_ALIGNMENT */
+  uint64_t size;
+} wt_section;
+
+typedef struct {
+  uint32_t type;                /* wt_type */
+  uint32_t rank;                /* 1 … WT_MAX_RANK; 4-D tensors are NHWC */
+  uint32_t dims[WT_MAX_RANK];   /* unused dims are 1 */
+  float scale;                  /* real = scale · (q − zero_point) */
+  int32_t zero_point;
+  uint32_t arena_offset;        /* where the tensor lives in the arena */
+  uint32_t byte_size;           /* product of dims × element size */
+  uint32_t reserved[2];
+} wt_tensor;
+
+typedef struct {
+  uint32_t offset; /* from the start of the DATA section */
+  uint32_t size;   /* bytes; 0 when the slot is unused */
+} wt_blob;
+
+typedef struct {
+  uint32_t kind;                /* wt_op_kind */
+  uint32_t input_count;
+  uint32_t inputs[WT_MAX_INPUTS]; /* tensor indices; WT_NO_TENSOR past input_count */
+  uint32_t output;
+  int32_t act_min, act_max;     /* the output clamp, quantized (folds Relu/Clip) */
+  int32_t params[WT_OP_PARAMS];
+  wt_blob blobs[WT_OP_BLOBS];
+  uint32_t reserved[3];
+} wt_op;
+
+/* IO section: input count, the input tensor indices, output count, the output indices (u32 each). */
+
+typedef struct {
+  const uint8_t *bytes;
+  size_t size;
+  const wt_header *header;
+  const wt_tensor *tensors;
+  uint32_t tensor_count;
+  const wt_op *ops;
+  uint32_t op_count;
+  const uint32_t *inputs;
+  uint32_t input_count;
+  const uint32_t *outputs;
+  uint32_t output_count;
+  const uint8_t *data;
+  uint64_t data_size;
+} wt_model;
+
+typedef struct {
+  const wt_model *model;
+  uint8_t *arena;
+  size_t arena_size;
+} wt_interpreter;
+
 /* "whittle-runtime MAJOR.MINOR (wtm format N)", a static string. */
 const char *wt_runtime_version(void);
+/* A sentence naming the status, a static string. */
+const char *wt_status_string(wt_status status);
+
+/* Checks every offset, size, index and count in `bytes` and points `model` into them. The
+ * bytes must be 8-byte aligned (malloc's are) and stay alive and unchanged while the model is used. */
+wt_status wt_model_load(wt_model *model, const void *bytes, size_t size);
+size_t wt_model_arena_size(const wt_model *model);
+uint32_t wt_model_input(const wt_model *model, uint32_t index);
+uint32_t wt_model_output(const wt_model *model, uint32_t index);
+
+wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model, void *arena, size_t arena_size);
+/* Runs every op in order. Allocates nothing. */
+wt_status wt_invoke(wt_interpreter *interpreter);
+/* Runs ops [first, end): for per-op timing. */
+wt_status wt_invoke_range(wt_interpreter *interpreter, uint32_t first, uint32_t end);
+/* The tensor's bytes in the arena, or NULL for an index out of range. */
+uint8_t *wt_tensor_data(const wt_interpreter *interpreter, uint32_t tensor);
+
+/* CRC-32 (IEEE 802.3, reflected, as zlib's crc32). */
+uint32_t wt_crc32(const void *bytes, size_t size);
 
 #ifdef __cplusplus
 }

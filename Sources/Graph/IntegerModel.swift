@@ -1,0 +1,204 @@
+/// The integer program a quantized model becomes: uint8 NHWC activations, int8 weights, int32
+/// accumulators. It is what `Quantize` builds, `QuantSim` runs, `Export` writes as `.wtm` and the
+/// C runtime executes; every field maps one to one onto the runtime's records
+/// (`Sources/Runtime/include/whittle_runtime.h`).
+public struct IntegerModel: Equatable, Sendable {
+    public var tensors: [IntegerTensor]
+    public var ops: [IntegerOp]
+    public var inputs: [Int]
+    public var outputs: [Int]
+
+    public init(tensors: [IntegerTensor], ops: [IntegerOp], inputs: [Int], outputs: [Int]) {
+        self.tensors = tensors
+        self.ops = ops
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    /// Bytes of constant data the ops carry (weights, biases, requantization, tables).
+    public var constantBytes: Int { ops.reduce(0) { $0 + $1.constantBytes } }
+}
+
+/// A uint8 activation: `real = scale · (q − zeroPoint)`. 4-D shapes are NHWC.
+public struct IntegerTensor: Equatable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var scale: Float
+    public var zeroPoint: Int32
+
+    public init(name: String, shape: [Int], scale: Float, zeroPoint: Int32) {
+        self.name = name
+        self.shape = shape
+        self.scale = scale
+        self.zeroPoint = zeroPoint
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+
+    /// Example: scale 0.5, zero point 10 maps 3.2 to round(6.4) + 10 = 16.
+    public func quantize(_ value: Float) -> UInt8 {
+        let q = (value / scale).rounded(.toNearestOrEven) + Float(zeroPoint)
+        return UInt8(max(0, min(255, q.isNaN ? 0 : q)))
+    }
+
+    public func dequantize(_ value: UInt8) -> Float { scale * Float(Int32(value) - zeroPoint) }
+
+    /// Quantizes float values in the float graph's layout (NCHW for 4-D) into this tensor's (NHWC).
+    public func quantize(nchw values: [Float]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: values.count)
+        for (i, j) in IntegerTensor.nhwcIndices(shape).enumerated() { out[j] = quantize(values[i]) }
+        return out
+    }
+
+    /// Dequantizes this tensor's values (NHWC for 4-D) into the float graph's layout (NCHW).
+    public func dequantize(nhwc values: [UInt8]) -> [Float] {
+        var out = [Float](repeating: 0, count: values.count)
+        for (i, j) in IntegerTensor.nhwcIndices(shape).enumerated() { out[i] = dequantize(values[j]) }
+        return out
+    }
+
+    /// For each NCHW element index, in order, its index in NHWC storage (the identity unless 4-D).
+    /// `shape` is the NHWC shape.
+    static func nhwcIndices(_ shape: [Int]) -> [Int] {
+        guard shape.count == 4 else { return Array(0..<shape.reduce(1, *)) }
+        let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        var result: [Int] = []
+        result.reserveCapacity(n * c * h * w)
+        for b in 0..<n { for ch in 0..<c { for y in 0..<h { for x in 0..<w { result.append(((b * h + y) * w + x) * c + ch) } } } }
+        return result
+    }
+}
+
+/// A real multiplier as an int32 mantissa in [2^30, 2^31) and a power-of-two exponent, as TFLite's
+/// QuantizeMultiplier: `real ≈ multiplier / 2^31 · 2^shift`.
+/// Example: 0.3 → multiplier 1288490189 (0.6 · 2^31), shift −1.
+public struct Requantization: Equatable, Sendable {
+    public var multiplier: Int32
+    public var shift: Int32
+
+    public init(multiplier: Int32, shift: Int32) {
+        self.multiplier = multiplier
+        self.shift = shift
+    }
+
+    public init(_ real: Double) {
+        guard real > 0, real.isFinite else {
+            self.init(multiplier: 0, shift: 0)
+            return
+        }
+        var exponent = Int32(real.exponent) + 1 // real = fraction · 2^exponent, fraction in [0.5, 1)
+        var mantissa = (real / Double(sign: .plus, exponent: Int(exponent), significand: 1) * 2147483648).rounded()
+        if mantissa == 2147483648 {
+            mantissa /= 2
+            exponent += 1
+        }
+        if exponent < -31 {
+            self.init(multiplier: 0, shift: 0)
+        } else {
+            self.init(multiplier: Int32(mantissa), shift: min(exponent, 30))
+        }
+    }
+
+    /// The runtime's `wt_requantize`: SaturatingRoundingDoublingHighMul, then RoundingDivideByPOT.
+    @inline(__always)
+    public func apply(_ x: Int32) -> Int32 {
+        let left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift
+        let a = Int32(clamping: Int64(x) << Int64(left))
+        let high: Int32
+        if a == .min && multiplier == .min {
+            high = .max
+        } else {
+            let product = Int64(a) * Int64(multiplier)
+            let nudge: Int64 = product >= 0 ? 1 << 30 : 1 - (1 << 30)
+            high = Int32(truncatingIfNeeded: (product + nudge) / (1 << 31))
+        }
+        guard right > 0 else { return high }
+        let mask = Int32(truncatingIfNeeded: (Int64(1) << Int64(right)) - 1)
+        let remainder = high & mask
+        let threshold = (mask >> 1) + (high < 0 ? 1 : 0)
+        return (high >> right) + (remainder > threshold ? 1 : 0)
+    }
+}
+
+/// Window geometry of a convolution or pool, NHWC.
+public struct Window: Equatable, Sendable {
+    public var kernel: (h: Int, w: Int)
+    public var stride: (h: Int, w: Int)
+    /// top, left, bottom, right
+    public var pads: [Int]
+    public var dilation: (h: Int, w: Int)
+
+    public init(kernel: (Int, Int), stride: (Int, Int), pads: [Int], dilation: (Int, Int)) {
+        self.kernel = kernel
+        self.stride = stride
+        self.pads = pads
+        self.dilation = dilation
+    }
+
+    public static func == (a: Window, b: Window) -> Bool {
+        a.kernel == b.kernel && a.stride == b.stride && a.pads == b.pads && a.dilation == b.dilation
+    }
+}
+
+public struct IntegerOp: Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
+        /// Weights int8 [M][kh][kw][C/group]; one bias and requantization per output channel.
+        case conv(Window, group: Int, weights: [Int8], bias: [Int32], requant: [Requantization])
+        /// Weights int8 [M][K].
+        case fullyConnected(weights: [Int8], bias: [Int32], requant: [Requantization])
+        /// TFLite's add: both inputs shifted left, rescaled to a common scale, summed, requantized.
+        case add(leftShift: Int32, a: Requantization, b: Requantization, output: Requantization)
+        /// The second input is the same shape or [N,1,1,C].
+        case mul(Requantization)
+        /// y = table[x]: any function of one uint8 value.
+        case lookup([UInt8])
+        case maxPool(Window)
+        /// Mean over H and W.
+        case mean(Requantization)
+        case concat
+        case reshape
+        /// Along the last axis; `table[d]` ∝ exp(−d · input scale); output scale 1/256, zero point 0.
+        case softmax([UInt32])
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var inputs: [Int]
+    public var output: Int
+    /// The quantized output clamp (a folded Relu/Clip); 0…255 when there is none.
+    public var clamp: ClosedRange<Int32>
+
+    public init(name: String, kind: Kind, inputs: [Int], output: Int, clamp: ClosedRange<Int32> = 0...255) {
+        self.name = name
+        self.kind = kind
+        self.inputs = inputs
+        self.output = output
+        self.clamp = clamp
+    }
+
+    public var constantBytes: Int {
+        switch kind {
+        case .conv(_, _, let weights, let bias, _), .fullyConnected(let weights, let bias, _):
+            return weights.count + bias.count * 12
+        case .lookup(let table): return table.count
+        case .softmax(let table): return table.count * 4
+        default: return 0
+        }
+    }
+
+    /// The op's family name, for reports ("Conv", "GroupConv", "FullyConnected", …).
+    public var kindName: String {
+        switch kind {
+        case .conv(_, let group, _, _, _): return group > 1 ? "GroupConv" : "Conv"
+        case .fullyConnected: return "FullyConnected"
+        case .add: return "Add"
+        case .mul: return "Mul"
+        case .lookup: return "Lookup"
+        case .maxPool: return "MaxPool"
+        case .mean: return "Mean"
+        case .concat: return "Concat"
+        case .reshape: return "Reshape"
+        case .softmax: return "Softmax"
+        }
+    }
+}

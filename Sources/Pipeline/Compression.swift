@@ -1,0 +1,102 @@
+import Datasets
+import Engine
+import Export
+import Graph
+import Quantize
+import Runner
+
+/// The main job's int8 path: calibrate on images, lower to an `IntegerModel`, write the `.wtm`,
+/// and measure how well the runtime agrees with the float model on the calibration images.
+public enum Compression {
+    /// One integer op in the report.
+    public struct Layer: Sendable {
+        public var name: String
+        public var kind: String
+        public var outputShape: [Int]
+        /// The real range the output's uint8 grid covers.
+        public var range: (low: Float, high: Float)
+        public var scale: Float
+        public var zeroPoint: Int32
+        /// Weights, biases, requantization and tables.
+        public var bytes: Int
+    }
+
+    /// The int8 model against the float one on the calibration images.
+    public struct Agreement: Sendable {
+        /// Images whose top-1 class is the same.
+        public var top1: Double
+        /// Mean over images of max |int8 − float| / max |float| on the output.
+        public var relativeError: Double
+        public var images: Int
+    }
+
+    public struct Result: Sendable {
+        public var integer: IntegerModel
+        public var wtm: [UInt8]
+        public var arena: ArenaPlan
+        public var layers: [Layer]
+        public var agreement: Agreement
+    }
+
+    /// Images the agreement is measured on (the reference kernels take about 0.35 s per
+    /// EfficientNet-Lite0 image until the optimized kernels land).
+    public static let agreementImages = 30
+    /// Images per calibration batch.
+    static let batchSize = 10
+
+    /// Quantizes `graph` to int8 calibrated on the first `limit` images of `data`.
+    /// `progress` hears one line per stage.
+    public static func int8(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int, observer: Observer,
+                            progress: (String) -> Void = { _ in }) throws -> Result {
+        let plan = try QuantPlan(graph)
+        let input = plan.graph.inputs[0]
+        guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
+        let (channels, side) = (input.shape[1], input.shape[2])
+        let count = min(limit, data.samples.count)
+        guard count > 0 else { throw EngineError("the calibration folder holds no images") }
+        var batches: [Tensor] = []
+        for start in stride(from: 0, to: count, by: batchSize) {
+            let indices = Array(start..<min(start + batchSize, count))
+            let pixels = try data.inputs(indices, preset: preset, size: side, channels: channels)
+            batches.append(Tensor(shape: [indices.count, channels, side, side], floats: pixels))
+        }
+        progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
+        let histograms = try Calibration.histograms(plan, batches: batches)
+        let integer = try plan.lower(ranges: histograms.mapValues { $0.range(observer) })
+        let wtm = try WTM.write(integer)
+        let measured = Array(batches.prefix((agreementImages + batchSize - 1) / batchSize))
+        progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
+        let agreement = try measure(graph: plan.graph, integer: integer, wtm: wtm, batches: measured)
+        let layers = integer.ops.map { op -> Layer in
+            let y = integer.tensors[op.output]
+            return Layer(name: op.name, kind: op.kindName, outputShape: y.shape,
+                         range: (y.dequantize(0), y.dequantize(255)), scale: y.scale, zeroPoint: y.zeroPoint, bytes: op.constantBytes)
+        }
+        return Result(integer: integer, wtm: wtm, arena: ArenaPlan(integer), layers: layers, agreement: agreement)
+    }
+
+    private static func measure(graph: Graph, integer: IntegerModel, wtm: [UInt8], batches: [Tensor]) throws -> Agreement {
+        let engine = Engine(graph: graph)
+        let runner = try Runner(bytes: wtm)
+        let inputTensor = integer.tensors[integer.inputs[0]], outputTensor = integer.tensors[integer.outputs[0]]
+        var same = 0, images = 0, errorSum = 0.0
+        for batch in batches {
+            let reference = try engine.run([graph.inputs[0].name: batch])[graph.outputs[0]]!.floats
+            let n = batch.shape[0], each = batch.count / n, classes = reference.count / n
+            let pixels = batch.floats
+            for i in 0..<n {
+                let q = inputTensor.quantize(nchw: Array(pixels[i * each..<(i + 1) * each]))
+                let scores = outputTensor.dequantize(nhwc: try runner.run(q))
+                let expected = Array(reference[i * classes..<(i + 1) * classes])
+                if argmax(scores) == argmax(expected) { same += 1 }
+                let scale = expected.map(abs).max() ?? 0
+                let worst = zip(scores, expected).map { abs($0 - $1) }.max() ?? 0
+                errorSum += Double(scale > 0 ? worst / scale : worst)
+                images += 1
+            }
+        }
+        return Agreement(top1: Double(same) / Double(images), relativeError: errorSum / Double(images), images: images)
+    }
+
+    static func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] } ?? 0 }
+}

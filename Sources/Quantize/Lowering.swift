@@ -1,0 +1,154 @@
+import Foundation
+import Graph
+
+extension QuantPlan {
+    /// Builds the integer model from a real range per observed value.
+    ///
+    /// Weights are int8 symmetric per output channel (scale = max |w| / 127); activations uint8
+    /// affine per tensor over their range widened to contain 0, so real 0 (zero padding, Relu's
+    /// floor) is exact. Ops that only move bytes (concat, max pool, reshape) share one range
+    /// across their operands: the union of theirs.
+    public func lower(ranges: [String: (low: Float, high: Float)]) throws -> IntegerModel {
+        let unified = unify(ranges)
+        var tensors: [IntegerTensor] = []
+        var index: [String: Int] = [:]
+        for name in observed {
+            guard let range = unified[name] else {
+                throw UnsupportedError(description: "no calibration range for '\(name)'")
+            }
+            let (scale, zero) = QuantPlan.affine(range)
+            index[name] = tensors.count
+            tensors.append(IntegerTensor(name: name, shape: QuantPlan.nhwc(shapes[name]!), scale: scale, zeroPoint: zero))
+        }
+        var ops: [IntegerOp] = []
+        for step in steps {
+            let inputs = try step.inputs.map { name -> Int in
+                guard let i = index[name] else {
+                    throw UnsupportedError(description: "node '\(step.name)' reads '\(name)', which no integer op produces")
+                }
+                return i
+            }
+            let output = index[step.output]!
+            if case .softmax = step.kind { (tensors[output].scale, tensors[output].zeroPoint) = (1 / 256, 0) }
+            let x = tensors[inputs[0]], y = tensors[output]
+            var clamp: ClosedRange<Int32> = 0...255
+            if let (low, high) = step.clamp {
+                let qLow = low.isFinite ? max(0, min(255, Int32(y.quantize(low)))) : 0
+                let qHigh = high.isFinite ? max(qLow, min(255, Int32(y.quantize(high)))) : 255
+                clamp = qLow...qHigh
+            }
+            let kind: IntegerOp.Kind
+            switch step.kind {
+            case .conv(let a, let w, let bias):
+                let (weights, scales) = QuantPlan.quantizeWeights(QuantPlan.ohwi(w), channels: w.shape[0])
+                kind = .conv(Window(kernel: (a.kernel[0], a.kernel[1]), stride: (a.strides[0], a.strides[1]),
+                                    pads: [a.pads[0], a.pads[1], a.pads[2], a.pads[3]],
+                                    dilation: (a.dilations[0], a.dilations[1])),
+                             group: a.group, weights: weights, bias: QuantPlan.bias(bias, x: x, weightScales: scales),
+                             requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
+            case .fullyConnected(let w, let outputs, let bias):
+                let (weights, scales) = QuantPlan.quantizeWeights(w, channels: outputs)
+                kind = .fullyConnected(weights: weights, bias: QuantPlan.bias(bias, x: x, weightScales: scales),
+                                       requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
+            case .add:
+                let b = tensors[inputs[1]]
+                let twiceMax = 2 * Double(max(x.scale, b.scale)), leftShift: Int32 = 20
+                kind = .add(leftShift: leftShift, a: Requantization(Double(x.scale) / twiceMax),
+                            b: Requantization(Double(b.scale) / twiceMax),
+                            output: Requantization(twiceMax / (Double(1 << leftShift) * Double(y.scale))))
+            case .mul:
+                kind = .mul(Requantization(Double(x.scale) * Double(tensors[inputs[1]].scale) / Double(y.scale)))
+            case .unary(let f):
+                kind = .lookup((0...255).map { y.quantize(f(x.dequantize(UInt8($0)))) })
+            case .maxPool(let a):
+                let shape = shapes[step.inputs[0]]!, out = shapes[step.output]!
+                // Ceil mode: widen the end padding until the floor rule gives the same extent.
+                let pads = (0..<2).map { i in
+                    max(a.pads[i + 2], (out[i + 2] - 1) * a.strides[i] + a.kernel[i] - shape[i + 2] - a.pads[i])
+                }
+                kind = .maxPool(Window(kernel: (a.kernel[0], a.kernel[1]), stride: (a.strides[0], a.strides[1]),
+                                       pads: [a.pads[0], a.pads[1], pads[0], pads[1]], dilation: (1, 1)))
+            case .mean:
+                let shape = shapes[step.inputs[0]]!
+                kind = .mean(Requantization(Double(x.scale) / (Double(y.scale) * Double(shape[2] * shape[3]))))
+            case .concat: kind = .concat
+            case .reshape: kind = .reshape
+            case .softmax:
+                kind = .softmax((0...255).map { UInt32((Foundation.exp(-Double($0) * Double(x.scale)) * 4_194_304).rounded()) })
+            }
+            ops.append(IntegerOp(name: step.name, kind: kind, inputs: inputs, output: output, clamp: clamp))
+        }
+        return IntegerModel(tensors: tensors, ops: ops, inputs: [0], outputs: [index[graph.outputs[0]]!])
+    }
+
+    /// Ranges made equal across the operands of byte-moving ops (union-find over value names).
+    private func unify(_ ranges: [String: (low: Float, high: Float)]) -> [String: (low: Float, high: Float)] {
+        var parent: [String: String] = [:]
+        func root(_ name: String) -> String {
+            var name = name
+            while let p = parent[name], p != name { name = p }
+            return name
+        }
+        for step in steps {
+            switch step.kind {
+            case .concat, .maxPool, .reshape:
+                for input in step.inputs where root(input) != root(step.output) { parent[root(input)] = root(step.output) }
+            default: break
+            }
+        }
+        var merged: [String: (low: Float, high: Float)] = [:]
+        for (name, range) in ranges {
+            let r = root(name)
+            let old = merged[r] ?? range
+            merged[r] = (min(old.low, range.low), max(old.high, range.high))
+        }
+        return ranges.keys.reduce(into: [:]) { $0[$1] = merged[root($1)] }
+    }
+
+    /// uint8 scale and zero point for a real range, widened to contain 0.
+    /// Example: [−1, 1] → scale 2/255, zero point 128 (127.5 rounded to even).
+    static func affine(_ range: (low: Float, high: Float)) -> (scale: Float, zeroPoint: Int32) {
+        let low = min(range.low, 0), high = max(range.high, 0)
+        let scale = max((high - low) / 255, 1e-8)
+        let zero = Int32(max(0, min(255, (-low / scale).rounded(.toNearestOrEven))))
+        return (scale, zero)
+    }
+
+    /// NCHW → NHWC for 4-D shapes; other ranks unchanged.
+    static func nhwc(_ shape: [Int]) -> [Int] {
+        shape.count == 4 ? [shape[0], shape[2], shape[3], shape[1]] : shape
+    }
+
+    /// Conv weights [M, C/g, kh, kw] → [M][kh][kw][C/g].
+    static func ohwi(_ w: Tensor) -> [Float] {
+        let (m, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let values = w.floats
+        var out = [Float](repeating: 0, count: values.count)
+        for o in 0..<m { for i in 0..<c { for y in 0..<kh { for x in 0..<kw {
+            out[((o * kh + y) * kw + x) * c + i] = values[((o * c + i) * kh + y) * kw + x]
+        } } } }
+        return out
+    }
+
+    /// int8 symmetric per channel over [−127, 127]; rows of equal length, one per channel.
+    static func quantizeWeights(_ w: [Float], channels: Int) -> (weights: [Int8], scales: [Float]) {
+        let per = w.count / channels
+        var q = [Int8](repeating: 0, count: w.count), scales: [Float] = []
+        for c in 0..<channels {
+            let row = w[c * per..<(c + 1) * per]
+            let top = row.map(abs).max() ?? 0
+            let scale = top > 0 ? top / 127 : 1
+            scales.append(scale)
+            for i in row.indices { q[i] = Int8(max(-127, min(127, (w[i] / scale).rounded(.toNearestOrEven)))) }
+        }
+        return (q, scales)
+    }
+
+    /// Bias in accumulator units (input scale × weight scale), within the runtime's ±2^29.
+    static func bias(_ bias: [Float], x: IntegerTensor, weightScales: [Float]) -> [Int32] {
+        zip(bias, weightScales).map { b, s in
+            let q = (Double(b) / (Double(x.scale) * Double(s))).rounded(.toNearestOrEven)
+            return Int32(max(-536_870_912, min(536_870_912, q)))
+        }
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Graph
+
+/// The integer ops a float graph becomes, still in float terms: which float values each one
+/// reads and writes, with Relu/Clip folded into the op before them and constants folded into
+/// unary tables. The values it names (`observed`) are the ones calibration watches.
+public struct QuantPlan {
+    struct Step {
+        enum Kind {
+            /// Weights NCHW [M, C/group, kh, kw] as the graph holds them.
+            case conv(ConvAttributes, weights: Tensor, bias: [Float])
+            /// Weights [M][K] row-major.
+            case fullyConnected(weights: [Float], outputs: Int, bias: [Float])
+            case add, mul
+            case unary((Float) -> Float)
+            case maxPool(PoolAttributes)
+            case mean
+            case concat
+            case reshape
+            case softmax
+        }
+
+        var name: String
+        var kind: Kind
+        var inputs: [String]
+        var output: String
+        /// A Relu or Clip folded into the step, in real values.
+        var clamp: (low: Float, high: Float)?
+    }
+
+    public let graph: Graph
+    let steps: [Step]
+    /// Float shapes (NCHW) at batch 1.
+    let shapes: [String: [Int]]
+    /// The float values that become integer tensors: the graph input, then each step's output.
+    public let observed: [String]
+
+    public struct UnsupportedError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ graph: Graph) throws {
+        guard graph.inputs.count == 1, graph.outputs.count == 1 else {
+            throw UnsupportedError(description: "int8 export takes models with one input and one output (this one has \(graph.inputs.count) and \(graph.outputs.count))")
+        }
+        let graph = graph.withBatch(1)
+        self.graph = graph
+        let shapes = try graph.inferShapes()
+        self.shapes = shapes
+        let consumers = graph.consumers()
+        var folded = Set<Int>()
+        var steps: [Step] = []
+        /// Values that are a 4-D [N, C, H, W] flattened in NHWC order, with that shape: only a
+        /// fully connected layer may read them, with its weight columns permuted to match.
+        var flattenedNHWC: [String: [Int]] = [:]
+
+        func constant(_ name: String) -> Tensor? { graph.initializers[name] }
+        func unsupported(_ node: Node, _ why: String) -> UnsupportedError {
+            UnsupportedError(description: "node '\(node.name)' (\(node.op.name)): \(why)")
+        }
+        /// The single reader of `value` when it is a node of the given ops and nothing else reads `value`.
+        func soleReader(_ value: String, _ accept: (Op) -> Bool) -> Int? {
+            guard let readers = consumers[value], readers.count == 1, !graph.outputs.contains(value),
+                  accept(graph.nodes[readers[0]].op) else { return nil }
+            return readers[0]
+        }
+        /// Folds a following Relu/Clip into the step.
+        func foldActivation(_ step: inout Step) {
+            guard let index = soleReader(step.output, { if case .relu = $0 { true } else if case .clip = $0 { true } else { false } })
+            else { return }
+            switch graph.nodes[index].op {
+            case .relu: step.clamp = (0, .infinity)
+            case .clip(let low, let high): step.clamp = (low, high)
+            default: return
+            }
+            folded.insert(index)
+            step.output = graph.nodes[index].outputs[0]
+        }
+
+        for (index, node) in graph.nodes.enumerated() where !folded.contains(index) {
+            let activations = node.inputs.filter { constant($0) == nil }
+            var step = Step(name: node.name, kind: .add, inputs: activations, output: node.outputs[0])
+            let isLinear: Bool
+            switch node.op {
+            case .gemm, .matMul: isLinear = true
+            default: isLinear = false
+            }
+            if let flat = activations.lazy.compactMap({ flattenedNHWC[$0] }).first, !isLinear {
+                throw unsupported(node, "it reads a 4-D tensor flattened in NHWC order (shape \(flat)); only Gemm/MatMul may")
+            }
+            switch node.op {
+            case .conv(let a):
+                guard a.kernel.count == 2, let w = constant(node.inputs[1]), activations.count == 1 else {
+                    throw unsupported(node, "only 2-D convolutions with constant weights run in int8")
+                }
+                let bias = node.inputs.count > 2 ? constant(node.inputs[2])?.floats ?? [] : [Float](repeating: 0, count: w.shape[0])
+                step.kind = .conv(a, weights: w, bias: bias)
+                foldActivation(&step)
+            case .gemm(let alpha, let beta, let transA, let transB):
+                guard !transA, let b = constant(node.inputs[1]), b.shape.count == 2, activations.count == 1 else {
+                    throw unsupported(node, "only x·Wᵀ + b with constant W runs in int8")
+                }
+                let outputs = transB ? b.shape[0] : b.shape[1]
+                var bias = [Float](repeating: 0, count: outputs)
+                if node.inputs.count > 2, let c = constant(node.inputs[2]) {
+                    guard c.count == outputs || c.count == 1 else { throw unsupported(node, "the bias must hold one value per output") }
+                    bias = (0..<outputs).map { beta * c.floats[c.count == 1 ? 0 : $0] }
+                }
+                step.kind = .fullyConnected(weights: QuantPlan.columnsInNHWC(QuantPlan.rows(b, transposed: !transB).map { alpha * $0 },
+                                                                             flattened: flattenedNHWC[activations[0]]),
+                                            outputs: outputs, bias: bias)
+                foldActivation(&step)
+            case .matMul:
+                guard let b = constant(node.inputs[1]), b.shape.count == 2, activations.count == 1,
+                      shapes[node.inputs[0]]?.count == 2 else {
+                    throw unsupported(node, "only [N, K] · constant [K, M] runs in int8")
+                }
+                let outputs = b.shape[1]
+                var bias = [Float](repeating: 0, count: outputs)
+                // A following Add of a constant vector is the bias.
+                if let addIndex = soleReader(step.output, { $0 == .add }),
+                   let c = graph.nodes[addIndex].inputs.compactMap(constant).first, c.count == outputs {
+                    bias = c.floats
+                    folded.insert(addIndex)
+                    step.output = graph.nodes[addIndex].outputs[0]
+                }
+                step.kind = .fullyConnected(weights: QuantPlan.columnsInNHWC(QuantPlan.rows(b, transposed: true),
+                                                                             flattened: flattenedNHWC[activations[0]]),
+                                            outputs: outputs, bias: bias)
+                foldActivation(&step)
+            case .add, .mul, .sub, .div:
+                if activations.count == 2 {
+                    if shapes[activations[0]] != shapes[step.output] { step.inputs.reverse() }
+                    guard shapes[step.inputs[0]] == shapes[step.output] else {
+                        throw unsupported(node, "the first operand must have the output's shape")
+                    }
+                    switch node.op {
+                    case .add: step.kind = .add; foldActivation(&step)
+                    case .mul: step.kind = .mul
+                    default: throw unsupported(node, "\(node.op.name) of two activations has no int8 kernel")
+                    }
+                } else if activations.count == 1, let c = node.inputs.compactMap(constant).first, c.count == 1 {
+                    let k = c.floats[0], constantFirst = constant(node.inputs[0]) != nil
+                    switch node.op {
+                    case .add: step.kind = .unary { $0 + k }
+                    case .mul: step.kind = .unary { $0 * k }
+                    case .sub: step.kind = .unary(constantFirst ? { k - $0 } : { $0 - k })
+                    default: step.kind = .unary(constantFirst ? { k / $0 } : { $0 / k })
+                    }
+                } else {
+                    throw unsupported(node, "int8 runs it with two activations or one activation and a scalar")
+                }
+            case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .exp, .sqrt, .erf:
+                let op = node.op
+                step.kind = .unary { QuantPlan.apply(op, $0) }
+            case .maxPool(let a):
+                guard a.kernel.count == 2 else { throw unsupported(node, "only 2-D pooling runs in int8") }
+                step.kind = .maxPool(a)
+            case .globalAveragePool:
+                step.kind = .mean
+            case .reduceMean(let axes, _) where Set(axes) == [2, 3] && shapes[node.inputs[0]]?.count == 4:
+                step.kind = .mean
+            case .concat(let axis):
+                let rank = shapes[step.output]!.count
+                guard (rank == 4 && axis == 1) || axis == rank - 1 else {
+                    throw unsupported(node, "int8 concatenates along channels only")
+                }
+                step.kind = .concat
+            case .reshape, .flatten, .squeeze, .unsqueeze:
+                let from = shapes[node.inputs[0]]!, to = shapes[step.output]!
+                if !QuantPlan.sameOrderInNHWC(from), to.count == 2, to[0] == from[0] {
+                    flattenedNHWC[step.output] = from
+                } else if !QuantPlan.sameOrderInNHWC(from) || !QuantPlan.sameOrderInNHWC(to) {
+                    throw unsupported(node, "a reshape that reorders NHWC data has no int8 kernel")
+                }
+                step.kind = .reshape
+            case .softmax(let axis):
+                let rank = shapes[step.output]!.count
+                guard axis == rank - 1, rank != 4 || QuantPlan.sameOrderInNHWC(shapes[step.output]!) else {
+                    throw unsupported(node, "int8 softmax runs along the last axis")
+                }
+                step.kind = .softmax
+            default:
+                throw unsupported(node, "the int8 runtime has no kernel for \(node.op.name)")
+            }
+            steps.append(step)
+        }
+        self.steps = steps
+        observed = [graph.inputs[0].name] + steps.map(\.output)
+    }
+
+    /// Whether a float NCHW shape stores its elements in the same order in NHWC
+    /// (true for [N, C, 1, 1], [N, 1, H, W] and every shape that is not 4-D).
+    static func sameOrderInNHWC(_ shape: [Int]) -> Bool {
+        shape.count != 4 || shape[2] * shape[3] == 1 || shape[1] == 1
+    }
+
+    /// A 2-D constant as rows [M][K]: itself, or its transpose when it is stored [K, M].
+    static func rows(_ t: Tensor, transposed: Bool) -> [Float] {
+        let values = t.floats
+        guard transposed else { return values }
+        let (k, m) = (t.shape[0], t.shape[1])
+        var out = [Float](repeating: 0, count: values.count)
+        for i in 0..<k { for j in 0..<m { out[j * k + i] = values[i * m + j] } }
+        return out
+    }
+
+    /// FC weight rows [M][C·H·W] (columns in NCHW order) with their columns reordered to H·W·C, so
+    /// they read a tensor flattened from NHWC. `flattened` is the NCHW shape, or nil: no change.
+    static func columnsInNHWC(_ rows: [Float], flattened: [Int]?) -> [Float] {
+        guard let shape = flattened else { return rows }
+        let (c, h, w) = (shape[1], shape[2], shape[3]), depth = c * h * w
+        var out = rows
+        for m in 0..<rows.count / depth {
+            for ch in 0..<c { for y in 0..<h { for x in 0..<w {
+                out[m * depth + (y * w + x) * c + ch] = rows[m * depth + (ch * h + y) * w + x]
+            } } }
+        }
+        return out
+    }
+
+    /// The float function of a one-input op.
+    static func apply(_ op: Op, _ x: Float) -> Float {
+        switch op {
+        case .relu: return max(x, 0)
+        case .clip(let low, let high): return min(max(x, low), high)
+        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
+        case .hardSigmoid(let alpha, let beta): return max(0, min(1, alpha * x + beta))
+        case .hardSwish: return x * max(0, min(1, x / 6 + 0.5))
+        case .tanh: return Foundation.tanh(x)
+        case .exp: return Foundation.exp(x)
+        case .sqrt: return Foundation.sqrt(x)
+        case .erf: return Foundation.erf(x)
+        default: return x
+        }
+    }
+}

@@ -1,0 +1,172 @@
+#include "ref_kernels.h"
+
+#include <string.h>
+
+static const int32_t *blob_i32(const wt_op_call *call, int slot) {
+  return (const int32_t *)(const void *)(call->data + call->op->blobs[slot].offset);
+}
+
+static const uint8_t *blob_u8(const wt_op_call *call, int slot) { return call->data + call->op->blobs[slot].offset; }
+
+static size_t element_count(const wt_tensor *t) {
+  size_t n = 1;
+  for (uint32_t i = 0; i < t->rank; i++) n *= t->dims[i];
+  return n;
+}
+
+void wt_qu8_conv__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const int32_t *p = op->params;
+  const size_t batch = in->dims[0], height = in->dims[1], width = in->dims[2], channels = in->dims[3];
+  const size_t out_h = out->dims[1], out_w = out->dims[2], out_c = out->dims[3];
+  const size_t group = (size_t)p[WT_P_GROUP], in_per_group = channels / group, out_per_group = out_c / group;
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
+  const int8_t *weights = (const int8_t *)blob_u8(call, WT_B_WEIGHTS);
+  const int32_t *bias = blob_i32(call, WT_B_BIAS), *mult = blob_i32(call, WT_B_MULTIPLIER),
+                *shift = blob_i32(call, WT_B_SHIFT);
+  const int32_t zx = in->zero_point, zy = out->zero_point;
+  for (size_t n = 0; n < batch; n++)
+    for (size_t oy = 0; oy < out_h; oy++)
+      for (size_t ox = 0; ox < out_w; ox++)
+        for (size_t oc = 0; oc < out_c; oc++) {
+          const size_t g = oc / out_per_group;
+          int32_t acc = bias[oc];
+          for (size_t ky = 0; ky < kh; ky++) {
+            const ptrdiff_t iy = (ptrdiff_t)(oy * (size_t)p[WT_P_STRIDE_H] + ky * (size_t)p[WT_P_DILATION_H]) - p[WT_P_PAD_TOP];
+            if (iy < 0 || iy >= (ptrdiff_t)height) continue;
+            for (size_t kx = 0; kx < kw; kx++) {
+              const ptrdiff_t ix =
+                  (ptrdiff_t)(ox * (size_t)p[WT_P_STRIDE_W] + kx * (size_t)p[WT_P_DILATION_W]) - p[WT_P_PAD_LEFT];
+              if (ix < 0 || ix >= (ptrdiff_t)width) continue;
+              const uint8_t *x = call->x[0] + ((n * height + (size_t)iy) * width + (size_t)ix) * channels + g * in_per_group;
+              const int8_t *w = weights + ((oc * kh + ky) * kw + kx) * in_per_group;
+              for (size_t ic = 0; ic < in_per_group; ic++) acc += ((int32_t)x[ic] - zx) * (int32_t)w[ic];
+            }
+          }
+          call->y[((n * out_h + oy) * out_w + ox) * out_c + oc] =
+              wt_clamp_u8((int64_t)zy + wt_requantize(acc, mult[oc], shift[oc]), op->act_min, op->act_max);
+        }
+}
+
+void wt_qu8_fc__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const size_t batch = call->out->dims[0], outputs = call->out->dims[1];
+  const size_t depth = element_count(call->in[0]) / batch;
+  const int8_t *weights = (const int8_t *)blob_u8(call, WT_B_WEIGHTS);
+  const int32_t *bias = blob_i32(call, WT_B_BIAS), *mult = blob_i32(call, WT_B_MULTIPLIER),
+                *shift = blob_i32(call, WT_B_SHIFT);
+  const int32_t zx = call->in[0]->zero_point, zy = call->out->zero_point;
+  for (size_t n = 0; n < batch; n++)
+    for (size_t m = 0; m < outputs; m++) {
+      const uint8_t *x = call->x[0] + n * depth;
+      const int8_t *w = weights + m * depth;
+      int32_t acc = bias[m];
+      for (size_t k = 0; k < depth; k++) acc += ((int32_t)x[k] - zx) * (int32_t)w[k];
+      call->y[n * outputs + m] = wt_clamp_u8((int64_t)zy + wt_requantize(acc, mult[m], shift[m]), op->act_min, op->act_max);
+    }
+}
+
+void wt_qu8_add__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const int32_t za = call->in[0]->zero_point, zb = call->in[1]->zero_point, zy = call->out->zero_point;
+  const size_t count = element_count(call->out);
+  for (size_t i = 0; i < count; i++) {
+    const int32_t a = wt_requantize(((int32_t)call->x[0][i] - za) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_A],
+                                    p[WT_P_ADD_SHIFT_A]);
+    const int32_t b = wt_requantize(((int32_t)call->x[1][i] - zb) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_B],
+                                    p[WT_P_ADD_SHIFT_B]);
+    call->y[i] = wt_clamp_u8((int64_t)zy + wt_requantize(a + b, p[WT_P_ADD_MULT], p[WT_P_ADD_SHIFT]), op->act_min, op->act_max);
+  }
+}
+
+void wt_qu8_mul__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t za = call->in[0]->zero_point, zb = call->in[1]->zero_point, zy = call->out->zero_point;
+  const size_t count = element_count(call->out), b_count = element_count(call->in[1]);
+  /* The second operand is either the same shape or [N,1,1,C]: broadcast over H and W. */
+  const size_t channels = call->out->dims[call->out->rank - 1];
+  const size_t plane = count / call->out->dims[0];
+  for (size_t i = 0; i < count; i++) {
+    const size_t j = b_count == count ? i : (i / plane) * channels + i % channels;
+    const int32_t product = ((int32_t)call->x[0][i] - za) * ((int32_t)call->x[1][j] - zb);
+    call->y[i] = wt_clamp_u8((int64_t)zy + wt_requantize(product, op->params[WT_P_MULT], op->params[WT_P_SHIFT]), op->act_min,
+                             op->act_max);
+  }
+}
+
+void wt_qu8_lut__ref(const wt_op_call *call) {
+  const uint8_t *table = blob_u8(call, WT_B_TABLE);
+  const size_t count = element_count(call->out);
+  for (size_t i = 0; i < count; i++)
+    call->y[i] = wt_clamp_u8(table[call->x[0][i]], call->op->act_min, call->op->act_max);
+}
+
+void wt_qu8_maxpool__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const size_t height = in->dims[1], width = in->dims[2], channels = in->dims[3];
+  for (size_t n = 0; n < out->dims[0]; n++)
+    for (size_t oy = 0; oy < out->dims[1]; oy++)
+      for (size_t ox = 0; ox < out->dims[2]; ox++)
+        for (size_t c = 0; c < channels; c++) {
+          int32_t best = 0;
+          for (int32_t ky = 0; ky < p[WT_P_KH]; ky++) {
+            const ptrdiff_t iy = (ptrdiff_t)(oy * (size_t)p[WT_P_STRIDE_H]) + ky * p[WT_P_DILATION_H] - p[WT_P_PAD_TOP];
+            if (iy < 0 || iy >= (ptrdiff_t)height) continue;
+            for (int32_t kx = 0; kx < p[WT_P_KW]; kx++) {
+              const ptrdiff_t ix = (ptrdiff_t)(ox * (size_t)p[WT_P_STRIDE_W]) + kx * p[WT_P_DILATION_W] - p[WT_P_PAD_LEFT];
+              if (ix < 0 || ix >= (ptrdiff_t)width) continue;
+              const int32_t v = call->x[0][((n * height + (size_t)iy) * width + (size_t)ix) * channels + c];
+              if (v > best) best = v;
+            }
+          }
+          call->y[((n * out->dims[1] + oy) * out->dims[2] + ox) * channels + c] =
+              wt_clamp_u8(best, op->act_min, op->act_max);
+        }
+}
+
+void wt_qu8_mean__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const wt_tensor *in = call->in[0];
+  const size_t plane = (size_t)in->dims[1] * in->dims[2], channels = in->dims[3];
+  const int32_t zx = in->zero_point, zy = call->out->zero_point;
+  for (size_t n = 0; n < in->dims[0]; n++)
+    for (size_t c = 0; c < channels; c++) {
+      int32_t acc = 0;
+      for (size_t i = 0; i < plane; i++) acc += (int32_t)call->x[0][(n * plane + i) * channels + c] - zx;
+      call->y[n * channels + c] =
+          wt_clamp_u8((int64_t)zy + wt_requantize(acc, op->params[WT_P_MULT], op->params[WT_P_SHIFT]), op->act_min, op->act_max);
+    }
+}
+
+void wt_qu8_concat__ref(const wt_op_call *call) {
+  const size_t out_inner = call->out->dims[call->out->rank - 1];
+  const size_t outer = element_count(call->out) / out_inner;
+  size_t at = 0;
+  for (uint32_t k = 0; k < call->op->input_count; k++) {
+    const size_t inner = call->in[k]->dims[call->in[k]->rank - 1];
+    for (size_t o = 0; o < outer; o++) memcpy(call->y + o * out_inner + at, call->x[k] + o * inner, inner);
+    at += inner;
+  }
+}
+
+void wt_qu8_reshape__ref(const wt_op_call *call) { memmove(call->y, call->x[0], call->out->byte_size); }
+
+void wt_qu8_softmax__ref(const wt_op_call *call) {
+  const uint32_t *table = (const uint32_t *)(const void *)blob_u8(call, WT_B_TABLE);
+  const size_t inner = call->out->dims[call->out->rank - 1], rows = element_count(call->out) / inner;
+  for (size_t r = 0; r < rows; r++) {
+    const uint8_t *x = call->x[0] + r * inner;
+    uint8_t top = 0;
+    for (size_t i = 0; i < inner; i++) top = x[i] > top ? x[i] : top;
+    uint64_t sum = 0;
+    for (size_t i = 0; i < inner; i++) sum += table[top - x[i]];
+    for (size_t i = 0; i < inner; i++) {
+      const uint64_t q = ((uint64_t)table[top - x[i]] * 256u + sum / 2u) / sum;
+      call->y[r * inner + i] = wt_clamp_u8((int32_t)(q > 255u ? 255u : q), call->op->act_min, call->op->act_max);
+    }
+  }
+}

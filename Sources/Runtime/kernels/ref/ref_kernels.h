@@ -1,0 +1,57 @@
+#ifndef WT_REF_KERNELS_H
+#define WT_REF_KERNELS_H
+/* Reference kernels: slow, obvious, the oracle every optimized kernel and the Swift QuantSim
+ * must equal bit for bit. Activations are uint8 NHWC, weights int8, accumulators int32. */
+
+#include "whittle_runtime.h"
+
+/* TFLite's fixed-point requantization: round(x · multiplier / 2^31 · 2^shift), with
+ * SaturatingRoundingDoublingHighMul then RoundingDivideByPOT. The left shift saturates. */
+static inline int32_t wt_requantize(int32_t x, int32_t multiplier, int32_t shift) {
+  int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  int64_t shifted = (int64_t)x * ((int64_t)1 << left);
+  if (shifted > INT32_MAX) shifted = INT32_MAX;
+  if (shifted < INT32_MIN) shifted = INT32_MIN;
+  int32_t a = (int32_t)shifted;
+  int32_t high;
+  if (a == INT32_MIN && multiplier == INT32_MIN) {
+    high = INT32_MAX;
+  } else {
+    int64_t product = (int64_t)a * multiplier;
+    int64_t nudge = product >= 0 ? ((int64_t)1 << 30) : 1 - ((int64_t)1 << 30);
+    high = (int32_t)((product + nudge) / ((int64_t)1 << 31));
+  }
+  if (right == 0) return high;
+  int32_t mask = (int32_t)(((int64_t)1 << right) - 1);
+  int32_t remainder = high & mask;
+  int32_t threshold = (mask >> 1) + (high < 0 ? 1 : 0);
+  return (high >> right) + (remainder > threshold ? 1 : 0);
+}
+
+/* Takes int64 so zero point + requantized value cannot overflow. */
+static inline uint8_t wt_clamp_u8(int64_t v, int32_t low, int32_t high) {
+  return (uint8_t)(v < low ? low : (v > high ? high : v));
+}
+
+/* Every kernel takes the op record, its operand tensors and their arena pointers. */
+typedef struct {
+  const wt_op *op;
+  const wt_tensor *in[WT_MAX_INPUTS];
+  const uint8_t *x[WT_MAX_INPUTS];
+  const wt_tensor *out;
+  uint8_t *y;
+  const uint8_t *data; /* the model's DATA section */
+} wt_op_call;
+
+void wt_qu8_conv__ref(const wt_op_call *call);
+void wt_qu8_fc__ref(const wt_op_call *call);
+void wt_qu8_add__ref(const wt_op_call *call);
+void wt_qu8_mul__ref(const wt_op_call *call);
+void wt_qu8_lut__ref(const wt_op_call *call);
+void wt_qu8_maxpool__ref(const wt_op_call *call);
+void wt_qu8_mean__ref(const wt_op_call *call);
+void wt_qu8_concat__ref(const wt_op_call *call);
+void wt_qu8_reshape__ref(const wt_op_call *call);
+void wt_qu8_softmax__ref(const wt_op_call *call);
+
+#endif

@@ -1,0 +1,279 @@
+/* The .wtm loader: every offset, size, index and count is checked before anything reads it, so
+ * the interpreter and kernels can trust the records (docs/wtm-format.md). */
+#include <math.h>
+#include <string.h>
+
+#include "whittle_runtime.h"
+
+#define WT_MAX_SECTIONS 16u
+/* Bounds that keep every int32 accumulation of the reference kernels inside int32. */
+#define WT_MAX_DOT 16384u           /* kh·kw·C/g or K: 16384·255·128 < 2^29 */
+#define WT_MAX_BIAS (1 << 29)
+#define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
+#define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
+
+const char *wt_runtime_version(void) { return "whittle-runtime 0.2 (wtm format 1)"; }
+
+const char *wt_status_string(wt_status status) {
+  switch (status) {
+  case WT_OK: return "ok";
+  case WT_ERROR_TRUNCATED: return "the file ends before a header, section or record it declares";
+  case WT_ERROR_MAGIC: return "not a .wtm file (bad magic)";
+  case WT_ERROR_VERSION: return "a .wtm format version this runtime does not read";
+  case WT_ERROR_CHECKSUM: return "the payload's CRC-32 does not match the header: the file is corrupted";
+  case WT_ERROR_SECTION: return "a section is missing, repeated, misaligned or outside the file";
+  case WT_ERROR_TENSOR: return "a tensor record is invalid (type, rank, dimensions or arena range)";
+  case WT_ERROR_OP: return "an op record is invalid (kind, tensor index, shapes or parameters)";
+  case WT_ERROR_BLOB: return "an op's constant data lies outside the data section or has the wrong size";
+  case WT_ERROR_ARENA: return "the arena is smaller than the model needs";
+  case WT_ERROR_ARGUMENT: return "a null or misaligned pointer, or an index out of range";
+  }
+  return "unknown status";
+}
+
+uint32_t wt_crc32(const void *bytes, size_t size) {
+  const uint8_t *p = (const uint8_t *)bytes;
+  uint32_t crc = 0xffffffffu;
+  for (size_t i = 0; i < size; i++) {
+    crc ^= p[i];
+    for (int bit = 0; bit < 8; bit++) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+static uint64_t element_count(const wt_tensor *t) {
+  uint64_t n = 1;
+  for (uint32_t i = 0; i < t->rank; i++) n *= t->dims[i];
+  return n;
+}
+
+static int same_dims(const wt_tensor *a, const wt_tensor *b) {
+  if (a->rank != b->rank) return 0;
+  for (uint32_t i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) return 0;
+  return 1;
+}
+
+static wt_status check_tensor(const wt_tensor *t, uint32_t arena_size) {
+  if (t->type != WT_TYPE_U8 || t->rank < 1 || t->rank > WT_MAX_RANK) return WT_ERROR_TENSOR;
+  uint64_t count = 1;
+  for (uint32_t i = 0; i < WT_MAX_RANK; i++) {
+    if (t->dims[i] == 0 || (i >= t->rank && t->dims[i] != 1) || t->dims[i] > (1u << 24)) return WT_ERROR_TENSOR;
+    count *= t->dims[i];
+    if (count > UINT32_MAX) return WT_ERROR_TENSOR;
+  }
+  if (t->byte_size != count) return WT_ERROR_TENSOR;
+  if ((uint64_t)t->arena_offset + t->byte_size > arena_size) return WT_ERROR_TENSOR;
+  if (t->zero_point < 0 || t->zero_point > 255 || !(t->scale > 0.0f) || !isfinite(t->scale)) return WT_ERROR_TENSOR;
+  return WT_OK;
+}
+
+/* A blob that must hold exactly `size` bytes, aligned to `align`, inside the data section. */
+static wt_status check_blob(const wt_model *m, const wt_blob *b, uint64_t size, uint32_t align) {
+  if (b->size != size || b->offset % align != 0) return WT_ERROR_BLOB;
+  if ((uint64_t)b->offset + b->size > m->data_size) return WT_ERROR_BLOB;
+  return WT_OK;
+}
+
+static const int32_t *blob_i32(const wt_model *m, const wt_blob *b) {
+  return (const int32_t *)(const void *)(m->data + b->offset);
+}
+
+static int valid_shift(int32_t shift, int32_t low, int32_t high) { return shift >= low && shift <= high; }
+
+/* Bias, multiplier and shift blobs of `channels` entries, with their values in range. */
+static wt_status check_requant_blobs(const wt_model *m, const wt_op *op, uint64_t channels) {
+  for (int slot = WT_B_BIAS; slot <= WT_B_SHIFT; slot++) {
+    wt_status s = check_blob(m, &op->blobs[slot], channels * 4u, 4);
+    if (s != WT_OK) return s;
+  }
+  const int32_t *bias = blob_i32(m, &op->blobs[WT_B_BIAS]), *mult = blob_i32(m, &op->blobs[WT_B_MULTIPLIER]),
+                *shift = blob_i32(m, &op->blobs[WT_B_SHIFT]);
+  for (uint64_t c = 0; c < channels; c++) {
+    if (bias[c] > WT_MAX_BIAS || bias[c] < -WT_MAX_BIAS || mult[c] < 0 || !valid_shift(shift[c], -31, 30))
+      return WT_ERROR_BLOB;
+  }
+  return WT_OK;
+}
+
+/* Output extent of a window op along one axis, or 0 when the geometry is impossible. Padding
+ * must be smaller than the window so every output sees at least one input. */
+static uint64_t window_extent(uint32_t in, int32_t kernel, int32_t stride, int32_t pad0, int32_t pad1, int32_t dilation) {
+  if (kernel < 1 || stride < 1 || dilation < 1 || pad0 < 0 || pad1 < 0 || kernel > 4096 || stride > 4096 ||
+      dilation > 4096)
+    return 0;
+  const int64_t span = (int64_t)dilation * (kernel - 1) + 1;
+  if (pad0 >= span || pad1 >= span) return 0;
+  const int64_t padded = (int64_t)in + pad0 + pad1;
+  if (padded < span) return 0;
+  return (uint64_t)((padded - span) / stride + 1);
+}
+
+static wt_status check_window(const wt_op *op, const wt_tensor *in, const wt_tensor *out) {
+  const int32_t *p = op->params;
+  if (in->rank != 4 || out->rank != 4 || in->dims[0] != out->dims[0]) return WT_ERROR_OP;
+  if (window_extent(in->dims[1], p[WT_P_KH], p[WT_P_STRIDE_H], p[WT_P_PAD_TOP], p[WT_P_PAD_BOTTOM],
+                    p[WT_P_DILATION_H]) != out->dims[1] ||
+      window_extent(in->dims[2], p[WT_P_KW], p[WT_P_STRIDE_W], p[WT_P_PAD_LEFT], p[WT_P_PAD_RIGHT],
+                    p[WT_P_DILATION_W]) != out->dims[2])
+    return WT_ERROR_OP;
+  return WT_OK;
+}
+
+static wt_status check_op(const wt_model *m, const wt_op *op) {
+  if (op->input_count < 1 || op->input_count > WT_MAX_INPUTS || op->output >= m->tensor_count) return WT_ERROR_OP;
+  if (op->act_min < 0 || op->act_max > 255 || op->act_min > op->act_max) return WT_ERROR_OP;
+  const wt_tensor *in[WT_MAX_INPUTS] = {0};
+  for (uint32_t i = 0; i < WT_MAX_INPUTS; i++) {
+    if (i >= op->input_count) {
+      if (op->inputs[i] != WT_NO_TENSOR) return WT_ERROR_OP;
+      continue;
+    }
+    if (op->inputs[i] >= m->tensor_count || op->inputs[i] == op->output) return WT_ERROR_OP;
+    in[i] = &m->tensors[op->inputs[i]];
+  }
+  const wt_tensor *out = &m->tensors[op->output];
+  const int32_t *p = op->params;
+  wt_status s;
+  switch (op->kind) {
+  case WT_OP_CONV: {
+    if (op->input_count != 1 || (s = check_window(op, in[0], out)) != WT_OK) return WT_ERROR_OP;
+    const int32_t group = p[WT_P_GROUP];
+    if (group < 1 || in[0]->dims[3] % (uint32_t)group != 0 || out->dims[3] % (uint32_t)group != 0) return WT_ERROR_OP;
+    const uint64_t dot = (uint64_t)p[WT_P_KH] * (uint64_t)p[WT_P_KW] * (in[0]->dims[3] / (uint32_t)group);
+    if (dot > WT_MAX_DOT) return WT_ERROR_OP;
+    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], dot * out->dims[3], 1)) != WT_OK) return s;
+    return check_requant_blobs(m, op, out->dims[3]);
+  }
+  case WT_OP_FC: {
+    if (op->input_count != 1 || out->rank != 2 || in[0]->dims[0] != out->dims[0]) return WT_ERROR_OP;
+    const uint64_t depth = element_count(in[0]) / in[0]->dims[0];
+    if (depth > WT_MAX_DOT) return WT_ERROR_OP;
+    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], depth * out->dims[1], 1)) != WT_OK) return s;
+    return check_requant_blobs(m, op, out->dims[1]);
+  }
+  case WT_OP_ADD:
+    if (op->input_count != 2 || !same_dims(in[0], out) || !same_dims(in[1], out)) return WT_ERROR_OP;
+    if (p[WT_P_ADD_LEFT_SHIFT] < 0 || p[WT_P_ADD_LEFT_SHIFT] > WT_MAX_ADD_SHIFT) return WT_ERROR_OP;
+    if (p[WT_P_ADD_MULT_A] < 0 || p[WT_P_ADD_MULT_B] < 0 || p[WT_P_ADD_MULT] < 0) return WT_ERROR_OP;
+    if (!valid_shift(p[WT_P_ADD_SHIFT_A], -31, 0) || !valid_shift(p[WT_P_ADD_SHIFT_B], -31, 0) ||
+        !valid_shift(p[WT_P_ADD_SHIFT], -31, 30))
+      return WT_ERROR_OP;
+    return WT_OK;
+  case WT_OP_MUL: {
+    if (op->input_count != 2 || !same_dims(in[0], out)) return WT_ERROR_OP;
+    const int broadcast = out->rank == 4 && in[1]->rank == 4 && in[1]->dims[0] == out->dims[0] &&
+                          in[1]->dims[1] == 1 && in[1]->dims[2] == 1 && in[1]->dims[3] == out->dims[3];
+    if (!same_dims(in[1], out) && !broadcast) return WT_ERROR_OP;
+    if (p[WT_P_MULT] < 0 || !valid_shift(p[WT_P_SHIFT], -31, 30)) return WT_ERROR_OP;
+    return WT_OK;
+  }
+  case WT_OP_LUT:
+    if (op->input_count != 1 || !same_dims(in[0], out)) return WT_ERROR_OP;
+    return check_blob(m, &op->blobs[WT_B_TABLE], 256, 1);
+  case WT_OP_MAX_POOL:
+    if (op->input_count != 1 || (s = check_window(op, in[0], out)) != WT_OK) return WT_ERROR_OP;
+    return in[0]->dims[3] == out->dims[3] ? WT_OK : WT_ERROR_OP;
+  case WT_OP_MEAN:
+    /* [N,H,W,C] → [N,1,1,C] or [N,C]. */
+    if (op->input_count != 1 || in[0]->rank != 4 || in[0]->dims[0] != out->dims[0] ||
+        element_count(out) != (uint64_t)out->dims[0] * in[0]->dims[3] || out->dims[out->rank - 1] != in[0]->dims[3])
+      return WT_ERROR_OP;
+    if ((uint64_t)in[0]->dims[1] * in[0]->dims[2] > WT_MAX_PLANE) return WT_ERROR_OP;
+    if (p[WT_P_MULT] < 0 || !valid_shift(p[WT_P_SHIFT], -31, 30)) return WT_ERROR_OP;
+    return WT_OK;
+  case WT_OP_CONCAT: {
+    uint64_t channels = 0;
+    for (uint32_t i = 0; i < op->input_count; i++) {
+      if (in[i]->rank != out->rank) return WT_ERROR_OP;
+      for (uint32_t d = 0; d + 1 < out->rank; d++)
+        if (in[i]->dims[d] != out->dims[d]) return WT_ERROR_OP;
+      channels += in[i]->dims[out->rank - 1];
+    }
+    return channels == out->dims[out->rank - 1] ? WT_OK : WT_ERROR_OP;
+  }
+  case WT_OP_RESHAPE:
+    return op->input_count == 1 && in[0]->byte_size == out->byte_size ? WT_OK : WT_ERROR_OP;
+  case WT_OP_SOFTMAX:
+    if (op->input_count != 1 || !same_dims(in[0], out)) return WT_ERROR_OP;
+    if ((s = check_blob(m, &op->blobs[WT_B_TABLE], 256 * 4, 4)) != WT_OK) return s;
+    return blob_i32(m, &op->blobs[WT_B_TABLE])[0] != 0 ? WT_OK : WT_ERROR_BLOB;
+  default:
+    return WT_ERROR_OP;
+  }
+}
+
+static wt_status load_io(wt_model *m, const uint8_t *bytes, uint64_t size) {
+  if (size < 8) return WT_ERROR_SECTION;
+  const uint32_t *words = (const uint32_t *)(const void *)bytes;
+  const uint64_t inputs = words[0];
+  if (inputs < 1 || inputs > 64 || 4 * (inputs + 2) > size) return WT_ERROR_SECTION;
+  const uint64_t outputs = words[1 + inputs];
+  if (outputs < 1 || outputs > 64 || 4 * (inputs + outputs + 2) != size) return WT_ERROR_SECTION;
+  m->inputs = words + 1;
+  m->input_count = (uint32_t)inputs;
+  m->outputs = words + 2 + inputs;
+  m->output_count = (uint32_t)outputs;
+  for (uint32_t i = 0; i < m->input_count; i++)
+    if (m->inputs[i] >= m->tensor_count) return WT_ERROR_SECTION;
+  for (uint32_t i = 0; i < m->output_count; i++)
+    if (m->outputs[i] >= m->tensor_count) return WT_ERROR_SECTION;
+  return WT_OK;
+}
+
+wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
+  if (model == NULL || bytes == NULL || (uintptr_t)bytes % 8 != 0) return WT_ERROR_ARGUMENT;
+  memset(model, 0, sizeof *model);
+  const uint8_t *b = (const uint8_t *)bytes;
+  if (size < sizeof(wt_header)) return WT_ERROR_TRUNCATED;
+  const wt_header *h = (const wt_header *)bytes;
+  if (memcmp(h->magic, WT_MAGIC, 4) != 0) return WT_ERROR_MAGIC;
+  if (h->version != WT_FORMAT_VERSION || h->header_size != sizeof(wt_header)) return WT_ERROR_VERSION;
+  if (h->file_size != size) return WT_ERROR_TRUNCATED;
+  if (h->section_count < 1 || h->section_count > WT_MAX_SECTIONS) return WT_ERROR_SECTION;
+  const uint64_t table_end = sizeof(wt_header) + (uint64_t)h->section_count * sizeof(wt_section);
+  if (table_end > size) return WT_ERROR_TRUNCATED;
+  if (wt_crc32(b + sizeof(wt_header), size - sizeof(wt_header)) != h->payload_crc32) return WT_ERROR_CHECKSUM;
+
+  const wt_section *sections = (const wt_section *)(const void *)(b + sizeof(wt_header));
+  const wt_section *found[WT_SECTION_DATA + 1] = {0};
+  for (uint32_t i = 0; i < h->section_count; i++) {
+    const wt_section *s = &sections[i];
+    if (s->kind < WT_SECTION_TENSORS || s->kind > WT_SECTION_DATA || found[s->kind] != NULL) return WT_ERROR_SECTION;
+    if (s->offset % WT_ALIGNMENT != 0 || s->offset < table_end || s->offset > size || s->size > size - s->offset)
+      return WT_ERROR_SECTION;
+    found[s->kind] = s;
+  }
+  for (uint32_t k = WT_SECTION_TENSORS; k <= WT_SECTION_DATA; k++)
+    if (found[k] == NULL) return WT_ERROR_SECTION;
+  const wt_section *ts = found[WT_SECTION_TENSORS], *os = found[WT_SECTION_OPS];
+  if (ts->count < 1 || (uint64_t)ts->count * sizeof(wt_tensor) != ts->size) return WT_ERROR_SECTION;
+  if (os->count < 1 || (uint64_t)os->count * sizeof(wt_op) != os->size) return WT_ERROR_SECTION;
+  if (found[WT_SECTION_DATA]->count != found[WT_SECTION_DATA]->size) return WT_ERROR_SECTION;
+
+  model->bytes = b;
+  model->size = size;
+  model->header = h;
+  model->tensors = (const wt_tensor *)(const void *)(b + ts->offset);
+  model->tensor_count = ts->count;
+  model->ops = (const wt_op *)(const void *)(b + os->offset);
+  model->op_count = os->count;
+  model->data = b + found[WT_SECTION_DATA]->offset;
+  model->data_size = found[WT_SECTION_DATA]->size;
+  wt_status status = load_io(model, b + found[WT_SECTION_IO]->offset, found[WT_SECTION_IO]->size);
+  for (uint32_t i = 0; status == WT_OK && i < model->tensor_count; i++)
+    status = check_tensor(&model->tensors[i], h->arena_size);
+  for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) status = check_op(model, &model->ops[i]);
+  if (status != WT_OK) memset(model, 0, sizeof *model);
+  return status;
+}
+
+size_t wt_model_arena_size(const wt_model *model) { return model && model->header ? model->header->arena_size : 0; }
+
+uint32_t wt_model_input(const wt_model *model, uint32_t index) {
+  return model && index < model->input_count ? model->inputs[index] : WT_NO_TENSOR;
+}
+
+uint32_t wt_model_output(const wt_model *model, uint32_t index) {
+  return model && index < model->output_count ? model->outputs[index] : WT_NO_TENSOR;
+}

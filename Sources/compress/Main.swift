@@ -1,0 +1,90 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Graph
+import Pipeline
+import Quantize
+
+/// The main job: `compress MODEL.onnx --budget B --data DIR --prep P`.
+struct Main: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compress",
+        abstract: "Compress an ONNX model to an int8 .wtm under a budget (the default command).",
+        discussion: """
+        Budgets: a weight size (6MB, 500KB; decimal, counting int8 weights, int32 biases and \
+        requantization parameters) or multiply-accumulates (300MFLOPs or 300MMACs: "FLOPs" means \
+        MACs here, as in the MobileNet papers). A MACs budget the model already meets passes; width \
+        search for one it misses comes later. Calibration reads images from --data (labels are not \
+        used); activations are uint8 per tensor, weights int8 per output channel.
+        """)
+
+    @Argument(help: "The model (.onnx).") var model: String
+    @Option(help: "A budget the result must meet: 6MB (weights) or 300MFLOPs (MACs). Repeatable.") var budget: [String] = []
+    @Option(help: "Calibration images: a folder with labels.tsv or one subfolder per class.") var data: String?
+    @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String?
+    @Option(help: "Calibrate on the first N images of --data.") var calibrationCount = 100
+    @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
+    var observer: String = Observer.minMax.rawValue
+    @Option(help: "Weight precision: int8 (the only one so far).") var bits = "int8"
+    @Option(name: [.short, .customLong("output")], help: "The .wtm to write (default: MODEL's name with .wtm, here).") var output: String?
+    @Option(help: "Write a JSON report: per-layer ranges, scales, bytes, and int8-vs-float agreement.") var report: String?
+    @Flag(help: "Print one JSON object with the summary instead of the table.") var json = false
+
+    func run() throws {
+        let started = Date()
+        let budgets = try budget.map(Budget.init(parsing:))
+        guard bits == "int8" else { throw CommandError("--bits \(bits) is not available yet; int8 is") }
+        guard let observer = Observer(rawValue: observer) else {
+            throw CommandError("unknown --observer '\(self.observer)'; choose one of \(Observer.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let data else {
+            throw CommandError("give calibration images with --data DIR --prep P (data-free ZeroQ calibration is not built yet)")
+        }
+        guard let prep else { throw CommandError("--data needs --prep to say how its images are prepared: \(Preset.helpText)") }
+        let preset = try InputLoader.parsePreset(prep)
+        let loaded = try ModelLoader.load(path: model)
+        loaded.notes.forEach { note("note: \($0)") }
+        let macs = try loaded.graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.macs }
+        for case .macs(let limit) in budgets where macs > limit {
+            throw CommandError("the model has \(humanCount(macs)) MACs, over the \(humanCount(limit)) budget; width search to meet it is not built yet")
+        }
+        let samples = try LabeledData(folder: data)
+        let result = try Compression.int8(loaded.graph, data: samples, preset: preset, limit: max(calibrationCount, 1),
+                                          observer: observer) { note($0) }
+        let weightBytes = result.integer.constantBytes
+        for case .weightBytes(let limit) in budgets where weightBytes > limit {
+            throw CommandError("the int8 model carries \(humanCount(weightBytes))B of weights, over the \(humanCount(limit))B budget; \(humanCount(weightBytes))B is the smallest reachable until lower bit-widths land")
+        }
+        let path = output ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".wtm"
+        try Data(result.wtm).write(to: URL(fileURLWithPath: path))
+        let seconds = Date().timeIntervalSince(started)
+        let summary: [String: Any] = [
+            "model": model, "output": path, "bits": bits, "macs": macs, "observer": observer.rawValue,
+            "budgets": budgets.map(\.description),
+            "float_weight_bytes": try loaded.graph.layerCosts().reduce(0) { $0 + $1.bytes },
+            "weight_bytes": weightBytes, "file_bytes": result.wtm.count,
+            "arena_bytes": result.arena.size, "peak_live_bytes": result.arena.peakLiveBytes,
+            "calibration_images": result.agreement.images, "top1_agreement": result.agreement.top1,
+            "mean_relative_error": result.agreement.relativeError, "seconds": seconds,
+        ]
+        if let report {
+            var full = summary
+            full["layers"] = result.layers.map { layer -> [String: Any] in
+                ["name": layer.name, "kind": layer.kind, "output_shape": layer.outputShape,
+                 "range": [Double(layer.range.low), Double(layer.range.high)], "scale": Double(layer.scale),
+                 "zero_point": Int(layer.zeroPoint), "bytes": layer.bytes]
+            }
+            let data = try JSONSerialization.data(withJSONObject: full, options: [.prettyPrinted, .sortedKeys])
+            try data.write(to: URL(fileURLWithPath: report))
+        }
+        if json { return try printJSON(summary) }
+        print("wrote \(path): int8, \(humanCount(result.wtm.count))B file")
+        print("  MACs            \(humanCount(macs))")
+        print("  weights         \(humanCount(summary["float_weight_bytes"] as! Int))B float32 → \(humanCount(weightBytes))B int8")
+        print("  arena           \(humanCount(result.arena.size))B planned, \(humanCount(result.arena.peakLiveBytes))B peak live")
+        print(String(format: "  agreement       top-1 %.1f%%, mean max|Δ|/max|float| %.4f on %d calibration images",
+                     result.agreement.top1 * 100, result.agreement.relativeError, result.agreement.images))
+        for budget in budgets { print("  budget          \(budget): met") }
+        print(String(format: "  time            %.1f s", seconds))
+    }
+}

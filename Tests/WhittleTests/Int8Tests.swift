@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+
+/// The main job end to end through the command line: compress, then verify/run/eval the .wtm.
+final class Int8Tests: XCTestCase {
+    private func json(_ result: CommandResult, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Any] {
+        XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
+    private func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("whittle-\(getpid())-\(name)").path
+    }
+
+    /// The C runtime equals QuantSim on every output value of 50 evaluation images.
+    func testRuntimeMatchesQuantSimOnImageNetModels() throws {
+        let calib = try Paths.shared("data/imagenet-calib"), eval = try Paths.shared("data/imagenet-eval")
+        for (name, prep) in [("efficientnet-lite0-fp32", "tf"), ("mobilenetv2-12-dequantized-fp32", "torch"),
+                             ("squeezenet1.0-opset7-fp32", "caffe_bgr")] {
+            let wtm = temporary("\(name).wtm")
+            defer { try? FileManager.default.removeItem(atPath: wtm) }
+            let summary = try json(runCompress([try Paths.shared("models/imagenet/\(name).onnx"), "--data", calib, "--prep", prep,
+                                                "--calibration-count", "20", "-o", wtm, "--json"]))
+            XCTAssertGreaterThanOrEqual(summary["top1_agreement"] as? Double ?? 0, 0.85, name)
+            let verified = try json(runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "50", "--json"]))
+            XCTAssertEqual(verified["mismatches"] as? Int, 0, name)
+            XCTAssertEqual(verified["elements"] as? Int, 50_000, name)
+        }
+    }
+
+    func testBundledModelKeepsItsAnswerAndFitsTheBudget() throws {
+        let calib = try Paths.shared("data/imagenet-calib"), coffee = try Paths.shared("data/package-samples/coffee.png")
+        let wtm = temporary("lite0.wtm"), report = temporary("lite0.json")
+        defer { for p in [wtm, report] { try? FileManager.default.removeItem(atPath: p) } }
+        let summary = try json(runCompress([Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path,
+                                            "--budget", "6MB", "--budget", "400MFLOPs", "--data", calib, "--prep", "tf",
+                                            "--calibration-count", "30", "-o", wtm, "--report", report, "--json"]))
+        XCTAssertLessThanOrEqual(summary["file_bytes"] as? Int ?? .max, 5_500_000)
+        let layers = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        XCTAssertEqual((layers?["layers"] as? [Any])?.count, 49 + 9 + 1 + 1 + 1) // convs, adds, mean, reshape, FC
+        let run = try json(runCompress(["run", wtm, "--input", coffee, "--prep", "tf", "--top", "1", "--json"]))
+        XCTAssertEqual(((run["top"] as? [[String: Any]])?.first?["class"] as? Int), 967)
+    }
+
+    func testMNISTInt8KeepsItsAccuracy() throws {
+        let data = try Paths.shared("data/mnist"), wtm = temporary("mnist.wtm")
+        defer { try? FileManager.default.removeItem(atPath: wtm) }
+        _ = try json(runCompress([try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx"), "--data", data, "--prep", "mnist",
+                                  "-o", wtm, "--json"]))
+        let eval = try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))
+        XCTAssertGreaterThanOrEqual(eval["top1"] as? Double ?? 0, 0.975) // float: 0.9787
+    }
+
+    func testImpossibleRequestsAreClearErrors() throws {
+        let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
+        let noData = try runCompress([model, "--budget", "6MB"])
+        XCTAssertNotEqual(noData.status, 0)
+        XCTAssertTrue(noData.stderr.contains("--data"), noData.stderr)
+        let calib = try Paths.shared("data/imagenet-calib")
+        let macs = try runCompress([model, "--budget", "300MFLOPs", "--data", calib, "--prep", "tf"])
+        XCTAssertNotEqual(macs.status, 0)
+        XCTAssertTrue(macs.stderr.contains("385.19M MACs"), macs.stderr)
+        let bytes = try runCompress([model, "--budget", "1MB", "--data", calib, "--prep", "tf", "--calibration-count", "10",
+                                     "-o", temporary("small.wtm")])
+        XCTAssertNotEqual(bytes.status, 0)
+        XCTAssertTrue(bytes.stderr.contains("smallest reachable"), bytes.stderr)
+        let unsupported = try runCompress([try Paths.shared("models/cifar10/resnet20_cifar10.onnx"), "--data", calib,
+                                           "--prep", "cifar10"])
+        XCTAssertNotEqual(unsupported.status, 0)
+        XCTAssertTrue(unsupported.stderr.contains("no kernel for"), unsupported.stderr)
+        let notWTM = try runCompress(["verify", model, "--data", calib, "--prep", "tf"])
+        XCTAssertNotEqual(notWTM.status, 0)
+        XCTAssertTrue(notWTM.stderr.contains("not a .wtm"), notWTM.stderr)
+    }
+}
