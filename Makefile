@@ -4,7 +4,7 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test runtime-fuzz demo bench clean
 
 # Installs what is missing, once; silent when everything is there.
 deps:
@@ -19,14 +19,29 @@ deps:
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build
+test: build runtime-fuzz
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
+# The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan.
+FUZZ := .build/fuzz_wtm
+FUZZ_MODEL := .build/fuzz-mnist.wtm
+runtime-fuzz: build
+	cc -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror \
+		-ISources/Runtime/include Tests/RuntimeFuzz/fuzz_wtm.c Sources/Runtime/*.c Sources/Runtime/kernels/ref/*.c -lm -o $(FUZZ)
+	@if [ -d $(SHARED)/data/mnist ]; then \
+		$(BIN) $(SHARED)/models/mnist/mnist-pytorch-opset11.onnx --data $(SHARED)/data/mnist --prep mnist \
+			--calibration-count 20 -o $(FUZZ_MODEL) --json >/dev/null && $(FUZZ) $(FUZZ_MODEL) 1000; \
+	else echo "($(SHARED)/data is absent: skipping the runtime fuzz test)"; fi
+
+# The main job on the bundled model: int8 .wtm under a 6 MB weight budget, then the C runtime
+# on a sample photo (a cup of coffee: ImageNet class 967, espresso).
 demo: build
 	$(BIN) inspect models/efficientnet-lite0-fp32.onnx
-	@if [ -f $(SHARED)/data/package-samples/coffee.png ]; then \
-		$(BIN) run models/efficientnet-lite0-fp32.onnx --input $(SHARED)/data/package-samples/coffee.png --prep tf --top 3; \
-	else echo "($(SHARED)/data is absent: skipping the sample image)"; fi
+	@if [ -d $(SHARED)/data/imagenet-calib ]; then \
+		mkdir -p out && $(BIN) models/efficientnet-lite0-fp32.onnx --budget 6MB --data $(SHARED)/data/imagenet-calib --prep tf \
+			-o out/efficientnet-lite0-int8.wtm --report out/efficientnet-lite0-int8.json && \
+		$(BIN) run out/efficientnet-lite0-int8.wtm --input $(SHARED)/data/package-samples/coffee.png --prep tf --top 3; \
+	else echo "($(SHARED)/data is absent: the main job needs calibration images; skipping it)"; fi
 
 bench: build
 	python3 bench/engine_vs_ort.py
