@@ -44,7 +44,8 @@ struct Main: ParsableCommand {
         let preset = try InputLoader.parsePreset(prep)
         let loaded = try ModelLoader.load(path: model)
         loaded.notes.forEach { note("note: \($0)") }
-        let macs = try loaded.graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.macs }
+        let costs = try loaded.graph.withBatch(1).layerCosts()
+        let macs = costs.reduce(0) { $0 + $1.macs }, floatBytes = costs.reduce(0) { $0 + $1.bytes }
         for case .macs(let limit) in budgets where macs > limit {
             throw CommandError("the model has \(humanCount(macs)) MACs, over the \(humanCount(limit)) budget; width search to meet it is not built yet")
         }
@@ -61,7 +62,7 @@ struct Main: ParsableCommand {
         let summary: [String: Any] = [
             "model": model, "output": path, "bits": bits, "macs": macs, "observer": observer.rawValue,
             "budgets": budgets.map(\.description),
-            "float_weight_bytes": try loaded.graph.layerCosts().reduce(0) { $0 + $1.bytes },
+            "float_weight_bytes": floatBytes,
             "weight_bytes": weightBytes, "file_bytes": result.wtm.count,
             "arena_bytes": result.arena.size, "peak_live_bytes": result.arena.peakLiveBytes,
             "calibration_images": result.agreement.images, "top1_agreement": result.agreement.top1,
@@ -80,7 +81,7 @@ struct Main: ParsableCommand {
         if json { return try printJSON(summary) }
         print("wrote \(path): int8, \(humanCount(result.wtm.count))B file")
         print("  MACs            \(humanCount(macs))")
-        print("  weights         \(humanCount(summary["float_weight_bytes"] as! Int))B float32 → \(humanCount(weightBytes))B int8")
+        print("  weights         \(humanCount(floatBytes))B float32 → \(humanCount(weightBytes))B int8")
         print("  arena           \(humanCount(result.arena.size))B planned, \(humanCount(result.arena.peakLiveBytes))B peak live")
         print(String(format: "  agreement       top-1 %.1f%%, mean max|Δ|/max|float| %.4f on %d calibration images",
                      result.agreement.top1 * 100, result.agreement.relativeError, result.agreement.images))
