@@ -11,8 +11,9 @@ public enum WTM {
 
     /// The file's bytes. Sections follow the header and section table, each at a multiple of
     /// 64 bytes: tensors, ops, IO, then the constant data, whose blobs are 64-byte aligned too.
-    public static func write(_ model: IntegerModel) throws -> [UInt8] {
-        let arena = ArenaPlan(model)
+    /// `arena` places the tensors; pass the plan when the caller already has it.
+    public static func write(_ model: IntegerModel, arena: ArenaPlan? = nil) throws -> [UInt8] {
+        let arena = arena ?? ArenaPlan(model)
         var data: [UInt8] = []
         func blob<T>(_ values: [T]) -> wt_blob {
             pad(&data)

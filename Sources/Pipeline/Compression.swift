@@ -63,7 +63,8 @@ public enum Compression {
         progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
         let histograms = try Calibration.histograms(plan, batches: batches)
         let integer = try plan.lower(ranges: histograms.mapValues { $0.range(observer) })
-        let wtm = try WTM.write(integer)
+        let arena = ArenaPlan(integer)
+        let wtm = try WTM.write(integer, arena: arena)
         let measured = Array(batches.prefix((agreementImages + batchSize - 1) / batchSize))
         progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
         let agreement = try measure(graph: plan.graph, integer: integer, wtm: wtm, batches: measured)
@@ -72,7 +73,7 @@ public enum Compression {
             return Layer(name: op.name, kind: op.kindName, outputShape: y.shape,
                          range: (y.dequantize(0), y.dequantize(255)), scale: y.scale, zeroPoint: y.zeroPoint, bytes: op.constantBytes)
         }
-        return Result(integer: integer, wtm: wtm, arena: ArenaPlan(integer), layers: layers, agreement: agreement)
+        return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement)
     }
 
     private static func measure(graph: Graph, integer: IntegerModel, wtm: [UInt8], batches: [Tensor]) throws -> Agreement {
