@@ -4,7 +4,12 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test runtime-fuzz demo bench clean
+.PHONY: deps build test runtime-fuzz kernel-test demo bench clean
+
+# The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
+RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
+SANITIZE := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror \
+	-ISources/Runtime/include -ISources/Runtime
 
 # Installs what is missing, once; silent when everything is there.
 deps:
@@ -19,19 +24,25 @@ deps:
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build runtime-fuzz
+test: build runtime-fuzz kernel-test
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
 # The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan.
 FUZZ := .build/fuzz_wtm
 FUZZ_MODEL := .build/fuzz-mnist.wtm
 runtime-fuzz: build
-	cc -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror \
-		-ISources/Runtime/include Tests/RuntimeFuzz/fuzz_wtm.c Sources/Runtime/*.c Sources/Runtime/kernels/ref/*.c -lm -o $(FUZZ)
+	cc $(SANITIZE) Tests/RuntimeFuzz/fuzz_wtm.c $(RUNTIME_SOURCES) -lm -o $(FUZZ)
 	@if [ -d $(SHARED)/data/mnist ]; then \
 		$(BIN) $(SHARED)/models/mnist/mnist-pytorch-opset11.onnx --data $(SHARED)/data/mnist --prep mnist \
 			--calibration-count 20 -o $(FUZZ_MODEL) --json >/dev/null && $(FUZZ) $(FUZZ_MODEL) 1000; \
 	else echo "($(SHARED)/data is absent: skipping the runtime fuzz test)"; fi
+
+# Every SIMD kernel set the CPU runs against the reference, bit for bit, buffers against guard
+# pages, under the sanitizers (Tests/KernelTests/kernel_test.c).
+KERNEL_TEST := .build/kernel_test
+kernel-test:
+	cc $(SANITIZE) Tests/KernelTests/kernel_test.c $(RUNTIME_SOURCES) -lm -o $(KERNEL_TEST)
+	$(KERNEL_TEST) 2000
 
 # The main job on the bundled model: int8 .wtm under a 6 MB weight budget, then the C runtime
 # on a sample photo (a cup of coffee: ImageNet class 967, espresso).
@@ -43,8 +54,11 @@ demo: build
 		$(BIN) run out/efficientnet-lite0-int8.wtm --input $(SHARED)/data/package-samples/coffee.png --prep tf --top 3; \
 	else echo "($(SHARED)/data is absent: the main job needs calibration images; skipping it)"; fi
 
+# Float Engine vs ONNX Runtime fp32, then int8 runtime vs ONNX Runtime int8 and the GEMM
+# micro-kernels vs their instruction mix's peak.
 bench: build
 	python3 bench/engine_vs_ort.py
+	python3 bench/int8_vs_ort.py
 
 clean:
 	rm -rf .build

@@ -58,9 +58,11 @@ public enum WTM {
                 params[WT_P_PAD_BOTTOM] = Int32(w.pads[2]); params[WT_P_PAD_RIGHT] = Int32(w.pads[3])
                 params[WT_P_DILATION_H] = Int32(w.dilation.h); params[WT_P_DILATION_W] = Int32(w.dilation.w)
             }
-            func requantBlobs(_ weights: [Int8], _ bias: [Int32], _ requant: [Requantization]) {
-                blobs[WT_B_WEIGHTS] = blob(weights)
-                blobs[WT_B_BIAS] = blob(bias)
+            /// Packed weights and the bias with the input zero point folded in (WeightPacking).
+            func requantBlobs(_ packed: [Int8], _ weights: [Int8], _ bias: [Int32], _ requant: [Requantization]) throws {
+                blobs[WT_B_WEIGHTS] = blob(packed)
+                blobs[WT_B_BIAS] = blob(try WeightPacking.foldZeroPoint(
+                    bias, weights: weights, depth: weights.count / bias.count, zeroPoint: model.tensors[op.inputs[0]].zeroPoint))
                 blobs[WT_B_MULTIPLIER] = blob(requant.map(\.multiplier))
                 blobs[WT_B_SHIFT] = blob(requant.map(\.shift))
             }
@@ -70,10 +72,14 @@ public enum WTM {
                 kind = WT_OP_CONV
                 window(w)
                 params[WT_P_GROUP] = Int32(group)
-                requantBlobs(weights, bias, requant)
+                let depthwise = model.tensors[op.inputs[0]].shape.last == group && bias.count == group
+                let packed = WeightPacking.packConv(weights, group: group, outputs: bias.count,
+                                                    depth: weights.count / bias.count, depthwise: depthwise)
+                try requantBlobs(packed, weights, bias, requant)
             case .fullyConnected(let weights, let bias, let requant):
                 kind = WT_OP_FC
-                requantBlobs(weights, bias, requant)
+                try requantBlobs(WeightPacking.packGEMM(weights[...], outputs: bias.count, depth: weights.count / bias.count),
+                                 weights, bias, requant)
             case .add(let leftShift, let a, let b, let r):
                 kind = WT_OP_ADD
                 params[WT_P_ADD_LEFT_SHIFT] = leftShift
@@ -146,7 +152,7 @@ public enum WTM {
                 let dims = elements(t.dims, as: UInt32.self).prefix(Int(t.rank)).map { Int($0) }
                 return IntegerTensor(name: "t\(i)", shape: dims, scale: t.scale, zeroPoint: t.zero_point)
             }
-            let ops = (0..<Int(m.op_count)).map { i -> IntegerOp in
+            let ops = try (0..<Int(m.op_count)).map { i -> IntegerOp in
                 let op = m.ops[i]
                 let p = elements(op.params, as: Int32.self), blobs = elements(op.blobs, as: wt_blob.self)
                 func array<T>(_ slot: Int, _ type: T.Type) -> [T] {
@@ -161,13 +167,25 @@ public enum WTM {
                 func requant() -> [Requantization] {
                     zip(array(WT_B_MULTIPLIER, Int32.self), array(WT_B_SHIFT, Int32.self)).map { Requantization(multiplier: $0, shift: $1) }
                 }
+                /// The stored bias with the input zero point taken out again.
+                func bias(_ weights: [Int8]) throws -> [Int32] {
+                    let folded = array(WT_B_BIAS, Int32.self)
+                    return try WeightPacking.foldZeroPoint(folded, weights: weights, depth: weights.count / folded.count,
+                                                           zeroPoint: tensors[Int(op.inputs.0)].zeroPoint, sign: -1)
+                }
                 let kind: IntegerOp.Kind
                 switch wt_op_kind(rawValue: op.kind) {
                 case WT_OP_CONV:
-                    kind = .conv(window(), group: Int(p[WT_P_GROUP]), weights: array(WT_B_WEIGHTS, Int8.self),
-                                 bias: array(WT_B_BIAS, Int32.self), requant: requant())
+                    let group = Int(p[WT_P_GROUP]), outputs = Int(blobs[WT_B_BIAS].size) / 4
+                    let channels = tensors[Int(op.inputs.0)].shape[3]
+                    let depth = Int(p[WT_P_KH] * p[WT_P_KW]) * channels / group
+                    let weights = WeightPacking.unpackConv(array(WT_B_WEIGHTS, Int8.self), group: group, outputs: outputs, depth: depth,
+                                                           depthwise: channels == group && outputs == group)
+                    kind = .conv(window(), group: group, weights: weights, bias: try bias(weights), requant: requant())
                 case WT_OP_FC:
-                    kind = .fullyConnected(weights: array(WT_B_WEIGHTS, Int8.self), bias: array(WT_B_BIAS, Int32.self), requant: requant())
+                    let outputs = Int(blobs[WT_B_BIAS].size) / 4, depth = tensors[Int(op.inputs.0)].count / tensors[Int(op.inputs.0)].shape[0]
+                    let weights = WeightPacking.unpackGEMM(array(WT_B_WEIGHTS, Int8.self)[...], outputs: outputs, depth: depth)
+                    kind = .fullyConnected(weights: weights, bias: try bias(weights), requant: requant())
                 case WT_OP_ADD:
                     kind = .add(leftShift: p[WT_P_ADD_LEFT_SHIFT],
                                 a: Requantization(multiplier: p[WT_P_ADD_MULT_A], shift: p[WT_P_ADD_SHIFT_A]),

@@ -176,6 +176,17 @@ public struct IntegerOp: Equatable, Sendable {
         self.clamp = clamp
     }
 
+    /// Multiply-accumulates per run: for a conv, output values × weights per output channel
+    /// (a 3×3 conv from 16 to 32 channels on a 56×56 output: 56·56·32 · 3·3·16 = 14,450,688);
+    /// for an FC, batch × weights; 0 for every other op.
+    public func macs(outputCount: Int) -> Int {
+        switch kind {
+        case .conv(_, _, let weights, let bias, _): return outputCount * (weights.count / max(bias.count, 1))
+        case .fullyConnected(let weights, let bias, _): return outputCount / max(bias.count, 1) * weights.count
+        default: return 0
+        }
+    }
+
     public var constantBytes: Int {
         switch kind {
         case .conv(_, _, let weights, let bias, _), .fullyConnected(let weights, let bias, _):

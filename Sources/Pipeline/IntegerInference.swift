@@ -11,7 +11,8 @@ public final class IntegerInference {
     public let bytes: [UInt8]
     private let runner: Runner
 
-    public init(path: String) throws {
+    /// `kernels` picks the runtime's kernel set (default: the fastest this CPU runs).
+    public init(path: String, kernels: Runner.Kernels = .auto) throws {
         guard path.lowercased().hasSuffix(".wtm") else { throw Runner.RuntimeError(description: "'\(path)' is not a .wtm file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -19,10 +20,13 @@ public final class IntegerInference {
         }
         bytes = Array(data)
         do {
-            runner = try Runner(bytes: bytes)
+            runner = try Runner(bytes: bytes, kernels: kernels)
             model = try WTM.read(bytes)
         } catch { throw Runner.RuntimeError(description: "\(path): \(error)") }
     }
+
+    /// The runtime's kernel set in use ("ref", "avx2", "avxvnni").
+    public var kernels: String { runner.kernels }
 
     public var inputTensor: IntegerTensor { model.tensors[model.inputs[0]] }
     public var outputTensor: IntegerTensor { model.tensors[model.outputs[0]] }

@@ -30,7 +30,21 @@ public final class Runner {
     public let input: TensorInfo
     public let output: TensorInfo
 
-    public init(bytes: [UInt8]) throws {
+    /// Kernel sets of the runtime: `auto` is the fastest this CPU runs (or the one the
+    /// environment variable WT_KERNELS names).
+    public enum Kernels: String, CaseIterable, Sendable {
+        case auto, ref, avx2, avxvnni
+        var c: wt_kernels {
+            switch self {
+            case .auto: return WT_KERNELS_AUTO
+            case .ref: return WT_KERNELS_REF
+            case .avx2: return WT_KERNELS_AVX2
+            case .avxvnni: return WT_KERNELS_AVXVNNI
+            }
+        }
+    }
+
+    public init(bytes: [UInt8], kernels: Kernels = .auto) throws {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
         self.memory = memory
@@ -50,7 +64,16 @@ public final class Runner {
         input = Runner.info(model.pointee.tensors[Int(wt_model_input(model, 0))])
         output = Runner.info(model.pointee.tensors[Int(wt_model_output(model, 0))])
         _ = wt_interpreter_init(interpreter, model, arena, arenaSize)
+        if kernels != .auto, wt_interpreter_set_kernels(interpreter, kernels.c) != WT_OK {
+            throw RuntimeError(description: "this CPU cannot run the \(kernels.rawValue) kernels")
+        }
     }
+
+    /// The kernel set in use: "ref", "avx2" or "avxvnni".
+    public var kernels: String { String(cString: wt_interpreter_kernels_name(interpreter)) }
+
+    /// Ops in the model, in execution order.
+    public var opCount: Int { Int(model.pointee.op_count) }
 
     deinit {
         arena.deallocate()
@@ -61,14 +84,24 @@ public final class Runner {
 
     /// Runs the model on one input (uint8, the input tensor's layout) and returns its output.
     public func run(_ values: [UInt8]) throws -> [UInt8] {
+        try setInput(values)
+        try invoke(ops: 0..<opCount)
+        return Array(UnsafeBufferPointer(start: wt_tensor_data(interpreter, wt_model_output(model, 0)), count: output.count))
+    }
+
+    /// Copies one input (uint8, the input tensor's layout) into the arena.
+    public func setInput(_ values: [UInt8]) throws {
         guard values.count == input.count else {
             throw RuntimeError(description: "the input holds \(values.count) values; the model takes \(input.count) (\(input.shape))")
         }
-        let inputIndex = wt_model_input(model, 0), outputIndex = wt_model_output(model, 0)
+        let inputIndex = wt_model_input(model, 0)
         values.withUnsafeBufferPointer { wt_tensor_data(interpreter, inputIndex).update(from: $0.baseAddress!, count: values.count) }
-        let status = wt_invoke(interpreter)
+    }
+
+    /// Runs the ops in `ops` on what the arena holds (for per-op timing).
+    public func invoke(ops: Range<Int>) throws {
+        let status = wt_invoke_range(interpreter, UInt32(ops.lowerBound), UInt32(ops.upperBound))
         guard status == WT_OK else { throw RuntimeError(description: String(cString: wt_status_string(status))) }
-        return Array(UnsafeBufferPointer(start: wt_tensor_data(interpreter, outputIndex), count: output.count))
     }
 
     private static func info(_ t: wt_tensor) -> TensorInfo {

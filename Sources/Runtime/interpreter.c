@@ -1,24 +1,53 @@
-/* The interpreter: runs a loaded model's ops in order on the caller's arena. Allocates nothing. */
-#include "kernels/ref/ref_kernels.h"
+/* The interpreter: runs a loaded model's ops in order on the caller's arena with one kernel set,
+ * chosen at init from what the CPU runs. Allocates nothing. */
+#include <stdlib.h>
+#include <string.h>
 
-typedef void (*wt_kernel)(const wt_op_call *call);
+#include "kernels/cpu.h"
+#include "kernels/kernel_set.h"
+#include "kernels/packing.h"
 
-/* The kernel of each op kind; index = wt_op_kind. */
-static const wt_kernel wt_ref_kernels[] = {
-    [WT_OP_CONV] = wt_qu8_conv__ref,       [WT_OP_FC] = wt_qu8_fc__ref,
-    [WT_OP_ADD] = wt_qu8_add__ref,         [WT_OP_MUL] = wt_qu8_mul__ref,
-    [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = wt_qu8_maxpool__ref,
-    [WT_OP_MEAN] = wt_qu8_mean__ref,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
-    [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref,
-};
+/* The set for `kernels`, or NULL when this CPU cannot run it. */
+static const wt_kernel_set *kernel_set(wt_kernels kernels) {
+  switch (kernels) {
+  case WT_KERNELS_REF: return &wt_kernel_set_ref;
+#if defined(__x86_64__) || defined(_M_X64)
+  case WT_KERNELS_AVX2: return wt_cpu_has_avx2() ? &wt_kernel_set_avx2 : NULL;
+  case WT_KERNELS_AVXVNNI: return wt_cpu_has_avxvnni() ? &wt_kernel_set_avxvnni : NULL;
+#endif
+  case WT_KERNELS_AUTO: {
+    const char *forced = getenv("WT_KERNELS");
+    if (forced != NULL && strcmp(forced, "ref") == 0) return kernel_set(WT_KERNELS_REF);
+    if (forced != NULL && strcmp(forced, "avx2") == 0 && kernel_set(WT_KERNELS_AVX2) != NULL)
+      return kernel_set(WT_KERNELS_AVX2);
+    const wt_kernel_set *best = kernel_set(WT_KERNELS_AVXVNNI);
+    if (best == NULL) best = kernel_set(WT_KERNELS_AVX2);
+    return best != NULL ? best : &wt_kernel_set_ref;
+  }
+  default: return NULL;
+  }
+}
 
 wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model, void *arena, size_t arena_size) {
   if (interpreter == NULL || model == NULL || model->header == NULL || arena == NULL) return WT_ERROR_ARGUMENT;
-  if (arena_size < model->header->arena_size) return WT_ERROR_ARENA;
+  if (arena_size < wt_model_arena_size(model) || (uintptr_t)arena % 16 != 0) return WT_ERROR_ARENA;
   interpreter->model = model;
   interpreter->arena = (uint8_t *)arena;
   interpreter->arena_size = arena_size;
+  interpreter->kernels = kernel_set(WT_KERNELS_AUTO);
   return WT_OK;
+}
+
+wt_status wt_interpreter_set_kernels(wt_interpreter *interpreter, wt_kernels kernels) {
+  if (interpreter == NULL || interpreter->model == NULL) return WT_ERROR_ARGUMENT;
+  const wt_kernel_set *set = kernel_set(kernels);
+  if (set == NULL) return WT_ERROR_UNSUPPORTED;
+  interpreter->kernels = set;
+  return WT_OK;
+}
+
+const char *wt_interpreter_kernels_name(const wt_interpreter *interpreter) {
+  return interpreter != NULL && interpreter->kernels != NULL ? ((const wt_kernel_set *)interpreter->kernels)->name : "";
 }
 
 uint8_t *wt_tensor_data(const wt_interpreter *interpreter, uint32_t tensor) {
@@ -30,15 +59,17 @@ wt_status wt_invoke_range(wt_interpreter *interpreter, uint32_t first, uint32_t 
   if (interpreter == NULL || interpreter->model == NULL) return WT_ERROR_ARGUMENT;
   const wt_model *m = interpreter->model;
   if (first > end || end > m->op_count) return WT_ERROR_ARGUMENT;
+  const wt_kernel_set *set = (const wt_kernel_set *)interpreter->kernels;
+  void *scratch = interpreter->arena + wt_round_up(m->header->arena_size, WT_ALIGNMENT);
   for (uint32_t i = first; i < end; i++) {
     const wt_op *op = &m->ops[i];
-    wt_op_call call = {.op = op, .out = &m->tensors[op->output], .data = m->data};
+    wt_op_call call = {.op = op, .out = &m->tensors[op->output], .data = m->data, .scratch = scratch};
     for (uint32_t k = 0; k < op->input_count; k++) {
       call.in[k] = &m->tensors[op->inputs[k]];
       call.x[k] = interpreter->arena + call.in[k]->arena_offset;
     }
     call.y = interpreter->arena + call.out->arena_offset;
-    wt_ref_kernels[op->kind](&call);
+    set->by_kind[op->kind](&call);
   }
   return WT_OK;
 }

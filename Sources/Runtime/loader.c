@@ -4,15 +4,16 @@
 #include <string.h>
 
 #include "whittle_runtime.h"
+#include "kernels/packing.h"
 
 #define WT_MAX_SECTIONS 16u
 /* Bounds that keep every int32 accumulation of the reference kernels inside int32. */
 #define WT_MAX_DOT 16384u           /* kh·kw·C/g or K: 16384·255·128 < 2^29 */
-#define WT_MAX_BIAS (1 << 29)
+#define WT_MAX_BIAS (1 << 30)        /* the bias has zx·Σw folded in (packing.h): 2^30 + 2^29 < 2^31 */
 #define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
 #define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
 
-const char *wt_runtime_version(void) { return "whittle-runtime 0.2 (wtm format 1)"; }
+const char *wt_runtime_version(void) { return "whittle-runtime 0.3 (wtm format 2)"; }
 
 const char *wt_status_string(wt_status status) {
   switch (status) {
@@ -27,6 +28,7 @@ const char *wt_status_string(wt_status status) {
   case WT_ERROR_BLOB: return "an op's constant data lies outside the data section or has the wrong size";
   case WT_ERROR_ARENA: return "the arena is smaller than the model needs";
   case WT_ERROR_ARGUMENT: return "a null or misaligned pointer, or an index out of range";
+  case WT_ERROR_UNSUPPORTED: return "this CPU cannot run the kernel set asked for";
   }
   return "unknown status";
 }
@@ -142,14 +144,17 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
     if (group < 1 || in[0]->dims[3] % (uint32_t)group != 0 || out->dims[3] % (uint32_t)group != 0) return WT_ERROR_OP;
     const uint64_t dot = (uint64_t)p[WT_P_KH] * (uint64_t)p[WT_P_KW] * (in[0]->dims[3] / (uint32_t)group);
     if (dot > WT_MAX_DOT) return WT_ERROR_OP;
-    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], dot * out->dims[3], 1)) != WT_OK) return s;
+    const uint64_t weights = wt_conv_is_depthwise(op, in[0], out)
+                                 ? dot * out->dims[3]
+                                 : (uint64_t)group * wt_packed_group_size(out->dims[3] / (uint32_t)group, dot);
+    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], weights, 1)) != WT_OK) return s;
     return check_requant_blobs(m, op, out->dims[3]);
   }
   case WT_OP_FC: {
     if (op->input_count != 1 || out->rank != 2 || in[0]->dims[0] != out->dims[0]) return WT_ERROR_OP;
     const uint64_t depth = element_count(in[0]) / in[0]->dims[0];
     if (depth > WT_MAX_DOT) return WT_ERROR_OP;
-    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], depth * out->dims[1], 1)) != WT_OK) return s;
+    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], wt_packed_group_size(out->dims[1], depth), 1)) != WT_OK) return s;
     return check_requant_blobs(m, op, out->dims[1]);
   }
   case WT_OP_ADD:
@@ -201,6 +206,20 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
   default:
     return WT_ERROR_OP;
   }
+}
+
+/* Scratch an op's kernels may use (packing.h): an activation panel of GEMM depth in int16. */
+static size_t scratch_size(const wt_model *m, const wt_op *op) {
+  const wt_tensor *in = &m->tensors[op->inputs[0]], *out = &m->tensors[op->output];
+  size_t depth;
+  if (op->kind == WT_OP_FC) {
+    depth = (size_t)(element_count(in) / in->dims[0]);
+  } else if (op->kind == WT_OP_CONV && !wt_conv_is_depthwise(op, in, out)) {
+    depth = (size_t)op->params[WT_P_KH] * (size_t)op->params[WT_P_KW] * (in->dims[3] / (uint32_t)op->params[WT_P_GROUP]);
+  } else {
+    return 0;
+  }
+  return WT_PANEL_ROWS * wt_round_up(depth, WT_PACK_KR) * sizeof(int16_t) + 3 * WT_ALIGNMENT;
 }
 
 static wt_status load_io(wt_model *m, const uint8_t *bytes, uint64_t size) {
@@ -264,11 +283,17 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
   for (uint32_t i = 0; status == WT_OK && i < model->tensor_count; i++)
     status = check_tensor(&model->tensors[i], h->arena_size);
   for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) status = check_op(model, &model->ops[i]);
+  for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) {
+    const size_t need = scratch_size(model, &model->ops[i]);
+    if (need > model->scratch_size) model->scratch_size = need;
+  }
   if (status != WT_OK) memset(model, 0, sizeof *model);
   return status;
 }
 
-size_t wt_model_arena_size(const wt_model *model) { return model && model->header ? model->header->arena_size : 0; }
+size_t wt_model_arena_size(const wt_model *model) {
+  return model && model->header ? wt_round_up(model->header->arena_size, WT_ALIGNMENT) + model->scratch_size : 0;
+}
 
 uint32_t wt_model_input(const wt_model *model, uint32_t index) {
   return model && index < model->input_count ? model->inputs[index] : WT_NO_TENSOR;

@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 
 /// A command that cannot go on: the message is printed and the exit status is 1.
 struct CommandError: Error, CustomStringConvertible {
@@ -28,4 +29,16 @@ func humanCount(_ value: Int) -> String {
 
 func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+/// The `--kernels` option of the commands that run a .wtm.
+enum KernelsOption {
+    static let help = "Kernel set: \(Runner.Kernels.allCases.map(\.rawValue).joined(separator: ", ")) (auto: the fastest this CPU runs)."
+
+    static func parse(_ text: String) throws -> Runner.Kernels {
+        guard let kernels = Runner.Kernels(rawValue: text) else {
+            throw CommandError("unknown --kernels '\(text)'; choose one of \(Runner.Kernels.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return kernels
+    }
 }

@@ -1,27 +1,29 @@
 import ArgumentParser
 import Datasets
 import Pipeline
+import Runner
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the C runtime against the Swift integer simulation (QuantSim), bit for bit.",
-        discussion: "Runs both on the first --count images of --data and counts output elements that differ; any is an error (exit 1).")
+        discussion: "Runs both on the first --count images of --data and counts output elements that differ; any is an error (exit 1). --kernels checks one kernel set of the runtime.")
 
     @Argument(help: "The model (.wtm).") var model: String
     @Option(help: "A folder of images: labels.tsv or one subfolder per class.") var data: String
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "How many images.") var count = 50
+    @Option(help: ArgumentHelp(stringLiteral: KernelsOption.help)) var kernels = Runner.Kernels.auto.rawValue
     @Flag(help: "Print one JSON object: images, elements, mismatches, max_difference (uint8 steps).") var json = false
 
     func run() throws {
         let preset = try InputLoader.parsePreset(prep)
-        let integer = try IntegerInference(path: model)
+        let integer = try IntegerInference(path: model, kernels: try KernelsOption.parse(kernels))
         let samples = try LabeledData(folder: data)
         let result = try Verification.run(integer, data: samples, preset: preset, count: max(count, 1)) { done, total in
             if done == total || done % 10 == 0 { note("verify: \(done)/\(total) images") }
         }
         if json {
-            try printJSON(["images": result.images, "elements": result.elements, "mismatches": result.mismatches,
+            try printJSON(["kernels": integer.kernels, "images": result.images, "elements": result.elements, "mismatches": result.mismatches,
                            "max_difference": result.maxDifference])
         } else {
             print("\(result.mismatches) mismatches in \(result.elements) output values over \(result.images) images"

@@ -25,6 +25,10 @@ final class Int8Tests: XCTestCase {
             let verified = try json(runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "50", "--json"]))
             XCTAssertEqual(verified["mismatches"] as? Int, 0, name)
             XCTAssertEqual(verified["elements"] as? Int, 50_000, name)
+            // The AVX2 kernels too, when the default is another set (AVX-VNNI).
+            let avx2 = try runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "10", "--kernels", "avx2", "--json"])
+            if avx2.stderr.contains("cannot run") { continue }
+            XCTAssertEqual(try json(avx2)["mismatches"] as? Int, 0, "\(name), avx2")
         }
     }
 
@@ -40,6 +44,17 @@ final class Int8Tests: XCTestCase {
         XCTAssertEqual((layers?["layers"] as? [Any])?.count, 49 + 9 + 1 + 1 + 1) // convs, adds, mean, reshape, FC
         let run = try json(runCompress(["run", wtm, "--input", coffee, "--prep", "tf", "--top", "1", "--json"]))
         XCTAssertEqual(((run["top"] as? [[String: Any]])?.first?["class"] as? Int), 967)
+
+        let profile = try json(runCompress(["profile", wtm, "--runs", "3", "--json"]))
+        let profiled = profile["layers"] as? [[String: Any]] ?? []
+        XCTAssertEqual(profiled.count, 61)
+        XCTAssertEqual(Double(profile["macs"] as? Int ?? 0), 385e6, accuracy: 385e4)
+        XCTAssertGreaterThan(profile["median_ms"] as? Double ?? 0, 0)
+        XCTAssertEqual(profiled.first?["op"] as? String, "Conv")
+        XCTAssertEqual(profiled.first?["output_shape"] as? [Int], [1, 112, 112, 32])
+        let badKernels = try runCompress(["profile", wtm, "--kernels", "sse9"])
+        XCTAssertNotEqual(badKernels.status, 0)
+        XCTAssertTrue(badKernels.stderr.contains("avx2"), badKernels.stderr)
     }
 
     func testMNISTInt8KeepsItsAccuracy() throws {

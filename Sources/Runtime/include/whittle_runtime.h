@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_FORMAT_VERSION 1
+#define WT_FORMAT_VERSION 2
 #define WT_MAGIC "WTM\x1a"
 #define WT_ALIGNMENT 64u
 #define WT_MAX_INPUTS 4u
@@ -42,7 +42,8 @@ typedef enum {
   WT_ERROR_OP,             /* an op record is invalid (kind, tensor index, shapes, parameters) */
   WT_ERROR_BLOB,           /* an op's constant data lies outside the data section or has the wrong size */
   WT_ERROR_ARENA,          /* the arena given is too small */
-  WT_ERROR_ARGUMENT        /* a null pointer or an index out of range */
+  WT_ERROR_ARGUMENT,       /* a null pointer or an index out of range */
+  WT_ERROR_UNSUPPORTED     /* this CPU cannot run the kernel set asked for */
 } wt_status;
 
 typedef enum { WT_SECTION_TENSORS = 1, WT_SECTION_OPS = 2, WT_SECTION_IO = 3, WT_SECTION_DATA = 4 } wt_section_kind;
@@ -51,8 +52,9 @@ typedef enum { WT_SECTION_TENSORS = 1, WT_SECTION_OPS = 2, WT_SECTION_IO = 3, WT
 typedef enum { WT_TYPE_U8 = 1 } wt_type;
 
 typedef enum {
-  WT_OP_CONV = 1,        /* grouped 2-D convolution, NHWC; blobs: weights i8 [M][kh][kw][C/g], bias i32 [M], multiplier i32 [M], shift i32 [M] */
-  WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights i8 [M][K], bias, multiplier, shift */
+  WT_OP_CONV = 1,        /* grouped 2-D convolution, NHWC; blobs: weights i8 (packed: kernels/packing.h), bias i32 [M]
+                            with the input zero point folded in, multiplier i32 [M], shift i32 [M] */
+  WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights i8 (packed), bias, multiplier, shift */
   WT_OP_ADD = 3,         /* elementwise sum of two same-shape tensors, TFLite's integer recipe */
   WT_OP_MUL = 4,         /* product; the second input is the same shape or [N,1,1,C] */
   WT_OP_LUT = 5,         /* y = table[x]; blob: 256 bytes (Relu, Clip, Sigmoid, HardSigmoid, HardSwish …) */
@@ -83,7 +85,7 @@ typedef struct {
   uint32_t section_count;  /* entries in the section table, which follows the header */
   uint64_t file_size;
   uint32_t payload_crc32;  /* CRC-32 (IEEE, as zlib) of bytes [header_size, file_size) */
-  uint32_t arena_size;     /* bytes the interpreter needs, planned at export */
+  uint32_t arena_size;     /* bytes the tensors need, planned at export (kernel scratch comes on top) */
   uint32_t reserved[8];
 } wt_header;
 
@@ -137,12 +139,18 @@ typedef struct {
   uint32_t output_count;
   const uint8_t *data;
   uint64_t data_size;
+  size_t scratch_size;  /* kernel scratch, placed after the tensors in the arena */
 } wt_model;
+
+/* Kernel sets. AUTO is the fastest this CPU runs, unless the environment variable WT_KERNELS
+ * names one ("ref", "avx2", "avxvnni"). */
+typedef enum { WT_KERNELS_AUTO = 0, WT_KERNELS_REF, WT_KERNELS_AVX2, WT_KERNELS_AVXVNNI } wt_kernels;
 
 typedef struct {
   const wt_model *model;
   uint8_t *arena;
   size_t arena_size;
+  const void *kernels;  /* the kernel set in use */
 } wt_interpreter;
 
 /* "whittle-runtime MAJOR.MINOR (wtm format N)", a static string. */
@@ -153,11 +161,17 @@ const char *wt_status_string(wt_status status);
 /* Checks every offset, size, index and count in `bytes` and points `model` into them. The
  * bytes must be 8-byte aligned (malloc's are) and stay alive and unchanged while the model is used. */
 wt_status wt_model_load(wt_model *model, const void *bytes, size_t size);
+/* Arena bytes to give wt_interpreter_init: the planned tensors plus the kernels' scratch. */
 size_t wt_model_arena_size(const wt_model *model);
 uint32_t wt_model_input(const wt_model *model, uint32_t index);
 uint32_t wt_model_output(const wt_model *model, uint32_t index);
 
+/* The arena must be 16-byte aligned (malloc's is). Uses the AUTO kernel set. */
 wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model, void *arena, size_t arena_size);
+/* Chooses the kernel set; WT_ERROR_UNSUPPORTED when this CPU lacks it (the set in use stays). */
+wt_status wt_interpreter_set_kernels(wt_interpreter *interpreter, wt_kernels kernels);
+/* "ref", "avx2" or "avxvnni". */
+const char *wt_interpreter_kernels_name(const wt_interpreter *interpreter);
 /* Runs every op in order. Allocates nothing. */
 wt_status wt_invoke(wt_interpreter *interpreter);
 /* Runs ops [first, end): for per-op timing. */

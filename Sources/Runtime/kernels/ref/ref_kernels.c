@@ -1,5 +1,8 @@
 #include "ref_kernels.h"
 
+#include "../kernel_set.h"
+#include "../packing.h"
+
 #include <string.h>
 
 static const int32_t *blob_i32(const wt_op_call *call, int slot) {
@@ -14,6 +17,7 @@ static size_t element_count(const wt_tensor *t) {
   return n;
 }
 
+/* acc = bias' + Σ x̃·w over every tap, x̃ = zx at padded positions (packing.h). */
 void wt_qu8_conv__ref(const wt_op_call *call) {
   const wt_op *op = call->op;
   const wt_tensor *in = call->in[0], *out = call->out;
@@ -21,7 +25,9 @@ void wt_qu8_conv__ref(const wt_op_call *call) {
   const size_t batch = in->dims[0], height = in->dims[1], width = in->dims[2], channels = in->dims[3];
   const size_t out_h = out->dims[1], out_w = out->dims[2], out_c = out->dims[3];
   const size_t group = (size_t)p[WT_P_GROUP], in_per_group = channels / group, out_per_group = out_c / group;
-  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], depth = kh * kw * in_per_group;
+  const int depthwise = wt_conv_is_depthwise(op, in, out);
+  const size_t group_bytes = wt_packed_group_size(out_per_group, depth);
   const int8_t *weights = (const int8_t *)blob_u8(call, WT_B_WEIGHTS);
   const int32_t *bias = blob_i32(call, WT_B_BIAS), *mult = blob_i32(call, WT_B_MULTIPLIER),
                 *shift = blob_i32(call, WT_B_SHIFT);
@@ -30,18 +36,22 @@ void wt_qu8_conv__ref(const wt_op_call *call) {
     for (size_t oy = 0; oy < out_h; oy++)
       for (size_t ox = 0; ox < out_w; ox++)
         for (size_t oc = 0; oc < out_c; oc++) {
-          const size_t g = oc / out_per_group;
+          const size_t g = oc / out_per_group, m = oc % out_per_group;
           int32_t acc = bias[oc];
           for (size_t ky = 0; ky < kh; ky++) {
             const ptrdiff_t iy = (ptrdiff_t)(oy * (size_t)p[WT_P_STRIDE_H] + ky * (size_t)p[WT_P_DILATION_H]) - p[WT_P_PAD_TOP];
-            if (iy < 0 || iy >= (ptrdiff_t)height) continue;
             for (size_t kx = 0; kx < kw; kx++) {
               const ptrdiff_t ix =
                   (ptrdiff_t)(ox * (size_t)p[WT_P_STRIDE_W] + kx * (size_t)p[WT_P_DILATION_W]) - p[WT_P_PAD_LEFT];
-              if (ix < 0 || ix >= (ptrdiff_t)width) continue;
-              const uint8_t *x = call->x[0] + ((n * height + (size_t)iy) * width + (size_t)ix) * channels + g * in_per_group;
-              const int8_t *w = weights + ((oc * kh + ky) * kw + kx) * in_per_group;
-              for (size_t ic = 0; ic < in_per_group; ic++) acc += ((int32_t)x[ic] - zx) * (int32_t)w[ic];
+              const int padded = iy < 0 || iy >= (ptrdiff_t)height || ix < 0 || ix >= (ptrdiff_t)width;
+              const uint8_t *x =
+                  padded ? NULL : call->x[0] + ((n * height + (size_t)iy) * width + (size_t)ix) * channels + g * in_per_group;
+              const size_t tap = ky * kw + kx;
+              for (size_t ic = 0; ic < in_per_group; ic++) {
+                const int32_t w = depthwise ? weights[tap * out_c + oc]
+                                            : wt_packed_weight(weights + g * group_bytes, depth, m, tap * in_per_group + ic);
+                acc += (padded ? zx : (int32_t)x[ic]) * w;
+              }
             }
           }
           call->y[((n * out_h + oy) * out_w + ox) * out_c + oc] =
@@ -56,13 +66,12 @@ void wt_qu8_fc__ref(const wt_op_call *call) {
   const int8_t *weights = (const int8_t *)blob_u8(call, WT_B_WEIGHTS);
   const int32_t *bias = blob_i32(call, WT_B_BIAS), *mult = blob_i32(call, WT_B_MULTIPLIER),
                 *shift = blob_i32(call, WT_B_SHIFT);
-  const int32_t zx = call->in[0]->zero_point, zy = call->out->zero_point;
+  const int32_t zy = call->out->zero_point;
   for (size_t n = 0; n < batch; n++)
     for (size_t m = 0; m < outputs; m++) {
       const uint8_t *x = call->x[0] + n * depth;
-      const int8_t *w = weights + m * depth;
       int32_t acc = bias[m];
-      for (size_t k = 0; k < depth; k++) acc += ((int32_t)x[k] - zx) * (int32_t)w[k];
+      for (size_t k = 0; k < depth; k++) acc += (int32_t)x[k] * wt_packed_weight(weights, depth, m, k);
       call->y[n * outputs + m] = wt_clamp_u8((int64_t)zy + wt_requantize(acc, mult[m], shift[m]), op->act_min, op->act_max);
     }
 }
@@ -170,3 +179,12 @@ void wt_qu8_softmax__ref(const wt_op_call *call) {
     }
   }
 }
+
+const wt_kernel_set wt_kernel_set_ref = {
+    .name = "ref",
+    .by_kind = {[WT_OP_CONV] = wt_qu8_conv__ref,       [WT_OP_FC] = wt_qu8_fc__ref,
+                [WT_OP_ADD] = wt_qu8_add__ref,         [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = wt_qu8_maxpool__ref,
+                [WT_OP_MEAN] = wt_qu8_mean__ref,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
+                [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
+};

@@ -41,6 +41,7 @@ typedef struct {
   const wt_tensor *out;
   uint8_t *y;
   const uint8_t *data; /* the model's DATA section */
+  void *scratch;       /* wt_model.scratch_size bytes, 64-byte aligned */
 } wt_op_call;
 
 void wt_qu8_conv__ref(const wt_op_call *call);

@@ -1,0 +1,31 @@
+#include "cpu.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <stdint.h>
+
+static uint64_t xgetbv0(void) {
+  uint32_t eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return ((uint64_t)edx << 32) | eax;
+}
+
+/* Bit 0: AVX2+FMA usable; bit 1: AVX-VNNI usable. Computed on every call: cpuid is cheap and
+ * the interpreter asks once per init. */
+static int features(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+  if (!osxsave || !avx || !fma || (xgetbv0() & 6) != 6) return 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((b >> 5) & 1)) return 0;
+  int result = 1;
+  if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1)) result |= 2;
+  return result;
+}
+
+int wt_cpu_has_avx2(void) { return features() & 1; }
+int wt_cpu_has_avxvnni(void) { return (features() & 3) == 3; }
+#else
+int wt_cpu_has_avx2(void) { return 0; }
+int wt_cpu_has_avxvnni(void) { return 0; }
+#endif

@@ -1,0 +1,124 @@
+#include "gemm_driver.h"
+
+#include <string.h>
+
+/* The geometry of a GEMM over an NHWC input: an FC is a 1×1 conv on [N,1,1,K]. */
+typedef struct {
+  const uint8_t *x;
+  size_t height, width, channels, in_per_group, out_h, out_w;
+  size_t kh, kw, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  int32_t zx;
+} geometry;
+
+/* Writes one pixel's im2col row (depth bytes, zx at padded taps) to `row`. */
+static void gather_row(const geometry *g, size_t group, size_t pixel, uint8_t *row) {
+  const size_t cg = g->in_per_group, pixels_per_image = g->out_h * g->out_w;
+  const size_t n = pixel / pixels_per_image, oy = pixel % pixels_per_image / g->out_w, ox = pixel % g->out_w;
+  for (size_t ky = 0; ky < g->kh; ky++) {
+    const ptrdiff_t iy = (ptrdiff_t)(oy * g->stride_h + ky * g->dilation_h) - (ptrdiff_t)g->pad_top;
+    for (size_t kx = 0; kx < g->kw; kx++, row += cg) {
+      const ptrdiff_t ix = (ptrdiff_t)(ox * g->stride_w + kx * g->dilation_w) - (ptrdiff_t)g->pad_left;
+      const int padded = iy < 0 || iy >= (ptrdiff_t)g->height || ix < 0 || ix >= (ptrdiff_t)g->width;
+      const uint8_t *src = padded ? NULL : g->x + ((n * g->height + (size_t)iy) * g->width + (size_t)ix) * g->channels + group * cg;
+      if (cg >= 16) { /* a library call pays off */
+        if (padded) memset(row, g->zx, cg); else memcpy(row, src, cg);
+      } else {
+        for (size_t c = 0; c < cg; c++) row[c] = padded ? (uint8_t)g->zx : src[c];
+      }
+    }
+  }
+}
+
+/* Packs pixels [first, first + rows) of group g as panel[q][r][j] = x̃ at depth 4q + j (0 past
+ * the depth and for rows past `rows`). A 1×1 stride-1 unpadded conv reads rows in place; any
+ * other window gathers each row into `row` (depth_groups · 4 bytes) first. */
+static void pack_panel(const geometry *g, size_t group, size_t first, size_t rows, size_t depth_groups, uint8_t *row,
+                       uint8_t *panel) {
+  const size_t depth = g->kh * g->kw * g->in_per_group;
+  const int in_place = g->kh == 1 && g->kw == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0 && g->pad_left == 0;
+  for (size_t r = 0; r < WT_GEMM_MR; r++) {
+    const uint8_t *src = row;
+    if (r >= rows) {
+      memset(row, 0, depth_groups * 4);
+    } else if (in_place) {
+      src = g->x + (first + r) * g->channels + group * g->in_per_group;
+    } else {
+      gather_row(g, group, first + r, row);
+    }
+    const size_t whole = depth / 4;
+    for (size_t q = 0; q < whole; q++) memcpy(panel + (q * WT_GEMM_MR + r) * 4, src + 4 * q, 4);
+    if (whole < depth_groups) {
+      uint8_t tail[4] = {0};
+      memcpy(tail, src + 4 * whole, depth - 4 * whole);
+      memcpy(panel + (whole * WT_GEMM_MR + r) * 4, tail, 4);
+    }
+  }
+}
+
+static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const geometry *g, size_t groups, size_t pixels,
+                     size_t out_per_group) {
+  const wt_op *op = call->op;
+  const size_t depth = g->kh * g->kw * g->in_per_group, depth_groups = (depth + 3) / 4;
+  const size_t panel_bytes = depth_groups * WT_GEMM_MR * 4, out_c = out_per_group * groups;
+  /* Scratch: the panel, the int16 panel when the kernel wants one, one gathered row. */
+  uint8_t *panel = (uint8_t *)call->scratch;
+  void *prepared = uk->prepare != NULL ? panel + wt_round_up(panel_bytes, 64) : panel;
+  uint8_t *row = panel + wt_round_up(panel_bytes, 64) + (uk->prepare != NULL ? wt_round_up(2 * panel_bytes, 64) : 0);
+  const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset);
+  const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
+  const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
+  const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
+  const size_t block_stride = depth_groups * WT_PACK_NR * WT_PACK_KR;
+  for (size_t group = 0; group < groups; group++) {
+    const int8_t *group_weights = weights + group * wt_packed_group_size(out_per_group, depth);
+    for (size_t first = 0; first < pixels; first += WT_GEMM_MR) {
+      const size_t rows = pixels - first < WT_GEMM_MR ? pixels - first : WT_GEMM_MR;
+      pack_panel(g, group, first, rows, depth_groups, row, panel);
+      if (uk->prepare != NULL) uk->prepare(panel, panel_bytes, prepared);
+      for (size_t m = 0; m < out_per_group; m += uk->nr) {
+        const size_t oc = group * out_per_group + m;
+        const wt_gemm_tile tile = {
+            .rows = rows,
+            .columns = out_per_group - m < uk->nr ? out_per_group - m : uk->nr,
+            .depth_groups = depth_groups,
+            .panel = prepared,
+            .weights = group_weights + m / WT_PACK_NR * block_stride,
+            .block_stride = block_stride,
+            .bias = bias + oc,
+            .multiplier = mult + oc,
+            .shift = shift + oc,
+            .output_zero_point = call->out->zero_point,
+            .act_min = op->act_min,
+            .act_max = op->act_max,
+            .y = call->y + first * out_c + oc,
+            .y_stride = out_c,
+        };
+        uk->run(&tile);
+      }
+    }
+  }
+}
+
+void wt_qu8_gemm_conv(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const int32_t *p = call->op->params;
+  const size_t groups = (size_t)p[WT_P_GROUP];
+  const geometry g = {
+      .x = call->x[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3],
+      .in_per_group = in->dims[3] / groups, .out_h = out->dims[1], .out_w = out->dims[2],
+      .kh = (size_t)p[WT_P_KH], .kw = (size_t)p[WT_P_KW], .stride_h = (size_t)p[WT_P_STRIDE_H],
+      .stride_w = (size_t)p[WT_P_STRIDE_W], .dilation_h = (size_t)p[WT_P_DILATION_H],
+      .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP], .pad_left = (size_t)p[WT_P_PAD_LEFT],
+      .zx = in->zero_point,
+  };
+  run_gemm(call, ukernel, &g, groups, (size_t)out->dims[0] * out->dims[1] * out->dims[2], out->dims[3] / groups);
+}
+
+void wt_qu8_gemm_fc(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
+  const size_t batch = call->out->dims[0], depth = call->in[0]->byte_size / batch;
+  const geometry g = {
+      .x = call->x[0], .height = 1, .width = 1, .channels = depth, .in_per_group = depth, .out_h = 1, .out_w = 1,
+      .kh = 1, .kw = 1, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .zx = call->in[0]->zero_point,
+  };
+  run_gemm(call, ukernel, &g, 1, batch, call->out->dims[1]);
+}

@@ -1,0 +1,20 @@
+#ifndef WT_KERNEL_SET_H
+#define WT_KERNEL_SET_H
+/* A kernel set: one function per op kind, chosen once per interpreter (interpreter.c). */
+
+#include "ref/ref_kernels.h"
+
+typedef void (*wt_kernel)(const wt_op_call *call);
+
+typedef struct {
+  const char *name;
+  wt_kernel by_kind[WT_OP_SOFTMAX + 1]; /* index = wt_op_kind */
+} wt_kernel_set;
+
+extern const wt_kernel_set wt_kernel_set_ref;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const wt_kernel_set wt_kernel_set_avx2;
+extern const wt_kernel_set wt_kernel_set_avxvnni;
+#endif
+
+#endif

@@ -1,0 +1,50 @@
+#ifndef WT_PACKING_H
+#define WT_PACKING_H
+/* Weight layouts in the DATA section, written by the exporter and read by every kernel set
+ * (docs/wtm-format.md). One layout per op shape, so the reference and the SIMD kernels read the
+ * same bytes and a .wtm holds its weights once.
+ *
+ * GEMM layout (FC, and conv unless depthwise): per group, output channels in blocks of
+ * WT_PACK_NR = 8 and depth in groups of WT_PACK_KR = 4. Weight w[m][k] of a group with depth K
+ * sits at byte ((m / 8) · ceil(K / 4) + k / 4) · 32 + (m % 8) · 4 + k % 4, zeros past the
+ * edges. A conv's depth index is k = (ky · kw + kx) · C/g + c. Example: FC with K = 6, M = 3:
+ * ceil(6/4) = 2 depth groups of 32 bytes; w[2][5] is at (0·2 + 1)·32 + 2·4 + 1 = 41.
+ *
+ * Depthwise layout (C/g = M/g = 1): w[tap][m], tap = ky · kw + kx, so the channels of one tap
+ * are contiguous, as in NHWC activations.
+ *
+ * Bias: the zero point of the input is folded in. The stored bias is bias − zx · Σk w[m][k], so
+ * acc = bias' + Σ x̃ · w, where x̃ is the input byte, or zx at a padded position. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "whittle_runtime.h"
+
+#define WT_PACK_NR 8u
+#define WT_PACK_KR 4u
+/* Scratch for GEMM kernels: WT_PANEL_ROWS · round_up(K, 4) int16 values plus 3 · 64 bytes, room
+ * for an activation panel packed as uint8, again as int16, and one gathered row (gemm_driver.c). */
+#define WT_PANEL_ROWS 8u
+
+static inline size_t wt_round_up(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+/* Bytes of one group's GEMM-packed weights. */
+static inline size_t wt_packed_group_size(size_t outputs, size_t depth) {
+  return wt_round_up(outputs, WT_PACK_NR) * wt_round_up(depth, WT_PACK_KR);
+}
+
+/* w[m][k] of a GEMM-packed group. */
+static inline int8_t wt_packed_weight(const int8_t *group, size_t depth, size_t m, size_t k) {
+  const size_t depth_groups = (depth + WT_PACK_KR - 1) / WT_PACK_KR;
+  return group[((m / WT_PACK_NR) * depth_groups + k / WT_PACK_KR) * (WT_PACK_NR * WT_PACK_KR) +
+               (m % WT_PACK_NR) * WT_PACK_KR + k % WT_PACK_KR];
+}
+
+/* Whether a conv op is depthwise: one input and one output channel per group. */
+static inline int wt_conv_is_depthwise(const wt_op *op, const wt_tensor *in, const wt_tensor *out) {
+  const uint32_t group = (uint32_t)op->params[WT_P_GROUP];
+  return in->dims[3] == group && out->dims[3] == group;
+}
+
+#endif

@@ -1,0 +1,128 @@
+/* Depthwise convolution with AVX2: 16 channels at a time, taps taken in pairs so vpmaddwd sums
+ * two products per channel exactly (u8 and s8 widened to int16 first). Channel blocks are the
+ * outer loop so each block's widened weights and requantization constants are prepared once;
+ * 3×3 and 5×5 windows get their own unrolled copy of the pixel loop. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <string.h>
+
+#include "../packing.h"
+#include "requantize_avx2.h"
+#include "x86_kernels.h"
+
+#define MAX_TAPS 25u
+#define MAX_PAIRS ((MAX_TAPS + 1) / 2)
+
+/* Bytes [0, count) of 16 from p, zero-filled past count, never reading past them. */
+static inline WT_AVX2 __m128i load16(const uint8_t *p, size_t count) {
+  if (count >= 16) return _mm_loadu_si128((const __m128i *)(const void *)p);
+  uint8_t copy[16] = {0};
+  memcpy(copy, p, count);
+  return _mm_loadu_si128((const __m128i *)(const void *)copy);
+}
+
+/* One channel block of a depthwise conv, everything prepared. */
+typedef struct {
+  const uint8_t *x;
+  uint8_t *y;
+  size_t batch, height, width, channels, out_h, out_w, count;
+  size_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  __m256i w_lo[MAX_PAIRS], w_hi[MAX_PAIRS], bias_lo, bias_hi, zy;
+  wt_requant_avx2 rq_lo, rq_hi;
+  __m128i zx, low, high;
+} block;
+
+static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block *b, size_t kh, size_t kw) {
+  const size_t taps = kh * kw, pairs = (taps + 1) / 2;
+  for (size_t n = 0; n < b->batch; n++)
+    for (size_t oy = 0; oy < b->out_h; oy++) {
+      const uint8_t *rows[MAX_TAPS];
+      for (size_t ky = 0; ky < kh; ky++) {
+        const ptrdiff_t iy = (ptrdiff_t)(oy * b->stride_h + ky * b->dilation_h) - (ptrdiff_t)b->pad_top;
+        rows[ky] = iy < 0 || iy >= (ptrdiff_t)b->height ? NULL : b->x + (n * b->height + (size_t)iy) * b->width * b->channels;
+      }
+      uint8_t *y = b->y + (n * b->out_h + oy) * b->out_w * b->channels;
+      for (size_t ox = 0; ox < b->out_w; ox++, y += b->channels) {
+        __m128i x[2 * MAX_PAIRS];
+        for (size_t kx = 0; kx < kw; kx++) {
+          const ptrdiff_t ix = (ptrdiff_t)(ox * b->stride_w + kx * b->dilation_w) - (ptrdiff_t)b->pad_left;
+          const int inside = ix >= 0 && ix < (ptrdiff_t)b->width;
+          for (size_t ky = 0; ky < kh; ky++)
+            x[ky * kw + kx] = inside && rows[ky] != NULL ? load16(rows[ky] + (size_t)ix * b->channels, b->count) : b->zx;
+        }
+        x[taps] = b->zx;
+        __m256i acc_lo = b->bias_lo, acc_hi = b->bias_hi;
+        for (size_t i = 0; i < pairs; i++) {
+          acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x[2 * i], x[2 * i + 1])), b->w_lo[i]));
+          acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(x[2 * i], x[2 * i + 1])), b->w_hi[i]));
+        }
+        const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo), wt_requantize_avx2(acc_hi, &b->rq_hi), b->zy,
+                                               b->low, b->high);
+        if (b->count == 16) {
+          _mm_storeu_si128((__m128i *)(void *)y, bytes);
+        } else {
+          uint8_t copy[16];
+          _mm_storeu_si128((__m128i *)(void *)copy, bytes);
+          memcpy(y, copy, b->count);
+        }
+      }
+    }
+}
+
+static WT_AVX2 void run_3x3(const block *b) { run_block(b, 3, 3); }
+static WT_AVX2 void run_5x5(const block *b) { run_block(b, 5, 5); }
+static WT_AVX2 void run_any(const block *b, size_t kh, size_t kw) { run_block(b, kh, kw); }
+
+/* Constants of channels [c, c + count) of 16, zero-padded past count. */
+static void copy_constants(const int32_t *from, size_t count, int32_t to[16]) {
+  memset(to, 0, 16 * sizeof(int32_t));
+  memcpy(to, from, count * sizeof(int32_t));
+}
+
+WT_AVX2 void wt_qu8_dwconv__avx2(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], taps = kh * kw;
+  if (taps > MAX_TAPS) {
+    wt_qu8_conv__ref(call);
+    return;
+  }
+  const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset);
+  const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
+  const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
+  const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
+  block b = {
+      .x = call->x[0], .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3],
+      .out_h = out->dims[1], .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
+      .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
+      .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm256_set1_epi16((short)out->zero_point),
+      .zx = _mm_set1_epi8((char)in->zero_point), .low = _mm_set1_epi8((char)op->act_min), .high = _mm_set1_epi8((char)op->act_max),
+  };
+  for (size_t c = 0; c < b.channels; c += 16) {
+    b.count = b.channels - c < 16 ? b.channels - c : 16;
+    b.x = call->x[0] + c;
+    b.y = call->y + c;
+    /* Weights of taps 2i and 2i+1 interleaved per channel, [w0a w0b w1a w1b …], as int16. */
+    for (size_t i = 0; i < (taps + 1) / 2; i++) {
+      const __m128i wa = load16((const uint8_t *)weights + 2 * i * b.channels + c, b.count);
+      const __m128i wb = 2 * i + 1 < taps ? load16((const uint8_t *)weights + (2 * i + 1) * b.channels + c, b.count) : _mm_setzero_si128();
+      b.w_lo[i] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(wa, wb));
+      b.w_hi[i] = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(wa, wb));
+    }
+    int32_t bias16[16], mult16[16], shift16[16];
+    copy_constants(bias + c, b.count, bias16);
+    copy_constants(mult + c, b.count, mult16);
+    copy_constants(shift + c, b.count, shift16);
+    b.bias_lo = _mm256_loadu_si256((const __m256i *)(const void *)bias16);
+    b.bias_hi = _mm256_loadu_si256((const __m256i *)(const void *)(bias16 + 8));
+    b.rq_lo = wt_requant_avx2_load(mult16, shift16);
+    b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
+    if (kh == 3 && kw == 3)
+      run_3x3(&b);
+    else if (kh == 5 && kw == 5)
+      run_5x5(&b);
+    else
+      run_any(&b, kh, kw);
+  }
+}
+#endif

@@ -1,0 +1,95 @@
+/* Add and max pool with AVX2; the tails (fewer than one vector) reuse the reference arithmetic. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include "../kernel_set.h"
+#include "requantize_avx2.h"
+#include "x86_kernels.h"
+
+WT_AVX2 void wt_qu8_add__avx2(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const int32_t za = call->in[0]->zero_point, zb = call->in[1]->zero_point, zy = call->out->zero_point;
+  const size_t count = call->out->byte_size;
+  const wt_requant_avx2 ra = wt_requant_avx2_broadcast(p[WT_P_ADD_MULT_A], p[WT_P_ADD_SHIFT_A]);
+  const wt_requant_avx2 rb = wt_requant_avx2_broadcast(p[WT_P_ADD_MULT_B], p[WT_P_ADD_SHIFT_B]);
+  const wt_requant_avx2 ry = wt_requant_avx2_broadcast(p[WT_P_ADD_MULT], p[WT_P_ADD_SHIFT]);
+  const __m128i left = _mm_cvtsi32_si128(p[WT_P_ADD_LEFT_SHIFT]);
+  const __m256i va = _mm256_set1_epi32(za), vb = _mm256_set1_epi32(zb), vy = _mm256_set1_epi16((short)zy);
+  const __m128i low = _mm_set1_epi8((char)op->act_min), high = _mm_set1_epi8((char)op->act_max);
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    __m256i sums[2];
+    for (int h = 0; h < 2; h++) {
+      const __m256i a = _mm256_sll_epi32(
+          _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(call->x[0] + i + 8 * h))), va), left);
+      const __m256i b = _mm256_sll_epi32(
+          _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(call->x[1] + i + 8 * h))), vb), left);
+      sums[h] = wt_requantize_avx2(_mm256_add_epi32(wt_requantize_avx2(a, &ra), wt_requantize_avx2(b, &rb)), &ry);
+    }
+    _mm_storeu_si128((__m128i *)(void *)(call->y + i), wt_output16_avx2(sums[0], sums[1], vy, low, high));
+  }
+  for (; i < count; i++) {
+    const int32_t a = wt_requantize(((int32_t)call->x[0][i] - za) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_A],
+                                    p[WT_P_ADD_SHIFT_A]);
+    const int32_t b = wt_requantize(((int32_t)call->x[1][i] - zb) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_B],
+                                    p[WT_P_ADD_SHIFT_B]);
+    call->y[i] = wt_clamp_u8((int64_t)zy + wt_requantize(a + b, p[WT_P_ADD_MULT], p[WT_P_ADD_SHIFT]), op->act_min, op->act_max);
+  }
+}
+
+WT_AVX2 void wt_qu8_maxpool__avx2(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const size_t height = in->dims[1], width = in->dims[2], channels = in->dims[3];
+  const __m256i low = _mm256_set1_epi8((char)op->act_min), high = _mm256_set1_epi8((char)op->act_max);
+  for (size_t n = 0; n < out->dims[0]; n++)
+    for (size_t oy = 0; oy < out->dims[1]; oy++)
+      for (size_t ox = 0; ox < out->dims[2]; ox++) {
+        const uint8_t *rows[64];
+        size_t valid = 0;
+        for (int32_t ky = 0; ky < p[WT_P_KH]; ky++) {
+          const ptrdiff_t iy = (ptrdiff_t)(oy * (size_t)p[WT_P_STRIDE_H]) + ky * p[WT_P_DILATION_H] - p[WT_P_PAD_TOP];
+          if (iy < 0 || iy >= (ptrdiff_t)height) continue;
+          for (int32_t kx = 0; kx < p[WT_P_KW]; kx++) {
+            const ptrdiff_t ix = (ptrdiff_t)(ox * (size_t)p[WT_P_STRIDE_W]) + kx * p[WT_P_DILATION_W] - p[WT_P_PAD_LEFT];
+            if (ix < 0 || ix >= (ptrdiff_t)width) continue;
+            if (valid == 64) { /* windows past 64 taps: the reference */
+              wt_qu8_maxpool__ref(call);
+              return;
+            }
+            rows[valid++] = call->x[0] + ((n * height + (size_t)iy) * width + (size_t)ix) * channels;
+          }
+        }
+        uint8_t *y = call->y + ((n * out->dims[1] + oy) * out->dims[2] + ox) * channels;
+        size_t c = 0;
+        for (; c + 32 <= channels; c += 32) {
+          __m256i best = _mm256_setzero_si256();
+          for (size_t t = 0; t < valid; t++) best = _mm256_max_epu8(best, _mm256_loadu_si256((const __m256i *)(const void *)(rows[t] + c)));
+          _mm256_storeu_si256((__m256i *)(void *)(y + c), _mm256_max_epu8(_mm256_min_epu8(best, high), low));
+        }
+        for (; c < channels; c++) {
+          int32_t best = 0;
+          for (size_t t = 0; t < valid; t++) best = rows[t][c] > best ? rows[t][c] : best;
+          y[c] = wt_clamp_u8(best, op->act_min, op->act_max);
+        }
+      }
+}
+
+const wt_kernel_set wt_kernel_set_avx2 = {
+    .name = "avx2",
+    .by_kind = {[WT_OP_CONV] = wt_qu8_conv__avx2,       [WT_OP_FC] = wt_qu8_fc__avx2,
+                [WT_OP_ADD] = wt_qu8_add__avx2,         [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_LUT] = wt_qu8_lut__ref,          [WT_OP_MAX_POOL] = wt_qu8_maxpool__avx2,
+                [WT_OP_MEAN] = wt_qu8_mean__ref,        [WT_OP_CONCAT] = wt_qu8_concat__ref,
+                [WT_OP_RESHAPE] = wt_qu8_reshape__ref,  [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
+};
+
+const wt_kernel_set wt_kernel_set_avxvnni = {
+    .name = "avxvnni",
+    .by_kind = {[WT_OP_CONV] = wt_qu8_conv__avxvnni,    [WT_OP_FC] = wt_qu8_fc__avxvnni,
+                [WT_OP_ADD] = wt_qu8_add__avx2,         [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_LUT] = wt_qu8_lut__ref,          [WT_OP_MAX_POOL] = wt_qu8_maxpool__avx2,
+                [WT_OP_MEAN] = wt_qu8_mean__ref,        [WT_OP_CONCAT] = wt_qu8_concat__ref,
+                [WT_OP_RESHAPE] = wt_qu8_reshape__ref,  [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
+};
+#endif

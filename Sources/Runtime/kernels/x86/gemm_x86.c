@@ -1,0 +1,142 @@
+/* x86 GEMM micro-kernels (gemm_driver.h): 4 pixels × 8 channels with AVX2 (int16 panel,
+ * vpmovsxbw + vpmaddwd) and 4 × 16 with AVX-VNNI (vpdpbusd). Both are exact: no intermediate
+ * saturates (docs/kernels.md says why vpmaddubsw is not used). */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <string.h>
+
+#include "../gemm_driver.h"
+#include "requantize_avx2.h"
+#include "x86_kernels.h"
+
+/* The constants of channels [column, column + 8) of a tile, copied and zero-padded when fewer
+ * remain, so no read passes a blob's end. */
+typedef struct {
+  __m256i bias;
+  wt_requant_avx2 rq;
+} block_constants;
+
+static inline WT_AVX2 block_constants load_block(const wt_gemm_tile *t, size_t column, size_t columns) {
+  block_constants b;
+  if (columns >= 8) {
+    b.bias = _mm256_loadu_si256((const __m256i *)(const void *)(t->bias + column));
+    b.rq = wt_requant_avx2_load(t->multiplier + column, t->shift + column);
+    return b;
+  }
+  int32_t bias[8] = {0}, multiplier[8] = {0}, shift[8] = {0};
+  memcpy(bias, t->bias + column, columns * 4);
+  memcpy(multiplier, t->multiplier + column, columns * 4);
+  memcpy(shift, t->shift + column, columns * 4);
+  b.bias = _mm256_loadu_si256((const __m256i *)(const void *)bias);
+  b.rq = wt_requant_avx2_load(multiplier, shift);
+  return b;
+}
+
+/* Requantizes 16 accumulators of row r (channels [0, columns) of the tile) and stores them. */
+static inline WT_AVX2 void store_row(const wt_gemm_tile *t, size_t r, __m256i acc0, __m256i acc1, const block_constants *b0,
+                                     const block_constants *b1, size_t columns) {
+  const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(_mm256_add_epi32(acc0, b0->bias), &b0->rq),
+                                         wt_requantize_avx2(_mm256_add_epi32(acc1, b1->bias), &b1->rq),
+                                         _mm256_set1_epi16((short)t->output_zero_point), _mm_set1_epi8((char)t->act_min),
+                                         _mm_set1_epi8((char)t->act_max));
+  uint8_t *y = t->y + r * t->y_stride;
+  if (columns >= 16) {
+    _mm_storeu_si128((__m128i *)(void *)y, bytes);
+  } else if (columns == 8) {
+    _mm_storel_epi64((__m128i *)(void *)y, bytes);
+  } else {
+    uint8_t out[16];
+    _mm_storeu_si128((__m128i *)(void *)out, bytes);
+    memcpy(y, out, columns);
+  }
+}
+
+/* int16 panel: each row's 4 depth values broadcast as one 64-bit word; each 8×4 weight tile
+ * widened to two vectors of 4 channels × 4 depths; vpmaddwd leaves two partial sums per
+ * channel, folded by vphaddd at the end. */
+/* Accumulators are named, not an array, so every compiler keeps them in registers. */
+#define BROADCAST64(a, r) _mm256_set1_epi64x(load64((a) + (r) * 4))
+static inline int64_t load64(const int16_t *p) {
+  int64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
+  __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+  const int16_t *a = (const int16_t *)t->panel;
+  const int8_t *w = t->weights;
+  for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w += 32) {
+    const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
+    const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + 16)));
+    const __m256i x0 = BROADCAST64(a, 0), x1 = BROADCAST64(a, 1), x2 = BROADCAST64(a, 2), x3 = BROADCAST64(a, 3);
+    lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(x0, w_lo)), hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(x0, w_hi));
+    lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(x1, w_lo)), hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(x1, w_hi));
+    lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(x2, w_lo)), hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(x2, w_hi));
+    lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(x3, w_lo)), hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(x3, w_hi));
+  }
+  /* hadd gives channels [0 1 4 5 | 2 3 6 7]; the permute puts them in order. */
+  const __m256i acc[WT_GEMM_MR] = {
+      _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo0, hi0), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo1, hi1), 0xD8),
+      _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo2, hi2), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo3, hi3), 0xD8)};
+  const block_constants b = load_block(t, 0, t->columns);
+  for (size_t r = 0; r < t->rows; r++) store_row(t, r, acc[r], acc[r], &b, &b, t->columns);
+}
+
+WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out) {
+  int16_t *dst = (int16_t *)out;
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16)
+    _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(panel + i))));
+  for (; i < count; i++) dst[i] = panel[i];
+}
+
+/* uint8 panel: each row's 4 depth bytes broadcast as one dword; vpdpbusd sums the 4 products
+ * of each channel straight into its int32 lane. The second 8-channel block reuses the first's
+ * pointer when the tile has 8 channels or fewer, so nothing is read past the weights. */
+#define BROADCAST32(a, r) _mm256_set1_epi32(load32((a) + (r) * 4))
+static inline int32_t load32(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+__attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *t) {
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  const uint8_t *a = (const uint8_t *)t->panel;
+  const int8_t *w0 = t->weights, *w1 = t->columns > 8 ? t->weights + t->block_stride : t->weights;
+  for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w0 += 32, w1 += 32) {
+    const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)w0);
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)w1);
+    const __m256i x0 = BROADCAST32(a, 0), x1 = BROADCAST32(a, 1), x2 = BROADCAST32(a, 2), x3 = BROADCAST32(a, 3);
+    a0 = _mm256_dpbusd_avx_epi32(a0, x0, u), b0 = _mm256_dpbusd_avx_epi32(b0, x0, v);
+    a1 = _mm256_dpbusd_avx_epi32(a1, x1, u), b1 = _mm256_dpbusd_avx_epi32(b1, x1, v);
+    a2 = _mm256_dpbusd_avx_epi32(a2, x2, u), b2 = _mm256_dpbusd_avx_epi32(b2, x2, v);
+    a3 = _mm256_dpbusd_avx_epi32(a3, x3, u), b3 = _mm256_dpbusd_avx_epi32(b3, x3, v);
+  }
+  const __m256i first[WT_GEMM_MR] = {a0, a1, a2, a3}, second[WT_GEMM_MR] = {b0, b1, b2, b3};
+  const block_constants c0 = load_block(t, 0, t->columns);
+  const block_constants c1 = t->columns > 8 ? load_block(t, 8, t->columns - 8) : c0;
+  for (size_t r = 0; r < t->rows; r++) store_row(t, r, first[r], second[r], &c0, &c1, t->columns);
+}
+
+static const wt_gemm_ukernel avx2 = {.nr = 8, .prepare = wt_widen_panel__avx2, .run = wt_qu8_gemm_4x8c4__avx2};
+static const wt_gemm_ukernel avxvnni = {.nr = 16, .prepare = NULL, .run = wt_qu8_gemm_4x16c4__avxvnni};
+
+void wt_qu8_conv__avx2(const wt_op_call *call) {
+  if (wt_conv_is_depthwise(call->op, call->in[0], call->out))
+    wt_qu8_dwconv__avx2(call);
+  else
+    wt_qu8_gemm_conv(call, &avx2);
+}
+
+void wt_qu8_fc__avx2(const wt_op_call *call) { wt_qu8_gemm_fc(call, &avx2); }
+
+void wt_qu8_conv__avxvnni(const wt_op_call *call) {
+  if (wt_conv_is_depthwise(call->op, call->in[0], call->out))
+    wt_qu8_dwconv__avx2(call);
+  else
+    wt_qu8_gemm_conv(call, &avxvnni);
+}
+
+void wt_qu8_fc__avxvnni(const wt_op_call *call) { wt_qu8_gemm_fc(call, &avxvnni); }
+#endif

@@ -1,0 +1,101 @@
+/* GEMM micro-kernel throughput next to the peak of its instruction mix, one core, same run.
+ *
+ *   gemm_peak [seconds-per-figure]   prints one JSON object
+ *
+ * Peaks are loops of independent accumulators with nothing but the mix's instructions:
+ *   maddubs: vpmaddubsw + vpmaddwd + vpaddd per 32 MACs (what ONNX Runtime's AVX2 kernel runs);
+ *   madd:    vpmaddwd + vpaddd per 16 MACs (our AVX2 kernel's arithmetic);
+ *   vnni:    vpdpbusd per 32 MACs (our AVX-VNNI kernel's).
+ * The micro-kernels run on a panel and weights that stay in L1, requantization included.
+ * GOP/s counts a multiply-accumulate as 2 operations. */
+#define _POSIX_C_SOURCE 199309L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kernels/cpu.h"
+#include "kernels/x86/x86_kernels.h"
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Six independent chains per block, written in assembly so the compiler cannot merge the
+ * loop-invariant products: ymm12 = a, ymm13 = b, ymm14 = ones, ymm0-5 products, ymm6-11 sums
+ * (vpdpbusd has no separate product: twelve chains, ymm0-11, cover its latency). */
+#define SIX(x) x(0, 6) x(1, 7) x(2, 8) x(3, 9) x(4, 10) x(5, 11)
+#define MADDUBS(t, acc)                                                                                       \
+  "vpmaddubsw %%ymm13, %%ymm12, %%ymm" #t "\n\t vpmaddwd %%ymm14, %%ymm" #t ", %%ymm" #t "\n\t vpaddd %%ymm" #t \
+  ", %%ymm" #acc ", %%ymm" #acc "\n\t"
+#define MADD(t, acc) "vpmaddwd %%ymm13, %%ymm12, %%ymm" #t "\n\t vpaddd %%ymm" #t ", %%ymm" #acc ", %%ymm" #acc "\n\t"
+#define VNNI(t, acc) "vpdpbusd %%ymm13, %%ymm12, %%ymm" #acc "\n\t"
+#define CLOBBERS                                                                                                     \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", \
+      "xmm14"
+
+/* GOP/s of `block` (`macs` multiply-accumulates) repeated for `seconds`. */
+#define PEAK(name, isa, block, macs)                                           \
+  static __attribute__((target(isa))) double name(double seconds) {            \
+    long blocks = 0;                                                              \
+    const double start = now();                                                   \
+    double elapsed;                                                               \
+    do {                                                                          \
+      for (int r = 0; r < 1000; r++) __asm__ volatile(block ::: CLOBBERS);        \
+      blocks += 1000;                                                             \
+    } while ((elapsed = now() - start) < seconds);                                \
+    return 2.0 * (macs) * (double)blocks / elapsed / 1e9;                         \
+  }
+
+PEAK(peak_maddubs, "avx2", SIX(MADDUBS), 6 * 32)
+PEAK(peak_madd, "avx2", SIX(MADD), 6 * 16)
+PEAK(peak_vnni, "avx2,avxvnni", SIX(VNNI) VNNI(, 0) VNNI(, 1) VNNI(, 2) VNNI(, 3) VNNI(, 4) VNNI(, 5), 12 * 32)
+
+/* One micro-kernel on a depth-K tile: MR × NR × K MACs per call. */
+static double kernel_gops(void (*run)(const wt_gemm_tile *), size_t nr, size_t depth, int int16_panel, double seconds) {
+  const size_t groups = depth / 4;
+  void *panel = aligned_alloc(64, groups * WT_GEMM_MR * 4 * 2);
+  int8_t *weights = aligned_alloc(64, groups * 32 * 2);
+  int32_t bias[16] = {0}, mult[16], shift[16];
+  uint8_t y[WT_GEMM_MR * 16];
+  for (size_t i = 0; i < groups * WT_GEMM_MR * 4; i++) {
+    if (int16_panel) ((int16_t *)panel)[i] = (int16_t)(i % 251);
+    else ((uint8_t *)panel)[i] = (uint8_t)(i % 251);
+  }
+  for (size_t i = 0; i < groups * 64; i++) weights[i] = (int8_t)(i % 255 - 127);
+  for (int i = 0; i < 16; i++) mult[i] = 1 << 30, shift[i] = -12;
+  const wt_gemm_tile tile = {.rows = WT_GEMM_MR, .columns = nr, .depth_groups = groups, .panel = panel, .weights = weights,
+                             .block_stride = groups * 32, .bias = bias, .multiplier = mult, .shift = shift, .act_max = 255,
+                             .y = y, .y_stride = 16};
+  long calls = 0;
+  const double start = now();
+  double elapsed;
+  do {
+    for (int r = 0; r < 100; r++) run(&tile);
+    calls += 100;
+  } while ((elapsed = now() - start) < seconds);
+  free(panel);
+  free(weights);
+  return 2.0 * WT_GEMM_MR * (double)nr * (double)depth * (double)calls / elapsed / 1e9;
+}
+
+int main(int argc, char **argv) {
+  const double seconds = argc > 1 ? atof(argv[1]) : 0.5;
+  if (!wt_cpu_has_avx2()) {
+    printf("{\"error\": \"no AVX2 on this CPU\"}\n");
+    return 0;
+  }
+  printf("{\"peak_maddubs_gops\": %.1f, \"peak_madd_gops\": %.1f", peak_maddubs(seconds), peak_madd(seconds));
+  const size_t depths[] = {64, 256, 1024};
+  for (int i = 0; i < 3; i++)
+    printf(", \"avx2_4x8c4_k%zu_gops\": %.1f", depths[i], kernel_gops(wt_qu8_gemm_4x8c4__avx2, 8, depths[i], 1, seconds));
+  if (wt_cpu_has_avxvnni()) {
+    printf(", \"peak_vnni_gops\": %.1f", peak_vnni(seconds));
+    for (int i = 0; i < 3; i++)
+      printf(", \"avxvnni_4x16c4_k%zu_gops\": %.1f", depths[i], kernel_gops(wt_qu8_gemm_4x16c4__avxvnni, 16, depths[i], 0, seconds));
+  }
+  printf("}\n");
+  return 0;
+}
