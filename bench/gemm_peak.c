@@ -5,7 +5,8 @@
  * Peaks are loops of independent accumulators with nothing but the mix's instructions:
  *   maddubs: vpmaddubsw + vpmaddwd + vpaddd per 32 MACs (what ONNX Runtime's AVX2 kernel runs);
  *   madd:    vpmaddwd + vpaddd per 16 MACs (our AVX2 kernel's arithmetic);
- *   vnni:    vpdpbusd per 32 MACs (our AVX-VNNI kernel's).
+ *   vnni:    vpdpbusd per 32 MACs (our AVX-VNNI kernel's);
+ *   vnni512: vpdpbusd on ZMM per 64 MACs (our AVX-512 VNNI kernel's).
  * The micro-kernels run on a panel and weights that stay in L1, requantization included.
  * GOP/s counts a multiply-accumulate as 2 operations. */
 #define _POSIX_C_SOURCE 199309L
@@ -32,6 +33,7 @@ static double now(void) {
   ", %%ymm" #acc ", %%ymm" #acc "\n\t"
 #define MADD(t, acc) "vpmaddwd %%ymm13, %%ymm12, %%ymm" #t "\n\t vpaddd %%ymm" #t ", %%ymm" #acc ", %%ymm" #acc "\n\t"
 #define VNNI(t, acc) "vpdpbusd %%ymm13, %%ymm12, %%ymm" #acc "\n\t"
+#define VNNI512(t, acc) "vpdpbusd %%zmm13, %%zmm12, %%zmm" #acc "\n\t"
 #define CLOBBERS                                                                                                     \
   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", \
       "xmm14"
@@ -52,23 +54,25 @@ static double now(void) {
 PEAK(peak_maddubs, "avx2", SIX(MADDUBS), 6 * 32)
 PEAK(peak_madd, "avx2", SIX(MADD), 6 * 16)
 PEAK(peak_vnni, "avx2,avxvnni", SIX(VNNI) VNNI(, 0) VNNI(, 1) VNNI(, 2) VNNI(, 3) VNNI(, 4) VNNI(, 5), 12 * 32)
+PEAK(peak_vnni512, "avx512f,avx512vnni", SIX(VNNI512) VNNI512(, 0) VNNI512(, 1) VNNI512(, 2) VNNI512(, 3) VNNI512(, 4) VNNI512(, 5),
+     12 * 64)
 
 /* One micro-kernel on a depth-K tile: MR × NR × K MACs per call. */
 static double kernel_gops(void (*run)(const wt_gemm_tile *), size_t nr, size_t depth, int int16_panel, double seconds) {
   const size_t groups = depth / 4;
   void *panel = aligned_alloc(64, groups * WT_GEMM_MR * 4 * 2);
-  int8_t *weights = aligned_alloc(64, groups * 32 * 2);
-  int32_t bias[16] = {0}, mult[16], shift[16];
-  uint8_t y[WT_GEMM_MR * 16];
+  int8_t *weights = aligned_alloc(64, groups * 32 * 4);
+  int32_t bias[32] = {0}, mult[32], shift[32];
+  uint8_t y[WT_GEMM_MR * 32];
   for (size_t i = 0; i < groups * WT_GEMM_MR * 4; i++) {
     if (int16_panel) ((int16_t *)panel)[i] = (int16_t)(i % 251);
     else ((uint8_t *)panel)[i] = (uint8_t)(i % 251);
   }
-  for (size_t i = 0; i < groups * 64; i++) weights[i] = (int8_t)(i % 255 - 127);
-  for (int i = 0; i < 16; i++) mult[i] = 1 << 30, shift[i] = -12;
+  for (size_t i = 0; i < groups * 128; i++) weights[i] = (int8_t)(i % 255 - 127);
+  for (int i = 0; i < 32; i++) mult[i] = 1 << 30, shift[i] = -12;
   const wt_gemm_tile tile = {.rows = WT_GEMM_MR, .columns = nr, .depth_groups = groups, .panel = panel, .weights = weights,
                              .block_stride = groups * 32, .bias = bias, .multiplier = mult, .shift = shift, .act_max = 255,
-                             .y = y, .y_stride = 16};
+                             .y = y, .y_stride = 32};
   long calls = 0;
   const double start = now();
   double elapsed;
@@ -95,6 +99,12 @@ int main(int argc, char **argv) {
     printf(", \"peak_vnni_gops\": %.1f", peak_vnni(seconds));
     for (int i = 0; i < 3; i++)
       printf(", \"avxvnni_4x16c4_k%zu_gops\": %.1f", depths[i], kernel_gops(wt_qu8_gemm_4x16c4__avxvnni, 16, depths[i], 0, seconds));
+  }
+  if (wt_cpu_has_avx512vnni()) {
+    printf(", \"peak_vnni512_gops\": %.1f", peak_vnni512(seconds));
+    for (int i = 0; i < 3; i++)
+      printf(", \"avx512vnni_4x32c4_k%zu_gops\": %.1f", depths[i],
+             kernel_gops(wt_qu8_gemm_4x32c4__avx512vnni, 32, depths[i], 0, seconds));
   }
   printf("}\n");
   return 0;

@@ -5,8 +5,8 @@ micro-kernels' GOP/s next to the peak of their instruction mix (bench/gemm_peak.
 
     python3 bench/int8_vs_ort.py [--rounds 5] [--runs 30] [--models lite0,mobilenetv2,squeezenet]
 
-Ours: `compress profile MODEL.wtm --runs N --json` (median_ms), for the AVX-VNNI and AVX2 kernel
-sets when the CPU runs them; the .wtm is made by the main job calibrated on 20 images.
+Ours: `compress profile MODEL.wtm --runs N --json` (median_ms), for each x86 kernel set the CPU
+runs (AVX-512 VNNI, AVX-VNNI, AVX2); the .wtm is made by the main job calibrated on 20 images.
 ONNX Runtime: quantize_static QDQ, per-channel, U8 activations / S8 weights (as
 ../shared/bench/ort_reference.py), intra_op_num_threads=1, median of N runs after warm-up.
 Prints a table and one JSON line.
@@ -105,7 +105,7 @@ def main():
         print("(../shared/data is absent: the int8 benchmark needs the ImageNet models and calibration images; skipping it)")
         return
     os.makedirs(OUT, exist_ok=True)
-    kernel_sets = ["avxvnni", "avx2"]  # a set this CPU lacks drops out at its first run
+    kernel_sets = ["avx512vnni", "avxvnni", "avx2"]  # a set this CPU lacks drops out at its first run
     results = {}
     for name in a.models.split(","):
         rel, prep = MODELS[name]

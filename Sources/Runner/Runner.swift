@@ -33,13 +33,14 @@ public final class Runner {
     /// Kernel sets of the runtime: `auto` is the fastest this CPU runs (or the one the
     /// environment variable WT_KERNELS names).
     public enum Kernels: String, CaseIterable, Sendable {
-        case auto, ref, avx2, avxvnni
+        case auto, ref, avx2, avxvnni, avx512vnni
         var c: wt_kernels {
             switch self {
             case .auto: return WT_KERNELS_AUTO
             case .ref: return WT_KERNELS_REF
             case .avx2: return WT_KERNELS_AVX2
             case .avxvnni: return WT_KERNELS_AVXVNNI
+            case .avx512vnni: return WT_KERNELS_AVX512VNNI
             }
         }
     }
@@ -69,7 +70,7 @@ public final class Runner {
         }
     }
 
-    /// The kernel set in use: "ref", "avx2" or "avxvnni".
+    /// The kernel set in use: "ref", "avx2", "avxvnni" or "avx512vnni".
     public var kernels: String { String(cString: wt_interpreter_kernels_name(interpreter)) }
 
     /// Ops in the model, in execution order.

@@ -14,15 +14,19 @@ static const wt_kernel_set *kernel_set(wt_kernels kernels) {
 #if defined(__x86_64__) || defined(_M_X64)
   case WT_KERNELS_AVX2: return wt_cpu_has_avx2() ? &wt_kernel_set_avx2 : NULL;
   case WT_KERNELS_AVXVNNI: return wt_cpu_has_avxvnni() ? &wt_kernel_set_avxvnni : NULL;
+  case WT_KERNELS_AVX512VNNI: return wt_cpu_has_avx512vnni() ? &wt_kernel_set_avx512vnni : NULL;
 #endif
   case WT_KERNELS_AUTO: {
+    /* WT_KERNELS names a set this CPU runs, or the fastest one is taken. */
+    static const struct {
+      const char *name;
+      wt_kernels kernels;
+    } by_speed[] = {{"avx512vnni", WT_KERNELS_AVX512VNNI}, {"avxvnni", WT_KERNELS_AVXVNNI}, {"avx2", WT_KERNELS_AVX2}, {"ref", WT_KERNELS_REF}};
     const char *forced = getenv("WT_KERNELS");
-    if (forced != NULL && strcmp(forced, "ref") == 0) return kernel_set(WT_KERNELS_REF);
-    if (forced != NULL && strcmp(forced, "avx2") == 0 && kernel_set(WT_KERNELS_AVX2) != NULL)
-      return kernel_set(WT_KERNELS_AVX2);
-    const wt_kernel_set *best = kernel_set(WT_KERNELS_AVXVNNI);
-    if (best == NULL) best = kernel_set(WT_KERNELS_AVX2);
-    return best != NULL ? best : &wt_kernel_set_ref;
+    for (size_t i = 0; forced != NULL && i < sizeof by_speed / sizeof by_speed[0]; i++)
+      if (strcmp(forced, by_speed[i].name) == 0 && kernel_set(by_speed[i].kernels) != NULL) return kernel_set(by_speed[i].kernels);
+    for (size_t i = 0;; i++)
+      if (kernel_set(by_speed[i].kernels) != NULL) return kernel_set(by_speed[i].kernels);
   }
   default: return NULL;
   }

@@ -219,7 +219,7 @@ static size_t scratch_size(const wt_model *m, const wt_op *op) {
   } else {
     return 0;
   }
-  return WT_PANEL_ROWS * wt_round_up(depth, WT_PACK_KR) * sizeof(int16_t) + 3 * WT_ALIGNMENT;
+  return wt_gemm_scratch_size(depth);
 }
 
 static wt_status load_io(wt_model *m, const uint8_t *bytes, uint64_t size) {

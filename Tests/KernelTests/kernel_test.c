@@ -18,6 +18,7 @@
 #include "kernels/packing.h"
 #if defined(__x86_64__)
 #include "kernels/x86/requantize_avx2.h"
+#include "kernels/x86/requantize_avx512.h"
 #endif
 
 /* ---- buffers ending against a guard page, inside one reserved region (blob offsets are 32-bit) */
@@ -179,7 +180,7 @@ static void conv_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, si
   bias_blob(&c.op, cout);
   requant_blobs(&c.op, cout, depth);
   clamp(&c.op);
-  c.scratch_size = depthwise ? 0 : WT_PANEL_ROWS * wt_round_up(depth, 4) * 2 + 3 * 64;
+  c.scratch_size = depthwise ? 0 : wt_gemm_scratch_size(depth);
   char what[160];
   snprintf(what, sizeof what, "conv n%zu %zux%zux%zu→%zu g%zu k%zux%zu s%zu d%zu pads %d,%d,%d,%d", n, h, w, cin, cout, group, kh, kw,
            stride, dilation, p[WT_P_PAD_TOP], p[WT_P_PAD_LEFT], p[WT_P_PAD_BOTTOM], p[WT_P_PAD_RIGHT]);
@@ -206,7 +207,7 @@ static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t
   bias_blob(&c.op, outputs);
   requant_blobs(&c.op, outputs, depth);
   clamp(&c.op);
-  c.scratch_size = WT_PANEL_ROWS * wt_round_up(depth, 4) * 2 + 3 * 64;
+  c.scratch_size = wt_gemm_scratch_size(depth);
   char what[96];
   snprintf(what, sizeof what, "fc batch %zu depth %zu outputs %zu", batch, depth, outputs);
   c.what = what;
@@ -283,10 +284,33 @@ static WT_AVX2 void requantize_sweep(void) {
 }
 #endif
 
+/* wt_requantize_avx512 against wt_requantize, partial channel counts included. */
+static WT_AVX512 void requantize512_sweep(void) {
+  for (int trial = 0; trial < 10000; trial++) {
+    int32_t x[16], m[16], s[16], got[16];
+    for (int i = 0; i < 16; i++) {
+      x[i] = trial % 3 == 0 ? (int32_t)(next() | 0x80000000u) >> uniform(0, 31) : (int32_t)next() >> uniform(0, 31);
+      m[i] = uniform(0, 9) == 0 ? (uniform(0, 1) ? 0 : INT32_MAX) : (int32_t)((1u << 30) + next() % (1u << 30));
+      s[i] = uniform(-31, 30);
+    }
+    const size_t count = (size_t)uniform(1, 16);
+    const wt_requant_avx512 q = wt_requant_avx512_load(m, s, count);
+    _mm512_storeu_si512(got, wt_requantize_avx512(_mm512_loadu_si512(x), &q));
+    cases++;
+    for (size_t i = 0; i < count; i++)
+      if (got[i] != wt_requantize(x[i], m[i], s[i])) {
+        if (failures++ < 20)
+          fprintf(stderr, "MISMATCH requantize(%d, %d, %d): ref %d, avx512 %d\n", x[i], m[i], s[i], wt_requantize(x[i], m[i], s[i]), got[i]);
+        break;
+      }
+  }
+}
+
 static void sweep(const wt_kernel_set *set, int random_cases) {
-  /* GEMM tile edges: pixels around MR = 4, outputs around 8 and 16, depth around 4 and beyond. */
-  const size_t batches[] = {1, 2, 3, 4, 5, 7, 8, 9};
-  const size_t depths[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257};
+  /* GEMM tile edges: pixels around MR = 4 and past a packed chunk (wt_panel_rows: 8 pixels at
+   * depth 1500), outputs around 8 and 16, depth around 4 and beyond. */
+  const size_t batches[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 33};
+  const size_t depths[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 1500};
   const size_t outputs[] = {1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 40};
   for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
     for (size_t d = 0; d < sizeof depths / sizeof *depths; d++)
@@ -347,6 +371,13 @@ int main(int argc, char **argv) {
     sets++;
   } else {
     printf("this CPU has no AVX-VNNI: skipping the avxvnni kernels\n");
+  }
+  if (wt_cpu_has_avx512vnni()) {
+    requantize512_sweep();
+    sweep(&wt_kernel_set_avx512vnni, random_cases);
+    sets++;
+  } else {
+    printf("this CPU has no AVX-512 VNNI: skipping the avx512vnni kernels\n");
   }
 #endif
   printf("kernel tests: %d cases over %d kernel sets against ref, %d mismatches\n", cases, sets, failures);

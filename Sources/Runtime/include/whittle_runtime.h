@@ -143,8 +143,8 @@ typedef struct {
 } wt_model;
 
 /* Kernel sets. AUTO is the fastest this CPU runs, unless the environment variable WT_KERNELS
- * names one ("ref", "avx2", "avxvnni"). */
-typedef enum { WT_KERNELS_AUTO = 0, WT_KERNELS_REF, WT_KERNELS_AVX2, WT_KERNELS_AVXVNNI } wt_kernels;
+ * names one ("ref", "avx2", "avxvnni", "avx512vnni"). */
+typedef enum { WT_KERNELS_AUTO = 0, WT_KERNELS_REF, WT_KERNELS_AVX2, WT_KERNELS_AVXVNNI, WT_KERNELS_AVX512VNNI } wt_kernels;
 
 typedef struct {
   const wt_model *model;
@@ -170,7 +170,7 @@ uint32_t wt_model_output(const wt_model *model, uint32_t index);
 wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model, void *arena, size_t arena_size);
 /* Chooses the kernel set; WT_ERROR_UNSUPPORTED when this CPU lacks it (the set in use stays). */
 wt_status wt_interpreter_set_kernels(wt_interpreter *interpreter, wt_kernels kernels);
-/* "ref", "avx2" or "avxvnni". */
+/* "ref", "avx2", "avxvnni" or "avx512vnni". */
 const char *wt_interpreter_kernels_name(const wt_interpreter *interpreter);
 /* Runs every op in order. Allocates nothing. */
 wt_status wt_invoke(wt_interpreter *interpreter);

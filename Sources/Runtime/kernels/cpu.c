@@ -10,8 +10,8 @@ static uint64_t xgetbv0(void) {
   return ((uint64_t)edx << 32) | eax;
 }
 
-/* Bit 0: AVX2+FMA usable; bit 1: AVX-VNNI usable. Computed on every call: cpuid is cheap and
- * the interpreter asks once per init. */
+/* Bit 0: AVX2+FMA usable; bit 1: AVX-VNNI; bit 2: AVX-512 F/BW/VL/VNNI. Computed on every
+ * call: cpuid is cheap and the interpreter asks once per init. */
 static int features(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
@@ -19,13 +19,17 @@ static int features(void) {
   if (!osxsave || !avx || !fma || (xgetbv0() & 6) != 6) return 0;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((b >> 5) & 1)) return 0;
   int result = 1;
+  const int avx512 = ((b >> 16) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1) && ((c >> 11) & 1) && (xgetbv0() & 0xe6) == 0xe6;
+  if (avx512) result |= 4;
   if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 4) & 1)) result |= 2;
   return result;
 }
 
 int wt_cpu_has_avx2(void) { return features() & 1; }
 int wt_cpu_has_avxvnni(void) { return (features() & 3) == 3; }
+int wt_cpu_has_avx512vnni(void) { return (features() & 5) == 5; }
 #else
 int wt_cpu_has_avx2(void) { return 0; }
 int wt_cpu_has_avxvnni(void) { return 0; }
+int wt_cpu_has_avx512vnni(void) { return 0; }
 #endif

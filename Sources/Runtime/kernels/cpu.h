@@ -4,5 +4,6 @@
 
 int wt_cpu_has_avx2(void);    /* AVX2 and FMA, with the OS saving YMM state */
 int wt_cpu_has_avxvnni(void); /* AVX2 plus AVX-VNNI (vpdpbusd on YMM) */
+int wt_cpu_has_avx512vnni(void); /* AVX2 plus AVX-512 F, BW, VL and VNNI, with the OS saving ZMM state */
 
 #endif

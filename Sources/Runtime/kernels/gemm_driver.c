@@ -10,16 +10,27 @@ typedef struct {
   int32_t zx;
 } geometry;
 
-/* Writes one pixel's im2col row (depth bytes, zx at padded taps) to `row`. */
+/* Writes one pixel's im2col row (depth bytes, zx at padded taps) to `row`. A window row that
+ * lies wholly inside the input (dilation 1) is one contiguous run of kw · C/g bytes when the
+ * conv has one group. */
 static void gather_row(const geometry *g, size_t group, size_t pixel, uint8_t *row) {
   const size_t cg = g->in_per_group, pixels_per_image = g->out_h * g->out_w;
   const size_t n = pixel / pixels_per_image, oy = pixel % pixels_per_image / g->out_w, ox = pixel % g->out_w;
+  const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->stride_w) - (ptrdiff_t)g->pad_left;
+  const int whole_rows = g->dilation_w == 1 && cg == g->channels && ix0 >= 0 && ix0 + (ptrdiff_t)g->kw <= (ptrdiff_t)g->width;
   for (size_t ky = 0; ky < g->kh; ky++) {
     const ptrdiff_t iy = (ptrdiff_t)(oy * g->stride_h + ky * g->dilation_h) - (ptrdiff_t)g->pad_top;
+    const int row_inside = iy >= 0 && iy < (ptrdiff_t)g->height;
+    const uint8_t *line = row_inside ? g->x + (n * g->height + (size_t)iy) * g->width * g->channels + group * cg : NULL;
+    if (whole_rows && row_inside) {
+      memcpy(row, line + (size_t)ix0 * g->channels, g->kw * cg);
+      row += g->kw * cg;
+      continue;
+    }
     for (size_t kx = 0; kx < g->kw; kx++, row += cg) {
-      const ptrdiff_t ix = (ptrdiff_t)(ox * g->stride_w + kx * g->dilation_w) - (ptrdiff_t)g->pad_left;
-      const int padded = iy < 0 || iy >= (ptrdiff_t)g->height || ix < 0 || ix >= (ptrdiff_t)g->width;
-      const uint8_t *src = padded ? NULL : g->x + ((n * g->height + (size_t)iy) * g->width + (size_t)ix) * g->channels + group * cg;
+      const ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dilation_w);
+      const int padded = !row_inside || ix < 0 || ix >= (ptrdiff_t)g->width;
+      const uint8_t *src = padded ? NULL : line + (size_t)ix * g->channels;
       if (cg >= 16) { /* a library call pays off */
         if (padded) memset(row, g->zx, cg); else memcpy(row, src, cg);
       } else {
@@ -59,11 +70,12 @@ static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const ge
                      size_t out_per_group) {
   const wt_op *op = call->op;
   const size_t depth = g->kh * g->kw * g->in_per_group, depth_groups = (depth + 3) / 4;
-  const size_t panel_bytes = depth_groups * WT_GEMM_MR * 4, out_c = out_per_group * groups;
-  /* Scratch: the panel, the int16 panel when the kernel wants one, one gathered row. */
+  const size_t out_c = out_per_group * groups;
+  /* Scratch (packing.h): the uint8 panels, the int16 panels when the kernel wants them, one row. */
+  const size_t chunk = wt_panel_rows(depth), chunk_bytes = chunk * depth_groups * 4;
   uint8_t *panel = (uint8_t *)call->scratch;
-  void *prepared = uk->prepare != NULL ? panel + wt_round_up(panel_bytes, 64) : panel;
-  uint8_t *row = panel + wt_round_up(panel_bytes, 64) + (uk->prepare != NULL ? wt_round_up(2 * panel_bytes, 64) : 0);
+  void *prepared = uk->prepare != NULL ? panel + wt_round_up(chunk_bytes, 64) : panel;
+  uint8_t *row = panel + wt_round_up(chunk_bytes, 64) + wt_round_up(2 * chunk_bytes, 64);
   const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset);
   const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
   const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
@@ -71,10 +83,12 @@ static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const ge
   const size_t block_stride = depth_groups * WT_PACK_NR * WT_PACK_KR;
   for (size_t group = 0; group < groups; group++) {
     const int8_t *group_weights = weights + group * wt_packed_group_size(out_per_group, depth);
-    for (size_t first = 0; first < pixels; first += WT_GEMM_MR) {
-      const size_t rows = pixels - first < WT_GEMM_MR ? pixels - first : WT_GEMM_MR;
-      pack_panel(g, group, first, rows, depth_groups, row, panel);
-      if (uk->prepare != NULL) uk->prepare(panel, panel_bytes, prepared);
+    for (size_t first = 0; first < pixels; first += chunk) {
+      const size_t rows = pixels - first < chunk ? pixels - first : chunk;
+      for (size_t r = 0; r < rows; r += WT_GEMM_MR)
+        pack_panel(g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, depth_groups, row,
+                   panel + r * depth_groups * 4);
+      if (uk->prepare != NULL) uk->prepare(panel, wt_round_up(rows, WT_GEMM_MR) * depth_groups * 4, prepared);
       for (size_t m = 0; m < out_per_group; m += uk->nr) {
         const size_t oc = group * out_per_group + m;
         const wt_gemm_tile tile = {

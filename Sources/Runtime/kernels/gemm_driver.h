@@ -10,10 +10,11 @@
 
 #define WT_GEMM_MR 4u
 
-/* One micro-kernel call: `rows` ≤ WT_GEMM_MR pixels × `columns` ≤ nr output channels. */
+/* One micro-kernel call: `rows` pixels (any count; the kernel walks them WT_GEMM_MR at a time,
+ * so requantization constants load once per call) × `columns` ≤ nr output channels. */
 typedef struct {
   size_t rows, columns, depth_groups;
-  const void *panel;        /* [depth_groups][WT_GEMM_MR][4] activations, uint8 or int16 */
+  const void *panel;        /* ⌈rows/4⌉ panels of [depth_groups][WT_GEMM_MR][4] activations, uint8 or int16 */
   const int8_t *weights;    /* the first 8-channel block's first depth group */
   size_t block_stride;      /* bytes from one 8-channel block to the next */
   const int32_t *bias, *multiplier, *shift; /* `columns` entries each */

@@ -15,6 +15,7 @@ extern const wt_kernel_set wt_kernel_set_ref;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const wt_kernel_set wt_kernel_set_avx2;
 extern const wt_kernel_set wt_kernel_set_avxvnni;
+extern const wt_kernel_set wt_kernel_set_avx512vnni;
 #endif
 
 #endif

@@ -23,11 +23,21 @@
 
 #define WT_PACK_NR 8u
 #define WT_PACK_KR 4u
-/* Scratch for GEMM kernels: WT_PANEL_ROWS · round_up(K, 4) int16 values plus 3 · 64 bytes, room
- * for an activation panel packed as uint8, again as int16, and one gathered row (gemm_driver.c). */
-#define WT_PANEL_ROWS 8u
-
 static inline size_t wt_round_up(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+/* Pixels a GEMM driver packs at a time (gemm_driver.c): as many 4-pixel panels as fit in 16 KB
+ * of uint8 panel, 4 to 32. Example: depth 144 → 16384 / 144 = 113 → 32; depth 1280 → 12. */
+static inline size_t wt_panel_rows(size_t depth) {
+  const size_t rows = 16384 / wt_round_up(depth, WT_PACK_KR) / 4 * 4;
+  return rows < 4 ? 4 : (rows > 32 ? 32 : rows);
+}
+
+/* Scratch of a GEMM op: the uint8 panel, the same panel widened to int16, one gathered
+ * im2col row, each 64-byte aligned. */
+static inline size_t wt_gemm_scratch_size(size_t depth) {
+  const size_t panel = wt_panel_rows(depth) * wt_round_up(depth, WT_PACK_KR);
+  return wt_round_up(panel, 64) + wt_round_up(2 * panel, 64) + wt_round_up(depth, 64) + 64;
+}
 
 /* Bytes of one group's GEMM-packed weights. */
 static inline size_t wt_packed_group_size(size_t outputs, size_t depth) {

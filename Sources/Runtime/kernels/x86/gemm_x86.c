@@ -31,14 +31,24 @@ static inline WT_AVX2 block_constants load_block(const wt_gemm_tile *t, size_t c
   return b;
 }
 
-/* Requantizes 16 accumulators of row r (channels [0, columns) of the tile) and stores them. */
-static inline WT_AVX2 void store_row(const wt_gemm_tile *t, size_t r, __m256i acc0, __m256i acc1, const block_constants *b0,
-                                     const block_constants *b1, size_t columns) {
+/* The output zero point and clamp, broadcast. */
+typedef struct {
+  __m256i zero_point;
+  __m128i low, high;
+} output_constants;
+
+static inline WT_AVX2 output_constants load_output(const wt_gemm_tile *t) {
+  output_constants o = {_mm256_set1_epi16((short)t->output_zero_point), _mm_set1_epi8((char)t->act_min),
+                        _mm_set1_epi8((char)t->act_max)};
+  return o;
+}
+
+/* Requantizes 16 accumulators of one pixel (channels [0, columns) of the tile) and stores them. */
+static inline WT_AVX2 void store_row(uint8_t *y, __m256i acc0, __m256i acc1, const block_constants *b0, const block_constants *b1,
+                                     const output_constants *o, size_t columns) {
   const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(_mm256_add_epi32(acc0, b0->bias), &b0->rq),
-                                         wt_requantize_avx2(_mm256_add_epi32(acc1, b1->bias), &b1->rq),
-                                         _mm256_set1_epi16((short)t->output_zero_point), _mm_set1_epi8((char)t->act_min),
-                                         _mm_set1_epi8((char)t->act_max));
-  uint8_t *y = t->y + r * t->y_stride;
+                                         wt_requantize_avx2(_mm256_add_epi32(acc1, b1->bias), &b1->rq), o->zero_point, o->low,
+                                         o->high);
   if (columns >= 16) {
     _mm_storeu_si128((__m128i *)(void *)y, bytes);
   } else if (columns == 8) {
@@ -50,36 +60,48 @@ static inline WT_AVX2 void store_row(const wt_gemm_tile *t, size_t r, __m256i ac
   }
 }
 
-/* int16 panel: each row's 4 depth values broadcast as one 64-bit word; each 8×4 weight tile
- * widened to two vectors of 4 channels × 4 depths; vpmaddwd leaves two partial sums per
- * channel, folded by vphaddd at the end. */
-/* Accumulators are named, not an array, so every compiler keeps them in registers. */
-#define BROADCAST64(a, r) _mm256_set1_epi64x(load64((a) + (r) * 4))
+/* One pixel's 4 depth values, unaligned. */
 static inline int64_t load64(const int16_t *p) {
   int64_t v;
   memcpy(&v, p, 8);
   return v;
 }
 
+static inline int32_t load32(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* int16 panel: each pixel's 4 depth values broadcast as one 64-bit word; each 8×4 weight tile
+ * widened to two vectors of 4 channels × 4 depths; vpmaddwd leaves two partial sums per
+ * channel, folded by vphaddd at the end. Accumulators are named, not an array, so every
+ * compiler keeps them in registers. */
 WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
-  __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
-  const int16_t *a = (const int16_t *)t->panel;
-  const int8_t *w = t->weights;
-  for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w += 32) {
-    const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
-    const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + 16)));
-    const __m256i x0 = BROADCAST64(a, 0), x1 = BROADCAST64(a, 1), x2 = BROADCAST64(a, 2), x3 = BROADCAST64(a, 3);
-    lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(x0, w_lo)), hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(x0, w_hi));
-    lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(x1, w_lo)), hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(x1, w_hi));
-    lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(x2, w_lo)), hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(x2, w_hi));
-    lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(x3, w_lo)), hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(x3, w_hi));
-  }
-  /* hadd gives channels [0 1 4 5 | 2 3 6 7]; the permute puts them in order. */
-  const __m256i acc[WT_GEMM_MR] = {
-      _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo0, hi0), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo1, hi1), 0xD8),
-      _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo2, hi2), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo3, hi3), 0xD8)};
   const block_constants b = load_block(t, 0, t->columns);
-  for (size_t r = 0; r < t->rows; r++) store_row(t, r, acc[r], acc[r], &b, &b, t->columns);
+  const output_constants o = load_output(t);
+  const int16_t *panel = (const int16_t *)t->panel;
+  for (size_t first = 0; first < t->rows; first += WT_GEMM_MR, panel += t->depth_groups * WT_GEMM_MR * 4) {
+    __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
+    const int16_t *a = panel;
+    const int8_t *w = t->weights;
+    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w += 32) {
+      const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
+      const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + 16)));
+      const __m256i x0 = _mm256_set1_epi64x(load64(a)), x1 = _mm256_set1_epi64x(load64(a + 4));
+      const __m256i x2 = _mm256_set1_epi64x(load64(a + 8)), x3 = _mm256_set1_epi64x(load64(a + 12));
+      lo0 = _mm256_add_epi32(lo0, _mm256_madd_epi16(x0, w_lo)), hi0 = _mm256_add_epi32(hi0, _mm256_madd_epi16(x0, w_hi));
+      lo1 = _mm256_add_epi32(lo1, _mm256_madd_epi16(x1, w_lo)), hi1 = _mm256_add_epi32(hi1, _mm256_madd_epi16(x1, w_hi));
+      lo2 = _mm256_add_epi32(lo2, _mm256_madd_epi16(x2, w_lo)), hi2 = _mm256_add_epi32(hi2, _mm256_madd_epi16(x2, w_hi));
+      lo3 = _mm256_add_epi32(lo3, _mm256_madd_epi16(x3, w_lo)), hi3 = _mm256_add_epi32(hi3, _mm256_madd_epi16(x3, w_hi));
+    }
+    /* hadd gives channels [0 1 4 5 | 2 3 6 7]; the permute puts them in order. */
+    const __m256i acc[WT_GEMM_MR] = {
+        _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo0, hi0), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo1, hi1), 0xD8),
+        _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo2, hi2), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo3, hi3), 0xD8)};
+    const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
+    for (size_t r = 0; r < rows; r++) store_row(t->y + (first + r) * t->y_stride, acc[r], acc[r], &b, &b, &o, t->columns);
+  }
 }
 
 WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out) {
@@ -90,33 +112,33 @@ WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out)
   for (; i < count; i++) dst[i] = panel[i];
 }
 
-/* uint8 panel: each row's 4 depth bytes broadcast as one dword; vpdpbusd sums the 4 products
+/* uint8 panel: each pixel's 4 depth bytes broadcast as one dword; vpdpbusd sums the 4 products
  * of each channel straight into its int32 lane. The second 8-channel block reuses the first's
  * pointer when the tile has 8 channels or fewer, so nothing is read past the weights. */
-#define BROADCAST32(a, r) _mm256_set1_epi32(load32((a) + (r) * 4))
-static inline int32_t load32(const uint8_t *p) {
-  int32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
 __attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *t) {
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-  const uint8_t *a = (const uint8_t *)t->panel;
-  const int8_t *w0 = t->weights, *w1 = t->columns > 8 ? t->weights + t->block_stride : t->weights;
-  for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w0 += 32, w1 += 32) {
-    const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)w0);
-    const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)w1);
-    const __m256i x0 = BROADCAST32(a, 0), x1 = BROADCAST32(a, 1), x2 = BROADCAST32(a, 2), x3 = BROADCAST32(a, 3);
-    a0 = _mm256_dpbusd_avx_epi32(a0, x0, u), b0 = _mm256_dpbusd_avx_epi32(b0, x0, v);
-    a1 = _mm256_dpbusd_avx_epi32(a1, x1, u), b1 = _mm256_dpbusd_avx_epi32(b1, x1, v);
-    a2 = _mm256_dpbusd_avx_epi32(a2, x2, u), b2 = _mm256_dpbusd_avx_epi32(b2, x2, v);
-    a3 = _mm256_dpbusd_avx_epi32(a3, x3, u), b3 = _mm256_dpbusd_avx_epi32(b3, x3, v);
-  }
-  const __m256i first[WT_GEMM_MR] = {a0, a1, a2, a3}, second[WT_GEMM_MR] = {b0, b1, b2, b3};
   const block_constants c0 = load_block(t, 0, t->columns);
   const block_constants c1 = t->columns > 8 ? load_block(t, 8, t->columns - 8) : c0;
-  for (size_t r = 0; r < t->rows; r++) store_row(t, r, first[r], second[r], &c0, &c1, t->columns);
+  const output_constants o = load_output(t);
+  const uint8_t *panel = (const uint8_t *)t->panel;
+  for (size_t first = 0; first < t->rows; first += WT_GEMM_MR, panel += t->depth_groups * WT_GEMM_MR * 4) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    const uint8_t *a = panel;
+    const int8_t *w0 = t->weights, *w1 = t->columns > 8 ? t->weights + t->block_stride : t->weights;
+    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w0 += 32, w1 += 32) {
+      const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)w0);
+      const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)w1);
+      const __m256i x0 = _mm256_set1_epi32(load32(a)), x1 = _mm256_set1_epi32(load32(a + 4));
+      const __m256i x2 = _mm256_set1_epi32(load32(a + 8)), x3 = _mm256_set1_epi32(load32(a + 12));
+      a0 = _mm256_dpbusd_avx_epi32(a0, x0, u), b0 = _mm256_dpbusd_avx_epi32(b0, x0, v);
+      a1 = _mm256_dpbusd_avx_epi32(a1, x1, u), b1 = _mm256_dpbusd_avx_epi32(b1, x1, v);
+      a2 = _mm256_dpbusd_avx_epi32(a2, x2, u), b2 = _mm256_dpbusd_avx_epi32(b2, x2, v);
+      a3 = _mm256_dpbusd_avx_epi32(a3, x3, u), b3 = _mm256_dpbusd_avx_epi32(b3, x3, v);
+    }
+    const __m256i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};
+    const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
+    for (size_t r = 0; r < rows; r++)
+      store_row(t->y + (first + r) * t->y_stride, first_half[r], second_half[r], &c0, &c1, &o, t->columns);
+  }
 }
 
 static const wt_gemm_ukernel avx2 = {.nr = 8, .prepare = wt_widen_panel__avx2, .run = wt_qu8_gemm_4x8c4__avx2};

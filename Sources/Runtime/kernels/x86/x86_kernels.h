@@ -15,6 +15,10 @@ void wt_qu8_add__avx2(const wt_op_call *call);
 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *tile);     /* panel int16 (wt_widen_panel__avx2) */
 void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *tile); /* panel uint8 */
 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out);
+void wt_qu8_gemm_4x32c4__avx512vnni(const wt_gemm_tile *tile); /* panel uint8 */
+void wt_qu8_conv__avx512vnni(const wt_op_call *call);            /* depthwise or GEMM (vpdpbusd on ZMM) */
+void wt_qu8_fc__avx512vnni(const wt_op_call *call);
+void wt_qu8_dwconv__avx512vnni(const wt_op_call *call);
 void wt_qu8_maxpool__avx2(const wt_op_call *call);
 
 #endif

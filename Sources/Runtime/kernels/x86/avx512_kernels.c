@@ -1,0 +1,217 @@
+/* AVX-512 VNNI kernels: the GEMM micro-kernel (4 pixels × 32 channels, vpdpbusd on ZMM) and
+ * depthwise convolution 32 channels at a time. Same arithmetic as the AVX2 and AVX-VNNI sets,
+ * twice the lanes, and masked loads and stores at the channel edges. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <string.h>
+
+#include "../kernel_set.h"
+#include "../packing.h"
+#include "requantize_avx512.h"
+#include "x86_kernels.h"
+
+static inline __mmask16 lanes16(size_t count) { return (__mmask16)(count >= 16 ? 0xffffu : (1u << count) - 1); }
+static inline __mmask32 lanes32(size_t count) { return count >= 32 ? 0xffffffffu : (1u << count) - 1; }
+
+static inline int32_t load32(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+/* Two 8-channel blocks of one depth group as one vector: [block i | block i+1]. */
+static inline WT_AVX512 __m512i weight_pair(const int8_t *first, const int8_t *second) {
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)first)),
+                            _mm256_loadu_si256((const __m256i *)(const void *)second), 1);
+}
+
+/* The GEMM tile with one (channels ≤ 16) or two 16-channel halves. Blocks past the tile's
+ * channels read the first block instead, so no load passes the weights' end. */
+static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_gemm_tile *t, int two) {
+  const size_t columns0 = t->columns < 16 ? t->columns : 16, columns1 = t->columns > 16 ? t->columns - 16 : 0;
+  const size_t blocks = (t->columns + 7) / 8;
+  const int8_t *blk[4];
+  for (size_t i = 0; i < 4; i++) blk[i] = t->weights + (i < blocks ? i : 0) * t->block_stride;
+  const wt_requant_avx512 rq0 = wt_requant_avx512_load(t->multiplier, t->shift, columns0);
+  const wt_requant_avx512 rq1 = two ? wt_requant_avx512_load(t->multiplier + 16, t->shift + 16, columns1) : rq0;
+  const __m512i bias0 = _mm512_maskz_loadu_epi32(lanes16(columns0), t->bias);
+  const __m512i bias1 = two ? _mm512_maskz_loadu_epi32(lanes16(columns1), t->bias + 16) : bias0;
+  const __m512i zy = _mm512_set1_epi32(t->output_zero_point), low = _mm512_set1_epi32(t->act_min),
+                high = _mm512_set1_epi32(t->act_max);
+  const __mmask16 store0 = lanes16(columns0), store1 = lanes16(columns1);
+  const uint8_t *panel = (const uint8_t *)t->panel;
+  for (size_t first = 0; first < t->rows; first += WT_GEMM_MR, panel += t->depth_groups * WT_GEMM_MR * 4) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    const uint8_t *a = panel;
+    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4) {
+      const __m512i u = weight_pair(blk[0] + q * 32, blk[1] + q * 32);
+      const __m512i x0 = _mm512_set1_epi32(load32(a)), x1 = _mm512_set1_epi32(load32(a + 4));
+      const __m512i x2 = _mm512_set1_epi32(load32(a + 8)), x3 = _mm512_set1_epi32(load32(a + 12));
+      a0 = _mm512_dpbusd_epi32(a0, x0, u), a1 = _mm512_dpbusd_epi32(a1, x1, u);
+      a2 = _mm512_dpbusd_epi32(a2, x2, u), a3 = _mm512_dpbusd_epi32(a3, x3, u);
+      if (two) {
+        const __m512i v = weight_pair(blk[2] + q * 32, blk[3] + q * 32);
+        b0 = _mm512_dpbusd_epi32(b0, x0, v), b1 = _mm512_dpbusd_epi32(b1, x1, v);
+        b2 = _mm512_dpbusd_epi32(b2, x2, v), b3 = _mm512_dpbusd_epi32(b3, x3, v);
+      }
+    }
+    const __m512i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};
+    const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
+    for (size_t r = 0; r < rows; r++) {
+      uint8_t *y = t->y + (first + r) * t->y_stride;
+      _mm_mask_storeu_epi8(y, store0, wt_output16_avx512(wt_requantize_avx512(_mm512_add_epi32(first_half[r], bias0), &rq0), zy, low, high));
+      if (two)
+        _mm_mask_storeu_epi8(y + 16, store1,
+                             wt_output16_avx512(wt_requantize_avx512(_mm512_add_epi32(second_half[r], bias1), &rq1), zy, low, high));
+    }
+  }
+}
+
+WT_AVX512 void wt_qu8_gemm_4x32c4__avx512vnni(const wt_gemm_tile *t) {
+  if (t->columns > 16)
+    gemm_4x32(t, 1);
+  else
+    gemm_4x32(t, 0);
+}
+
+/* ---- depthwise: taps in pairs as in dwconv_avx2.c, 32 channels per step. Unpacking bytes
+ * works within 128-bit lanes, so one vector holds channels [0-7 | 16-23] and the other
+ * [8-15 | 24-31]; bias and constants are arranged to match, and the two are put back in
+ * order before requantization. */
+#define MAX_TAPS 25u
+#define MAX_PAIRS ((MAX_TAPS + 1) / 2)
+
+typedef struct {
+  const uint8_t *x;
+  uint8_t *y;
+  size_t batch, height, width, channels, out_h, out_w, count;
+  size_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  __m512i w_a[MAX_PAIRS], w_b[MAX_PAIRS], bias_a, bias_b, zy, low, high;
+  wt_requant_avx512 rq0, rq1;
+  __m256i zx;
+  __mmask32 mask;
+} dw_block;
+
+/* Channels [0, 32) of one output pixel from its taps' rows (NULL: a padded row). */
+static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_block *b, size_t kh, size_t kw, const uint8_t *const *rows,
+                                                                      ptrdiff_t ix0, uint8_t *y, int inside) {
+  const size_t taps = kh * kw, pairs = (taps + 1) / 2;
+  __m512i acc_a = b->bias_a, acc_b = b->bias_b;
+  for (size_t i = 0; i < pairs; i++) {
+    __m256i x[2];
+    for (size_t j = 0; j < 2; j++) {
+      const size_t t = 2 * i + j;
+      const ptrdiff_t ix = ix0 + (ptrdiff_t)((t % kw) * b->dilation_w);
+      if (t >= taps) {
+        x[j] = b->zx;
+      } else if (inside) {
+        x[j] = _mm256_loadu_si256((const __m256i *)(const void *)(rows[t / kw] + (size_t)ix * b->channels));
+      } else {
+        const uint8_t *row = rows[t / kw];
+        x[j] = row == NULL || ix < 0 || ix >= (ptrdiff_t)b->width
+                   ? b->zx
+                   : _mm256_mask_loadu_epi8(b->zx, b->mask, row + (size_t)ix * b->channels);
+      }
+    }
+    acc_a = _mm512_add_epi32(acc_a, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_unpacklo_epi8(x[0], x[1])), b->w_a[i]));
+    acc_b = _mm512_add_epi32(acc_b, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_unpackhi_epi8(x[0], x[1])), b->w_b[i]));
+  }
+  const __m512i low16 = _mm512_shuffle_i64x2(acc_a, acc_b, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512i high16 = _mm512_shuffle_i64x2(acc_a, acc_b, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m128i bytes0 = wt_output16_avx512(wt_requantize_avx512(low16, &b->rq0), b->zy, b->low, b->high);
+  const __m128i bytes1 = wt_output16_avx512(wt_requantize_avx512(high16, &b->rq1), b->zy, b->low, b->high);
+  _mm256_mask_storeu_epi8(y, b->mask, _mm256_inserti128_si256(_mm256_castsi128_si256(bytes0), bytes1, 1));
+}
+
+static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw) {
+  for (size_t n = 0; n < b->batch; n++)
+    for (size_t oy = 0; oy < b->out_h; oy++) {
+      const uint8_t *rows[MAX_TAPS];
+      int rows_inside = b->count == 32;
+      for (size_t ky = 0; ky < kh; ky++) {
+        const ptrdiff_t iy = (ptrdiff_t)(oy * b->stride_h + ky * b->dilation_h) - (ptrdiff_t)b->pad_top;
+        rows[ky] = iy < 0 || iy >= (ptrdiff_t)b->height ? NULL : b->x + (n * b->height + (size_t)iy) * b->width * b->channels;
+        rows_inside &= rows[ky] != NULL;
+      }
+      uint8_t *y = b->y + (n * b->out_h + oy) * b->out_w * b->channels;
+      for (size_t ox = 0; ox < b->out_w; ox++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(ox * b->stride_w) - (ptrdiff_t)b->pad_left;
+        const int inside = rows_inside && ix0 >= 0 && ix0 + (ptrdiff_t)((kw - 1) * b->dilation_w) < (ptrdiff_t)b->width;
+        if (inside)
+          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->channels, 1);
+        else
+          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->channels, 0);
+      }
+    }
+}
+
+static WT_AVX512 void dw_3x3(const dw_block *b) { dw_run(b, 3, 3); }
+static WT_AVX512 void dw_5x5(const dw_block *b) { dw_run(b, 5, 5); }
+static WT_AVX512 void dw_any(const dw_block *b, size_t kh, size_t kw) { dw_run(b, kh, kw); }
+
+WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], taps = kh * kw;
+  if (taps > MAX_TAPS) {
+    wt_qu8_conv__ref(call);
+    return;
+  }
+  const uint8_t *weights = call->data + op->blobs[WT_B_WEIGHTS].offset;
+  const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
+  const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
+  const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
+  dw_block b = {
+      .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
+      .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
+      .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
+      .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm512_set1_epi32(out->zero_point), .low = _mm512_set1_epi32(op->act_min),
+      .high = _mm512_set1_epi32(op->act_max), .zx = _mm256_set1_epi8((char)in->zero_point),
+  };
+  for (size_t c = 0; c < b.channels; c += 32) {
+    b.count = b.channels - c < 32 ? b.channels - c : 32;
+    b.mask = lanes32(b.count);
+    b.x = call->x[0] + c;
+    b.y = call->y + c;
+    for (size_t i = 0; i < (taps + 1) / 2; i++) {
+      const __m256i wa = _mm256_maskz_loadu_epi8(b.mask, weights + 2 * i * b.channels + c);
+      const __m256i wb = 2 * i + 1 < taps ? _mm256_maskz_loadu_epi8(b.mask, weights + (2 * i + 1) * b.channels + c) : _mm256_setzero_si256();
+      b.w_a[i] = _mm512_cvtepi8_epi16(_mm256_unpacklo_epi8(wa, wb));
+      b.w_b[i] = _mm512_cvtepi8_epi16(_mm256_unpackhi_epi8(wa, wb));
+    }
+    const size_t count0 = b.count < 16 ? b.count : 16, count1 = b.count > 16 ? b.count - 16 : 0;
+    const __m512i bias0 = _mm512_maskz_loadu_epi32(lanes16(count0), bias + c);
+    const __m512i bias1 = _mm512_maskz_loadu_epi32(lanes16(count1), bias + c + (count1 > 0 ? 16 : 0));
+    b.bias_a = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(1, 0, 1, 0));
+    b.bias_b = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(3, 2, 3, 2));
+    b.rq0 = wt_requant_avx512_load(mult + c, shift + c, count0);
+    b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
+    if (kh == 3 && kw == 3)
+      dw_3x3(&b);
+    else if (kh == 5 && kw == 5)
+      dw_5x5(&b);
+    else
+      dw_any(&b, kh, kw);
+  }
+}
+
+static const wt_gemm_ukernel avx512vnni = {.nr = 32, .prepare = NULL, .run = wt_qu8_gemm_4x32c4__avx512vnni};
+
+void wt_qu8_conv__avx512vnni(const wt_op_call *call) {
+  if (wt_conv_is_depthwise(call->op, call->in[0], call->out))
+    wt_qu8_dwconv__avx512vnni(call);
+  else
+    wt_qu8_gemm_conv(call, &avx512vnni);
+}
+
+void wt_qu8_fc__avx512vnni(const wt_op_call *call) { wt_qu8_gemm_fc(call, &avx512vnni); }
+
+const wt_kernel_set wt_kernel_set_avx512vnni = {
+    .name = "avx512vnni",
+    .by_kind = {[WT_OP_CONV] = wt_qu8_conv__avx512vnni, [WT_OP_FC] = wt_qu8_fc__avx512vnni,
+                [WT_OP_ADD] = wt_qu8_add__avx2,         [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_LUT] = wt_qu8_lut__ref,          [WT_OP_MAX_POOL] = wt_qu8_maxpool__avx2,
+                [WT_OP_MEAN] = wt_qu8_mean__ref,        [WT_OP_CONCAT] = wt_qu8_concat__ref,
+                [WT_OP_RESHAPE] = wt_qu8_reshape__ref,  [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
+};
+#endif
