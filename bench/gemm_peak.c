@@ -60,17 +60,17 @@ PEAK(peak_vnni512, "avx512f,avx512vnni", SIX(VNNI512) VNNI512(, 0) VNNI512(, 1) 
 /* One micro-kernel on a depth-K tile: MR × NR × K MACs per call. */
 static double kernel_gops(void (*run)(const wt_gemm_tile *), size_t nr, size_t depth, int int16_panel, double seconds) {
   const size_t groups = depth / 4;
-  void *panel = aligned_alloc(64, groups * WT_GEMM_MR * 4 * 2);
+  void *panel = aligned_alloc(64, groups * WT_GEMM_MR * 4 * 4);
   int8_t *weights = aligned_alloc(64, groups * 32 * 4);
   int32_t bias[32] = {0}, mult[32], shift[32];
-  uint8_t y[WT_GEMM_MR * 32];
-  for (size_t i = 0; i < groups * WT_GEMM_MR * 4; i++) {
+  uint8_t y[2 * WT_GEMM_MR * 32];
+  for (size_t i = 0; i < 2 * groups * WT_GEMM_MR * 4; i++) {
     if (int16_panel) ((int16_t *)panel)[i] = (int16_t)(i % 251);
     else ((uint8_t *)panel)[i] = (uint8_t)(i % 251);
   }
   for (size_t i = 0; i < groups * 128; i++) weights[i] = (int8_t)(i % 255 - 127);
   for (int i = 0; i < 32; i++) mult[i] = 1 << 30, shift[i] = -12;
-  const wt_gemm_tile tile = {.rows = WT_GEMM_MR, .columns = nr, .depth_groups = groups, .panel = panel, .weights = weights,
+  const wt_gemm_tile tile = {.rows = 2 * WT_GEMM_MR, .columns = nr, .depth_groups = groups, .panel = panel, .weights = weights,
                              .block_stride = groups * 32, .bias = bias, .multiplier = mult, .shift = shift, .act_max = 255,
                              .y = y, .y_stride = 32};
   long calls = 0;
@@ -82,7 +82,7 @@ static double kernel_gops(void (*run)(const wt_gemm_tile *), size_t nr, size_t d
   } while ((elapsed = now() - start) < seconds);
   free(panel);
   free(weights);
-  return 2.0 * WT_GEMM_MR * (double)nr * (double)depth * (double)calls / elapsed / 1e9;
+  return 2.0 * 2 * WT_GEMM_MR * (double)nr * (double)depth * (double)calls / elapsed / 1e9;
 }
 
 int main(int argc, char **argv) {
@@ -103,8 +103,8 @@ int main(int argc, char **argv) {
   if (wt_cpu_has_avx512vnni()) {
     printf(", \"peak_vnni512_gops\": %.1f", peak_vnni512(seconds));
     for (int i = 0; i < 3; i++)
-      printf(", \"avx512vnni_4x32c4_k%zu_gops\": %.1f", depths[i],
-             kernel_gops(wt_qu8_gemm_4x32c4__avx512vnni, 32, depths[i], 0, seconds));
+      printf(", \"avx512vnni_8x32c4_k%zu_gops\": %.1f", depths[i],
+             kernel_gops(wt_qu8_gemm_8x32c4__avx512vnni, 32, depths[i], 0, seconds));
   }
   printf("}\n");
   return 0;

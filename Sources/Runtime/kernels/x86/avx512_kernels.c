@@ -1,4 +1,4 @@
-/* AVX-512 VNNI kernels: the GEMM micro-kernel (4 pixels × 32 channels, vpdpbusd on ZMM) and
+/* AVX-512 VNNI kernels: the GEMM micro-kernel (8 pixels × 32 channels, vpdpbusd on ZMM) and
  * depthwise convolution 32 channels at a time. Same arithmetic as the AVX2 and AVX-VNNI sets,
  * twice the lanes, and masked loads and stores at the channel edges. */
 #if defined(__x86_64__) || defined(_M_X64)
@@ -24,49 +24,81 @@ static inline WT_AVX512 __m512i weight_pair(const int8_t *first, const int8_t *s
                             _mm256_loadu_si256((const __m256i *)(const void *)second), 1);
 }
 
-/* The GEMM tile with one (channels ≤ 16) or two 16-channel halves. Blocks past the tile's
- * channels read the first block instead, so no load passes the weights' end. */
+/* Requantizes and stores one pixel's accumulators: channels [0, 16) and, with `two`, [16, 32). */
+typedef struct {
+  wt_requant_avx512 rq0, rq1;
+  __m512i bias0, bias1, zy, low, high, zy16;
+  __m256i low8, high8;
+  __mmask16 store0;
+  __mmask32 store;
+} tile_constants;
+
+static inline WT_AVX512 void store_pixel(const tile_constants *c, uint8_t *y, __m512i first, __m512i second, int two) {
+  const __m512i q0 = wt_requantize_avx512(_mm512_add_epi32(first, c->bias0), &c->rq0);
+  if (two)
+    _mm256_mask_storeu_epi8(y, c->store,
+                            wt_output32_avx512(q0, wt_requantize_avx512(_mm512_add_epi32(second, c->bias1), &c->rq1), c->zy16,
+                                               c->low8, c->high8));
+  else
+    _mm_mask_storeu_epi8(y, c->store0, wt_output16_avx512(q0, c->zy, c->low, c->high));
+}
+
+/* 8 pixels (two 4-pixel panels) at a time while they last, then 4. Accumulators are named
+ * (a: channels 0-15, b: 16-31, per pixel) so they stay in the 32 ZMM registers. */
+#define WT_DPBUSD_ROW(r, panel_, q_)                                                              \
+  do {                                                                                            \
+    const __m512i x = _mm512_set1_epi32(load32((panel_) + (q_) * WT_GEMM_MR * 4 + ((r) % 4) * 4)); \
+    a##r = _mm512_dpbusd_epi32(a##r, x, u);                                                       \
+    if (two) b##r = _mm512_dpbusd_epi32(b##r, x, v);                                              \
+  } while (0)
+
 static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_gemm_tile *t, int two) {
   const size_t columns0 = t->columns < 16 ? t->columns : 16, columns1 = t->columns > 16 ? t->columns - 16 : 0;
-  const size_t blocks = (t->columns + 7) / 8;
+  const size_t blocks = (t->columns + 7) / 8, panel_bytes = t->depth_groups * WT_GEMM_MR * 4;
   const int8_t *blk[4];
   for (size_t i = 0; i < 4; i++) blk[i] = t->weights + (i < blocks ? i : 0) * t->block_stride;
-  const wt_requant_avx512 rq0 = wt_requant_avx512_load(t->multiplier, t->shift, columns0);
-  const wt_requant_avx512 rq1 = two ? wt_requant_avx512_load(t->multiplier + 16, t->shift + 16, columns1) : rq0;
-  const __m512i bias0 = _mm512_maskz_loadu_epi32(lanes16(columns0), t->bias);
-  const __m512i bias1 = two ? _mm512_maskz_loadu_epi32(lanes16(columns1), t->bias + 16) : bias0;
-  const __m512i zy = _mm512_set1_epi32(t->output_zero_point), low = _mm512_set1_epi32(t->act_min),
-                high = _mm512_set1_epi32(t->act_max);
-  const __mmask16 store0 = lanes16(columns0), store1 = lanes16(columns1);
+  tile_constants c;
+  c.rq0 = wt_requant_avx512_load(t->multiplier, t->shift, columns0);
+  c.rq1 = two ? wt_requant_avx512_load(t->multiplier + 16, t->shift + 16, columns1) : c.rq0;
+  c.bias0 = _mm512_maskz_loadu_epi32(lanes16(columns0), t->bias);
+  c.bias1 = two ? _mm512_maskz_loadu_epi32(lanes16(columns1), t->bias + 16) : c.bias0;
+  c.zy = _mm512_set1_epi32(t->output_zero_point), c.low = _mm512_set1_epi32(t->act_min), c.high = _mm512_set1_epi32(t->act_max);
+  c.zy16 = _mm512_set1_epi16((short)t->output_zero_point);
+  c.low8 = _mm256_set1_epi8((char)t->act_min), c.high8 = _mm256_set1_epi8((char)t->act_max);
+  c.store0 = lanes16(columns0), c.store = lanes32(t->columns);
   const uint8_t *panel = (const uint8_t *)t->panel;
-  for (size_t first = 0; first < t->rows; first += WT_GEMM_MR, panel += t->depth_groups * WT_GEMM_MR * 4) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    const uint8_t *a = panel;
-    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4) {
+  size_t first = 0;
+  for (; first + 8 <= t->rows; first += 8, panel += 2 * panel_bytes) {
+    const uint8_t *p0 = panel, *p1 = panel + panel_bytes;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+    for (size_t q = 0; q < t->depth_groups; q++) {
       const __m512i u = weight_pair(blk[0] + q * 32, blk[1] + q * 32);
-      const __m512i x0 = _mm512_set1_epi32(load32(a)), x1 = _mm512_set1_epi32(load32(a + 4));
-      const __m512i x2 = _mm512_set1_epi32(load32(a + 8)), x3 = _mm512_set1_epi32(load32(a + 12));
-      a0 = _mm512_dpbusd_epi32(a0, x0, u), a1 = _mm512_dpbusd_epi32(a1, x1, u);
-      a2 = _mm512_dpbusd_epi32(a2, x2, u), a3 = _mm512_dpbusd_epi32(a3, x3, u);
-      if (two) {
-        const __m512i v = weight_pair(blk[2] + q * 32, blk[3] + q * 32);
-        b0 = _mm512_dpbusd_epi32(b0, x0, v), b1 = _mm512_dpbusd_epi32(b1, x1, v);
-        b2 = _mm512_dpbusd_epi32(b2, x2, v), b3 = _mm512_dpbusd_epi32(b3, x3, v);
-      }
+      const __m512i v = two ? weight_pair(blk[2] + q * 32, blk[3] + q * 32) : u;
+      WT_DPBUSD_ROW(0, p0, q); WT_DPBUSD_ROW(1, p0, q); WT_DPBUSD_ROW(2, p0, q); WT_DPBUSD_ROW(3, p0, q);
+      WT_DPBUSD_ROW(4, p1, q); WT_DPBUSD_ROW(5, p1, q); WT_DPBUSD_ROW(6, p1, q); WT_DPBUSD_ROW(7, p1, q);
+    }
+    uint8_t *y = t->y + first * t->y_stride;
+    store_pixel(&c, y, a0, b0, two), store_pixel(&c, y + t->y_stride, a1, b1, two);
+    store_pixel(&c, y + 2 * t->y_stride, a2, b2, two), store_pixel(&c, y + 3 * t->y_stride, a3, b3, two);
+    store_pixel(&c, y + 4 * t->y_stride, a4, b4, two), store_pixel(&c, y + 5 * t->y_stride, a5, b5, two);
+    store_pixel(&c, y + 6 * t->y_stride, a6, b6, two), store_pixel(&c, y + 7 * t->y_stride, a7, b7, two);
+  }
+  for (; first < t->rows; first += WT_GEMM_MR, panel += panel_bytes) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    for (size_t q = 0; q < t->depth_groups; q++) {
+      const __m512i u = weight_pair(blk[0] + q * 32, blk[1] + q * 32);
+      const __m512i v = two ? weight_pair(blk[2] + q * 32, blk[3] + q * 32) : u;
+      WT_DPBUSD_ROW(0, panel, q); WT_DPBUSD_ROW(1, panel, q); WT_DPBUSD_ROW(2, panel, q); WT_DPBUSD_ROW(3, panel, q);
     }
     const __m512i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};
     const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
-    for (size_t r = 0; r < rows; r++) {
-      uint8_t *y = t->y + (first + r) * t->y_stride;
-      _mm_mask_storeu_epi8(y, store0, wt_output16_avx512(wt_requantize_avx512(_mm512_add_epi32(first_half[r], bias0), &rq0), zy, low, high));
-      if (two)
-        _mm_mask_storeu_epi8(y + 16, store1,
-                             wt_output16_avx512(wt_requantize_avx512(_mm512_add_epi32(second_half[r], bias1), &rq1), zy, low, high));
-    }
+    for (size_t r = 0; r < rows; r++) store_pixel(&c, t->y + (first + r) * t->y_stride, first_half[r], second_half[r], two);
   }
 }
+#undef WT_DPBUSD_ROW
 
-WT_AVX512 void wt_qu8_gemm_4x32c4__avx512vnni(const wt_gemm_tile *t) {
+WT_AVX512 void wt_qu8_gemm_8x32c4__avx512vnni(const wt_gemm_tile *t) {
   if (t->columns > 16)
     gemm_4x32(t, 1);
   else
@@ -85,9 +117,9 @@ typedef struct {
   uint8_t *y;
   size_t batch, height, width, channels, out_h, out_w, count;
   size_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
-  __m512i w_a[MAX_PAIRS], w_b[MAX_PAIRS], bias_a, bias_b, zy, low, high;
+  __m512i w_a[MAX_PAIRS], w_b[MAX_PAIRS], bias_a, bias_b, zy;
   wt_requant_avx512 rq0, rq1;
-  __m256i zx;
+  __m256i zx, low, high;
   __mmask32 mask;
 } dw_block;
 
@@ -96,8 +128,10 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_bl
                                                                       ptrdiff_t ix0, uint8_t *y, int inside) {
   const size_t taps = kh * kw, pairs = (taps + 1) / 2;
   __m512i acc_a = b->bias_a, acc_b = b->bias_b;
+  WT_UNROLL
   for (size_t i = 0; i < pairs; i++) {
     __m256i x[2];
+    WT_UNROLL
     for (size_t j = 0; j < 2; j++) {
       const size_t t = 2 * i + j;
       const ptrdiff_t ix = ix0 + (ptrdiff_t)((t % kw) * b->dilation_w);
@@ -117,9 +151,9 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_bl
   }
   const __m512i low16 = _mm512_shuffle_i64x2(acc_a, acc_b, _MM_SHUFFLE(1, 0, 1, 0));
   const __m512i high16 = _mm512_shuffle_i64x2(acc_a, acc_b, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m128i bytes0 = wt_output16_avx512(wt_requantize_avx512(low16, &b->rq0), b->zy, b->low, b->high);
-  const __m128i bytes1 = wt_output16_avx512(wt_requantize_avx512(high16, &b->rq1), b->zy, b->low, b->high);
-  _mm256_mask_storeu_epi8(y, b->mask, _mm256_inserti128_si256(_mm256_castsi128_si256(bytes0), bytes1, 1));
+  _mm256_mask_storeu_epi8(y, b->mask,
+                          wt_output32_avx512(wt_requantize_avx512(low16, &b->rq0), wt_requantize_avx512(high16, &b->rq1), b->zy,
+                                             b->low, b->high));
 }
 
 static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw) {
@@ -165,8 +199,9 @@ WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
       .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
       .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
       .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
-      .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm512_set1_epi32(out->zero_point), .low = _mm512_set1_epi32(op->act_min),
-      .high = _mm512_set1_epi32(op->act_max), .zx = _mm256_set1_epi8((char)in->zero_point),
+      .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm512_set1_epi16((short)out->zero_point),
+      .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
+      .zx = _mm256_set1_epi8((char)in->zero_point),
   };
   for (size_t c = 0; c < b.channels; c += 32) {
     b.count = b.channels - c < 32 ? b.channels - c : 32;
@@ -195,7 +230,47 @@ WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
   }
 }
 
-static const wt_gemm_ukernel avx512vnni = {.nr = 32, .prepare = NULL, .run = wt_qu8_gemm_4x32c4__avx512vnni};
+/* ---- add: the AVX2 recipe on 32 bytes at a time; the tail reuses the reference arithmetic. */
+WT_AVX512 void wt_qu8_add__avx512vnni(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const int32_t *p = op->params;
+  const size_t count = call->out->byte_size;
+  const int32_t mults[3] = {p[WT_P_ADD_MULT_A], p[WT_P_ADD_MULT_B], p[WT_P_ADD_MULT]};
+  const int32_t shifts[3] = {p[WT_P_ADD_SHIFT_A], p[WT_P_ADD_SHIFT_B], p[WT_P_ADD_SHIFT]};
+  wt_requant_avx512 r[3];
+  for (int k = 0; k < 3; k++) {
+    int32_t m[16], s[16];
+    for (int i = 0; i < 16; i++) m[i] = mults[k], s[i] = shifts[k];
+    r[k] = wt_requant_avx512_load(m, s, 16);
+  }
+  const __m512i za = _mm512_set1_epi32(call->in[0]->zero_point), zb = _mm512_set1_epi32(call->in[1]->zero_point);
+  const __m512i zy16 = _mm512_set1_epi16((short)call->out->zero_point);
+  const __m256i low = _mm256_set1_epi8((char)op->act_min), high = _mm256_set1_epi8((char)op->act_max);
+  const __m128i left = _mm_cvtsi32_si128(p[WT_P_ADD_LEFT_SHIFT]);
+  size_t i = 0;
+  for (; i + 32 <= count; i += 32) {
+    __m512i sums[2];
+    for (int h = 0; h < 2; h++) {
+      const __m512i a = _mm512_sll_epi32(
+          _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(call->x[0] + i + 16 * h))), za), left);
+      const __m512i b = _mm512_sll_epi32(
+          _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(call->x[1] + i + 16 * h))), zb), left);
+      sums[h] = wt_requantize_avx512(_mm512_add_epi32(wt_requantize_avx512(a, &r[0]), wt_requantize_avx512(b, &r[1])), &r[2]);
+    }
+    _mm256_storeu_si256((__m256i *)(void *)(call->y + i), wt_output32_avx512(sums[0], sums[1], zy16, low, high));
+  }
+  if (i < count) {
+    /* The tail through the AVX2 kernel's scalar loop: a shifted view of the same op. */
+    wt_tensor in0 = *call->in[0], in1 = *call->in[1], out = *call->out;
+    in0.byte_size = in1.byte_size = out.byte_size = (uint32_t)(count - i);
+    wt_op_call tail = *call;
+    tail.in[0] = &in0, tail.in[1] = &in1, tail.out = &out;
+    tail.x[0] = call->x[0] + i, tail.x[1] = call->x[1] + i, tail.y = call->y + i;
+    wt_qu8_add__avx2(&tail);
+  }
+}
+
+static const wt_gemm_ukernel avx512vnni = {.nr = 32, .prepare = NULL, .run = wt_qu8_gemm_8x32c4__avx512vnni};
 
 void wt_qu8_conv__avx512vnni(const wt_op_call *call) {
   if (wt_conv_is_depthwise(call->op, call->in[0], call->out))
@@ -209,7 +284,7 @@ void wt_qu8_fc__avx512vnni(const wt_op_call *call) { wt_qu8_gemm_fc(call, &avx51
 const wt_kernel_set wt_kernel_set_avx512vnni = {
     .name = "avx512vnni",
     .by_kind = {[WT_OP_CONV] = wt_qu8_conv__avx512vnni, [WT_OP_FC] = wt_qu8_fc__avx512vnni,
-                [WT_OP_ADD] = wt_qu8_add__avx2,         [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_ADD] = wt_qu8_add__avx512vnni,   [WT_OP_MUL] = wt_qu8_mul__ref,
                 [WT_OP_LUT] = wt_qu8_lut__ref,          [WT_OP_MAX_POOL] = wt_qu8_maxpool__avx2,
                 [WT_OP_MEAN] = wt_qu8_mean__ref,        [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref,  [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},

@@ -53,6 +53,7 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
       for (size_t ox = inside_lo; ox < inside_hi; ox++) {
         const size_t column = (ox * b->stride_w - b->pad_left) * b->channels, step = b->dilation_w * b->channels;
         __m256i acc_lo = b->bias_lo, acc_hi = b->bias_hi;
+        WT_UNROLL
         for (size_t i = 0; i < pairs; i++) {
           const size_t t0 = 2 * i, t1 = 2 * i + 1;
           const __m128i xa = _mm_loadu_si128((const __m128i *)(const void *)(rows[t0 / kw] + column + (t0 % kw) * step));

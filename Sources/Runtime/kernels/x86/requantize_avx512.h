@@ -1,8 +1,17 @@
 #ifndef WT_REQUANTIZE_AVX512_H
 #define WT_REQUANTIZE_AVX512_H
-/* wt_requantize on 16 int32 lanes with AVX-512: the formula of requantize_avx2.h,
- *   sign(a) · ((|a|·m + 2^30 − [a < 0] + h·2^31) >> (31 + r)),
- * with mask registers for the sign and the blends. Bit for bit the reference. */
+/* wt_requantize on 16 int32 lanes with AVX-512, bit for bit the reference. AVX-512 has signed
+ * 64-bit shifts, so no magnitudes are needed:
+ * - SaturatingRoundingDoublingHighMul is trunc((p + nudge) / 2^31) with nudge 2^30 for p ≥ 0 and
+ *   1 − 2^30 below; for p < 0, trunc(X / 2^31) = floor((X + 2^31 − 1) / 2^31), so both signs
+ *   give h = floor((p + 2^30) / 2^31).
+ * - RoundingDivideByPOT by r ≥ 1 rounds half away from zero: floor((h + half) / 2^r) for h ≥ 0,
+ *   floor((h + half − 1) / 2^r) for h < 0 (half = 2^(r−1)); r = 0 leaves h.
+ * - floor(floor(x) + c) / 2^r = floor((x + c) / 2^r) for integer c, so one add and one
+ *   arithmetic shift of the 64-bit product do both:
+ *   (p + 2^30 + half·2^31 − [p < −2^30]·[r ≥ 1]·2^31) >> (31 + r)   (h < 0 ⟺ p < −2^30).
+ * Example: a = −3, m = 2^30, r = 1: p = −3·2^30; (−3·2^30 + 2^30 + 2^31 − 2^31) >> 32 = −1,
+ * the reference's −1 (h = −1, then −1/2 rounded away from zero). */
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -10,7 +19,11 @@
 #define WT_AVX512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 typedef struct {
-  __m512i multiplier, multiplier_odd, offset_even, offset_odd, shift_even, shift_odd, left;
+  __m512i multiplier, multiplier_odd; /* m in the low half of each 64-bit lane */
+  __m512i offset_even, offset_odd;    /* 2^30 + half·2^31 */
+  __m512i minus_even, minus_odd;      /* [r ≥ 1]·2^31 */
+  __m512i shift_even, shift_odd;      /* 31 + r */
+  __m512i left;
   int any_left;
 } wt_requant_avx512;
 
@@ -21,11 +34,13 @@ static inline WT_AVX512 wt_requant_avx512 wt_requant_avx512_load(const int32_t *
   const __m512i s = _mm512_maskz_loadu_epi32(valid, shift), m = _mm512_maskz_loadu_epi32(valid, multiplier);
   const __m512i left = _mm512_max_epi32(s, zero), right = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
   const __m512i half = _mm512_srli_epi32(_mm512_sllv_epi32(_mm512_set1_epi32(1), right), 1);
+  const __m512i rounds = _mm512_min_epi32(right, _mm512_set1_epi32(1)); /* [r ≥ 1] */
   const __m512i base = _mm512_set1_epi64((int64_t)1 << 30), low32 = _mm512_set1_epi64(0xffffffffLL);
   wt_requant_avx512 q = {
       m, _mm512_srli_epi64(m, 32),
       _mm512_add_epi64(_mm512_slli_epi64(_mm512_and_si512(half, low32), 31), base),
       _mm512_add_epi64(_mm512_slli_epi64(_mm512_srli_epi64(half, 32), 31), base),
+      _mm512_slli_epi64(_mm512_and_si512(rounds, low32), 31), _mm512_slli_epi64(_mm512_srli_epi64(rounds, 32), 31),
       _mm512_add_epi64(_mm512_and_si512(right, low32), _mm512_set1_epi64(31)),
       _mm512_add_epi64(_mm512_srli_epi64(right, 32), _mm512_set1_epi64(31)),
       left, _mm512_test_epi32_mask(left, left) != 0,
@@ -33,26 +48,33 @@ static inline WT_AVX512 wt_requant_avx512 wt_requant_avx512_load(const int32_t *
   return q;
 }
 
+/* The rounding of one 64-bit product lane set (even or odd lanes). */
+static inline WT_AVX512 __m512i wt_round_product_avx512(__m512i p, __m512i offset, __m512i minus, __m512i shift) {
+  const __mmask8 below = _mm512_cmplt_epi64_mask(p, _mm512_set1_epi64(-((int64_t)1 << 30)));
+  const __m512i sum = _mm512_add_epi64(p, offset);
+  return _mm512_srav_epi64(_mm512_mask_sub_epi64(sum, below, sum, minus), shift);
+}
+
 static inline WT_AVX512 __m512i wt_requantize_avx512(__m512i a, const wt_requant_avx512 *q) {
-  const __m512i zero = _mm512_setzero_si512();
   if (q->any_left) { /* a << left, saturating to int32 */
     const __m512i shifted = _mm512_sllv_epi32(a, q->left);
     const __mmask16 exact = _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(shifted, q->left), a);
     a = _mm512_mask_blend_epi32(exact, _mm512_xor_si512(_mm512_set1_epi32(INT32_MAX), _mm512_srai_epi32(a, 31)), shifted);
   }
-  const __mmask16 negative = _mm512_cmplt_epi32_mask(a, zero);
-  const __m512i magnitude = _mm512_abs_epi32(a);
-  /* −[a < 0] as a 64-bit −1 per lane: the sign bits of each half, spread by shuffles. */
-  const __m512i minus = _mm512_srai_epi32(a, 31);
-  const __m512i minus_even = _mm512_shuffle_epi32(minus, (_MM_PERM_ENUM)0xA0), minus_odd = _mm512_shuffle_epi32(minus, (_MM_PERM_ENUM)0xF5);
-  const __m512i even = _mm512_srlv_epi64(
-      _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epu32(magnitude, q->multiplier), q->offset_even), minus_even), q->shift_even);
-  const __m512i odd = _mm512_srlv_epi64(
-      _mm512_add_epi64(_mm512_add_epi64(_mm512_mul_epu32(_mm512_srli_epi64(magnitude, 32), q->multiplier_odd), q->offset_odd),
-                       minus_odd),
-      q->shift_odd);
-  const __m512i result = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  return _mm512_mask_sub_epi32(result, negative, zero, result);
+  const __m512i even = wt_round_product_avx512(_mm512_mul_epi32(a, q->multiplier), q->offset_even, q->minus_even, q->shift_even);
+  const __m512i odd = wt_round_product_avx512(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), q->multiplier_odd), q->offset_odd,
+                                              q->minus_odd, q->shift_odd);
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+/* clamp(zy + q, low, high) for 32 requantized lanes (two vectors) as 32 bytes in order.
+ * Saturating packs and adds give the reference's result: zy and the bounds lie in 0…255. */
+static inline WT_AVX512 __m256i wt_output32_avx512(__m512i q0, __m512i q1, __m512i zero_point16, __m256i low, __m256i high) {
+  /* packs interleaves 128-bit lanes: [q0 0-3, q1 0-3 | q0 4-7, q1 4-7 | …]; put q0's first. */
+  const __m512i order = _mm512_set_epi64(7, 5, 3, 1, 6, 4, 2, 0);
+  const __m512i words = _mm512_adds_epi16(_mm512_permutexvar_epi64(order, _mm512_packs_epi32(q0, q1)), zero_point16);
+  const __m256i bytes = _mm512_cvtusepi16_epi8(_mm512_max_epi16(words, _mm512_setzero_si512()));
+  return _mm256_max_epu8(_mm256_min_epu8(bytes, high), low);
 }
 
 /* clamp(zy + q, low, high) for 16 requantized lanes, as 16 bytes. q is bounded first so the
