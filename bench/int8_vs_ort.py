@@ -17,6 +17,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SHARED = os.path.join(ROOT, "..", "shared")
 BIN = os.path.join(ROOT, ".build", "release", "compress")
+# The compiler SwiftPM builds the runtime with (the Swift toolchain's clang), so the kernels
+# measured here are the ones `compress` runs.
+_swift = subprocess.run(["which", "swift"], capture_output=True, text=True).stdout.strip()
+CC = os.path.join(os.path.dirname(os.path.realpath(_swift)), "clang") if _swift else "cc"
+CC = CC if os.path.exists(CC) else "cc"
 OUT = os.path.join(ROOT, "out", "bench")
 MODELS = {
     "lite0": ("imagenet/efficientnet-lite0-fp32.onnx", "tf"),
@@ -89,7 +94,7 @@ def ours_ms(wtm, kernels, runs):
 def gemm_peak():
     exe = os.path.join(ROOT, ".build", "gemm_peak")
     sources = [os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(ROOT, "Sources", "Runtime")) for f in fs if f.endswith(".c")]
-    subprocess.run(["cc", "-std=c11", "-O2", "-I" + os.path.join(ROOT, "Sources/Runtime/include"),
+    subprocess.run([CC, "-std=c11", "-O2", "-I" + os.path.join(ROOT, "Sources/Runtime/include"),
                     "-I" + os.path.join(ROOT, "Sources/Runtime"), os.path.join(HERE, "gemm_peak.c"), *sources, "-lm", "-o", exe],
                    check=True)
     return json.loads(subprocess.run([exe, "0.5"], check=True, capture_output=True, text=True).stdout)

@@ -42,28 +42,33 @@ static void gather_row(const geometry *g, size_t group, size_t pixel, uint8_t *r
 
 /* Packs pixels [first, first + rows) of group g as panel[q][r][j] = x̃ at depth 4q + j (0 past
  * the depth and for rows past `rows`). A 1×1 stride-1 unpadded conv reads rows in place; any
- * other window gathers each row into `row` (depth_groups · 4 bytes) first. */
-static void pack_panel(const geometry *g, size_t group, size_t first, size_t rows, size_t depth_groups, uint8_t *row,
+ * other window gathers each row into `gathered` (WT_GEMM_MR rows of depth_groups · 4 bytes). */
+static void pack_panel(const geometry *g, size_t group, size_t first, size_t rows, size_t depth_groups, uint8_t *gathered,
                        uint8_t *panel) {
-  const size_t depth = g->kh * g->kw * g->in_per_group;
+  const size_t depth = g->kh * g->kw * g->in_per_group, whole = depth / 4, row_bytes = depth_groups * 4;
   const int in_place = g->kh == 1 && g->kw == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0 && g->pad_left == 0;
+  const uint8_t *src[WT_GEMM_MR];
   for (size_t r = 0; r < WT_GEMM_MR; r++) {
-    const uint8_t *src = row;
+    uint8_t *row = gathered + r * row_bytes;
     if (r >= rows) {
-      memset(row, 0, depth_groups * 4);
+      memset(row, 0, row_bytes);
+      src[r] = row;
     } else if (in_place) {
-      src = g->x + (first + r) * g->channels + group * g->in_per_group;
+      src[r] = g->x + (first + r) * g->channels + group * g->in_per_group;
     } else {
       gather_row(g, group, first + r, row);
-    }
-    const size_t whole = depth / 4;
-    for (size_t q = 0; q < whole; q++) memcpy(panel + (q * WT_GEMM_MR + r) * 4, src + 4 * q, 4);
-    if (whole < depth_groups) {
-      uint8_t tail[4] = {0};
-      memcpy(tail, src + 4 * whole, depth - 4 * whole);
-      memcpy(panel + (whole * WT_GEMM_MR + r) * 4, tail, 4);
+      src[r] = row;
     }
   }
+  /* Depth-major: each group of 4 depths of the 4 rows is 16 contiguous bytes. */
+  for (size_t q = 0; q < whole; q++)
+    for (size_t r = 0; r < WT_GEMM_MR; r++) memcpy(panel + (q * WT_GEMM_MR + r) * 4, src[r] + 4 * q, 4);
+  if (whole < depth_groups)
+    for (size_t r = 0; r < WT_GEMM_MR; r++) {
+      uint8_t tail[4] = {0};
+      memcpy(tail, src[r] + 4 * whole, depth - 4 * whole);
+      memcpy(panel + (whole * WT_GEMM_MR + r) * 4, tail, 4);
+    }
 }
 
 static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const geometry *g, size_t groups, size_t pixels,
@@ -71,11 +76,11 @@ static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const ge
   const wt_op *op = call->op;
   const size_t depth = g->kh * g->kw * g->in_per_group, depth_groups = (depth + 3) / 4;
   const size_t out_c = out_per_group * groups;
-  /* Scratch (packing.h): the uint8 panels, the int16 panels when the kernel wants them, one row. */
+  /* Scratch (packing.h): the uint8 panels, the int16 panels when the kernel wants them, a panel's rows. */
   const size_t chunk = wt_panel_rows(depth), chunk_bytes = chunk * depth_groups * 4;
   uint8_t *panel = (uint8_t *)call->scratch;
   void *prepared = uk->prepare != NULL ? panel + wt_round_up(chunk_bytes, 64) : panel;
-  uint8_t *row = panel + wt_round_up(chunk_bytes, 64) + wt_round_up(2 * chunk_bytes, 64);
+  uint8_t *gathered = panel + wt_round_up(chunk_bytes, 64) + wt_round_up(2 * chunk_bytes, 64);
   const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset);
   const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
   const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
@@ -86,7 +91,7 @@ static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const ge
     for (size_t first = 0; first < pixels; first += chunk) {
       const size_t rows = pixels - first < chunk ? pixels - first : chunk;
       for (size_t r = 0; r < rows; r += WT_GEMM_MR)
-        pack_panel(g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, depth_groups, row,
+        pack_panel(g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, depth_groups, gathered,
                    panel + r * depth_groups * 4);
       if (uk->prepare != NULL) uk->prepare(panel, wt_round_up(rows, WT_GEMM_MR) * depth_groups * 4, prepared);
       for (size_t m = 0; m < out_per_group; m += uk->nr) {
