@@ -31,7 +31,7 @@ test: build runtime-fuzz kernel-test
 FUZZ := .build/fuzz_wtm
 FUZZ_MODEL := .build/fuzz-mnist.wtm
 runtime-fuzz: build
-	cc $(SANITIZE) Tests/RuntimeFuzz/fuzz_wtm.c $(RUNTIME_SOURCES) -lm -o $(FUZZ)
+	cc $(SANITIZE) Tests/RuntimeFuzz/fuzz_wtm.c $(RUNTIME_SOURCES) -lm -pthread -o $(FUZZ)
 	@if [ -d $(SHARED)/data/mnist ]; then \
 		$(BIN) $(SHARED)/models/mnist/mnist-pytorch-opset11.onnx --data $(SHARED)/data/mnist --prep mnist \
 			--calibration-count 20 -o $(FUZZ_MODEL) --json >/dev/null && $(FUZZ) $(FUZZ_MODEL) 1000; \
@@ -41,7 +41,7 @@ runtime-fuzz: build
 # pages, under the sanitizers (Tests/KernelTests/kernel_test.c).
 KERNEL_TEST := .build/kernel_test
 kernel-test:
-	cc $(SANITIZE) Tests/KernelTests/kernel_test.c $(RUNTIME_SOURCES) -lm -o $(KERNEL_TEST)
+	cc $(SANITIZE) Tests/KernelTests/kernel_test.c $(RUNTIME_SOURCES) -lm -pthread -o $(KERNEL_TEST)
 	$(KERNEL_TEST) 2000
 
 # The main job on the bundled model: int8 .wtm under a 6 MB weight budget, then the C runtime

@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CFloatKernels"),
         .target(
             name: "WhittleRuntime", path: "Sources/Runtime",
-            cSettings: [.unsafeFlags(["-std=c99", "-O2"])], linkerSettings: [.linkedLibrary("m")]
+            cSettings: [.unsafeFlags(["-std=c99", "-O2"])], linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(

@@ -9,6 +9,8 @@ Ours: `compress profile MODEL.wtm --runs N --json` (median_ms), for each x86 ker
 runs (AVX-512 VNNI, AVX-VNNI, AVX2); the .wtm is made by the main job calibrated on 20 images.
 ONNX Runtime: quantize_static QDQ, per-channel, U8 activations / S8 weights (as
 ../shared/bench/ort_reference.py), intra_op_num_threads=1, median of N runs after warm-up.
+Two threads: ours (`--threads 2`, default kernels) against ONNX Runtime's intra_op_num_threads=2,
+as ranges over the rounds (two-thread scaling on shared machines varies run to run).
 Prints a table and one JSON line.
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
@@ -85,9 +87,9 @@ def ort_int8(name, model, prep):
     return path
 
 
-def ours_ms(wtm, kernels, runs):
-    out = subprocess.run([BIN, "profile", wtm, "--runs", str(runs), "--kernels", kernels, "--json"], check=True,
-                         capture_output=True, text=True).stdout
+def ours_ms(wtm, kernels, runs, threads=1):
+    out = subprocess.run([BIN, "profile", wtm, "--runs", str(runs), "--kernels", kernels, "--threads", str(threads), "--json"],
+                         check=True, capture_output=True, text=True).stdout
     return json.loads(out)["median_ms"]
 
 
@@ -116,15 +118,18 @@ def main():
         rel, prep = MODELS[name]
         model = os.path.join(SHARED, "models", rel)
         wtm, ort_model = ours_wtm(name, model, prep), ort_int8(name, model, prep)
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = 1
-        so.inter_op_num_threads = 1
-        session = ort.InferenceSession(ort_model, so, providers=["CPUExecutionProvider"])
+        sessions = {}
+        for threads in (1, 2):
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            sessions[threads] = ort.InferenceSession(ort_model, so, providers=["CPUExecutionProvider"])
         x = calibration(prep, 1)[0]
         ours = {k: [] for k in kernel_sets}
         theirs, ratios = [], {k: [] for k in kernel_sets}
+        theirs2, ours2, ratios2 = [], [], []
         for _ in range(a.rounds):
-            t = ort_reference.latency_ms(session, x, a.runs)
+            t = ort_reference.latency_ms(sessions[1], x, a.runs)
             theirs.append(t)
             for k in list(ours):
                 try:
@@ -134,11 +139,19 @@ def main():
                     continue
                 ours[k].append(ms)
                 ratios[k].append(ms / t)
+            # Two threads: ONNX Runtime's intra-op pool against ours, the default kernel set.
+            t2 = ort_reference.latency_ms(sessions[2], x, a.runs)
+            ms2 = ours_ms(wtm, "auto", a.runs, threads=2)
+            theirs2.append(t2)
+            ours2.append(ms2)
+            ratios2.append(ms2 / t2)
         r = {"ort_int8_ms": statistics.median(theirs)}
         for k in ours:
             r[f"ours_{k}_ms"] = statistics.median(ours[k])
             r[f"ratio_{k}"] = statistics.median(ours[k]) / statistics.median(theirs)
             r[f"ratio_{k}_range"] = [min(ratios[k]), max(ratios[k])]
+        r["two_threads"] = {"ort_ms_range": [min(theirs2), max(theirs2)], "ours_ms_range": [min(ours2), max(ours2)],
+                            "ratio_range": [min(ratios2), max(ratios2)]}
         results[name] = r
     peak = gemm_peak()
     print(f"{'model':<14}{'ORT int8 ms':>12}" + "".join(f"{'ours ' + k + ' ms':>18}{'ratio':>8}{'per-round':>16}" for k in kernel_sets))
@@ -149,6 +162,11 @@ def main():
                 lo, hi = r[f"ratio_{k}_range"]
                 line += f"{r[f'ours_{k}_ms']:>18.2f}{r[f'ratio_{k}']:>8.2f}{f'{lo:.2f}-{hi:.2f}':>16}"
         print(line)
+    print("two threads (ranges over the rounds):")
+    for name, r in results.items():
+        t = r["two_threads"]
+        print(f"  {name:<12} ORT {t['ort_ms_range'][0]:.2f}-{t['ort_ms_range'][1]:.2f} ms, ours {t['ours_ms_range'][0]:.2f}-"
+              f"{t['ours_ms_range'][1]:.2f} ms, ratio {t['ratio_range'][0]:.2f}-{t['ratio_range'][1]:.2f}")
     print("GEMM micro-kernels, GOP/s (peak = the instruction mix alone, same run):")
     print("  " + ", ".join(f"{k.replace('_gops', '')} {v}" for k, v in peak.items()))
     print(json.dumps({"int8": results, "gemm": peak}))

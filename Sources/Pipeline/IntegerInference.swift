@@ -11,8 +11,9 @@ public final class IntegerInference {
     public let bytes: [UInt8]
     private let runner: Runner
 
-    /// `kernels` picks the runtime's kernel set (default: the fastest this CPU runs).
-    public init(path: String, kernels: Runner.Kernels = .auto) throws {
+    /// `kernels` picks the runtime's kernel set (default: the fastest this CPU runs); `threads`
+    /// splits convolutions across a pool (1: the caller's thread only).
+    public init(path: String, kernels: Runner.Kernels = .auto, threads: Int = 1) throws {
         guard path.lowercased().hasSuffix(".wtm") else { throw Runner.RuntimeError(description: "'\(path)' is not a .wtm file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
@@ -20,7 +21,7 @@ public final class IntegerInference {
         }
         bytes = Array(data)
         do {
-            runner = try Runner(bytes: bytes, kernels: kernels)
+            runner = try Runner(bytes: bytes, kernels: kernels, threads: threads)
             model = try WTM.read(bytes)
         } catch { throw Runner.RuntimeError(description: "\(path): \(error)") }
     }

@@ -21,13 +21,14 @@ public struct Profile: Sendable {
     public var medianMs: Double
     public var runs: Int
     public var kernels: String
+    public var threads: Int
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
 
     /// Profiles the model at `path`. The input is a fixed pseudo-random image: latency does not
     /// depend on the values.
-    public static func measure(path: String, runs: Int, warmup: Int = 5, kernels: Runner.Kernels = .auto) throws -> Profile {
+    public static func measure(path: String, runs: Int, warmup: Int = 5, kernels: Runner.Kernels = .auto, threads: Int = 1) throws -> Profile {
         let inference = try IntegerInference(path: path, kernels: kernels)
-        let model = inference.model, runner = try Runner(bytes: inference.bytes, kernels: kernels)
+        let model = inference.model, runner = try Runner(bytes: inference.bytes, kernels: kernels, threads: threads)
         var state: UInt32 = 12345
         try runner.setInput((0..<runner.input.count).map { _ in
             state = state &* 1_664_525 &+ 1_013_904_223
@@ -52,7 +53,7 @@ public struct Profile: Sendable {
             return Layer(index: i, kind: op.kindName, inputShape: model.tensors[op.inputs[0]].shape, outputShape: output.shape,
                          macs: op.macs(outputCount: output.count), medianMs: median(times[i]))
         }
-        return Profile(layers: layers, medianMs: median(totals), runs: max(runs, 1), kernels: runner.kernels)
+        return Profile(layers: layers, medianMs: median(totals), runs: max(runs, 1), kernels: runner.kernels, threads: runner.threads)
     }
 
     private static func median(_ values: [Double]) -> Double {

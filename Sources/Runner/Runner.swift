@@ -45,7 +45,10 @@ public final class Runner {
         }
     }
 
-    public init(bytes: [UInt8], kernels: Kernels = .auto) throws {
+    private let pool: OpaquePointer?
+
+    /// `threads` (1 … 16, counting the caller) splits convolutions across a thread pool.
+    public init(bytes: [UInt8], kernels: Kernels = .auto, threads: Int = 1) throws {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
         self.memory = memory
@@ -60,15 +63,30 @@ public final class Runner {
             interpreter.deallocate()
             throw RuntimeError(description: "not a valid .wtm: \(String(cString: wt_status_string(status)))")
         }
-        arenaSize = wt_model_arena_size(model)
+        guard (1...Int(WT_MAX_THREADS)).contains(threads) else {
+            memory.deallocate()
+            model.deallocate()
+            interpreter.deallocate()
+            throw RuntimeError(description: "threads must be 1 to \(WT_MAX_THREADS); got \(threads)")
+        }
+        pool = threads > 1 ? wt_threadpool_create(UInt32(threads)) : nil
+        arenaSize = wt_model_arena_size_threads(model, UInt32(threads))
         arena = .allocate(byteCount: max(arenaSize, 1), alignment: 64)
         input = Runner.info(model.pointee.tensors[Int(wt_model_input(model, 0))])
         output = Runner.info(model.pointee.tensors[Int(wt_model_output(model, 0))])
         _ = wt_interpreter_init(interpreter, model, arena, arenaSize)
+        if threads > 1 {
+            guard let pool, wt_interpreter_set_threadpool(interpreter, pool) == WT_OK else {
+                throw RuntimeError(description: "cannot start \(threads) threads")
+            }
+        }
         if kernels != .auto, wt_interpreter_set_kernels(interpreter, kernels.c) != WT_OK {
             throw RuntimeError(description: "this CPU cannot run the \(kernels.rawValue) kernels")
         }
     }
+
+    /// Threads the runtime splits convolutions across, the caller included.
+    public var threads: Int { Int(wt_threadpool_threads(pool)) }
 
     /// The kernel set in use: "ref", "avx2", "avxvnni" or "avx512vnni".
     public var kernels: String { String(cString: wt_interpreter_kernels_name(interpreter)) }
@@ -77,6 +95,7 @@ public final class Runner {
     public var opCount: Int { Int(model.pointee.op_count) }
 
     deinit {
+        wt_threadpool_destroy(pool)
         arena.deallocate()
         memory.deallocate()
         model.deallocate()

@@ -6,6 +6,7 @@
 #include "kernels/cpu.h"
 #include "kernels/kernel_set.h"
 #include "kernels/packing.h"
+#include "kernels/parallel.h"
 
 /* The set for `kernels`, or NULL when this CPU cannot run it. */
 static const wt_kernel_set *kernel_set(wt_kernels kernels) {
@@ -39,6 +40,14 @@ wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model
   interpreter->arena = (uint8_t *)arena;
   interpreter->arena_size = arena_size;
   interpreter->kernels = kernel_set(WT_KERNELS_AUTO);
+  interpreter->pool = NULL;
+  return WT_OK;
+}
+
+wt_status wt_interpreter_set_threadpool(wt_interpreter *interpreter, wt_threadpool *pool) {
+  if (interpreter == NULL || interpreter->model == NULL) return WT_ERROR_ARGUMENT;
+  if (interpreter->arena_size < wt_model_arena_size_threads(interpreter->model, wt_threadpool_threads(pool))) return WT_ERROR_ARENA;
+  interpreter->pool = pool;
   return WT_OK;
 }
 
@@ -67,7 +76,8 @@ wt_status wt_invoke_range(wt_interpreter *interpreter, uint32_t first, uint32_t 
   void *scratch = interpreter->arena + wt_round_up(m->header->arena_size, WT_ALIGNMENT);
   for (uint32_t i = first; i < end; i++) {
     const wt_op *op = &m->ops[i];
-    wt_op_call call = {.op = op, .out = &m->tensors[op->output], .data = m->data, .scratch = scratch};
+    wt_op_call call = {.op = op, .out = &m->tensors[op->output], .data = m->data, .scratch = scratch,
+                       .scratch_stride = wt_round_up(m->scratch_size, WT_ALIGNMENT), .pool = interpreter->pool};
     for (uint32_t k = 0; k < op->input_count; k++) {
       call.in[k] = &m->tensors[op->inputs[k]];
       call.x[k] = interpreter->arena + call.in[k]->arena_offset;

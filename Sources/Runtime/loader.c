@@ -291,8 +291,11 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
   return status;
 }
 
-size_t wt_model_arena_size(const wt_model *model) {
-  return model && model->header ? wt_round_up(model->header->arena_size, WT_ALIGNMENT) + model->scratch_size : 0;
+size_t wt_model_arena_size(const wt_model *model) { return wt_model_arena_size_threads(model, 1); }
+
+size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads) {
+  if (model == NULL || model->header == NULL || threads < 1 || threads > WT_MAX_THREADS) return 0;
+  return wt_round_up(model->header->arena_size, WT_ALIGNMENT) + threads * wt_round_up(model->scratch_size, WT_ALIGNMENT);
 }
 
 uint32_t wt_model_input(const wt_model *model, uint32_t index) {

@@ -8,23 +8,25 @@ struct ProfileCommand: ParsableCommand {
         commandName: "profile",
         abstract: "Per-layer latency of a .wtm on the C runtime.",
         discussion: """
-        Times every op separately in each of --runs runs, after 5 untimed warm-up runs, on one \
-        thread. Prints op, input and output shapes (NHWC), MACs, the median milliseconds, GOP/s \
+        Times every op separately in each of --runs runs, after 5 untimed warm-up runs, on \
+        --threads threads (convolutions are split across them). Prints op, input and output shapes (NHWC), MACs, the median milliseconds, GOP/s \
         (2 · MACs per second, 10^9) and the share of the total; then the median total.
         """)
 
     @Argument(help: "The model (.wtm).") var model: String
     @Option(help: "Timed runs (the median is reported).") var runs = 50
     @Option(help: ArgumentHelp(stringLiteral: KernelsOption.help)) var kernels = Runner.Kernels.auto.rawValue
-    @Flag(help: "Print one JSON object: median_ms, kernels, runs, macs and a layers array.") var json = false
+    @Option(help: "Threads, the calling one included (1 to 16).") var threads = 1
+    @Flag(help: "Print one JSON object: median_ms, kernels, threads, runs, macs and a layers array.") var json = false
 
     func run() throws {
         let kernels = try KernelsOption.parse(kernels)
         guard runs >= 1 else { throw CommandError("--runs must be at least 1") }
-        let profile = try Profile.measure(path: model, runs: runs, kernels: kernels)
+        let profile = try Profile.measure(path: model, runs: runs, kernels: kernels, threads: threads)
         if json {
             try printJSON([
-                "median_ms": profile.medianMs, "kernels": profile.kernels, "runs": profile.runs, "macs": profile.macs,
+                "median_ms": profile.medianMs, "kernels": profile.kernels, "threads": profile.threads, "runs": profile.runs,
+                "macs": profile.macs,
                 "layers": profile.layers.map { l -> [String: Any] in
                     ["index": l.index, "op": l.kind, "input_shape": l.inputShape, "output_shape": l.outputShape, "macs": l.macs,
                      "median_ms": l.medianMs, "gops": l.gops]
@@ -32,7 +34,7 @@ struct ProfileCommand: ParsableCommand {
             ])
             return
         }
-        print("\(model): \(profile.kernels) kernels, median of \(profile.runs) runs")
+        print("\(model): \(profile.kernels) kernels, \(profile.threads) thread\(profile.threads == 1 ? "" : "s"), median of \(profile.runs) runs")
         print(padded("#", 4) + padded("op", 16) + padded("input", 20) + padded("output", 20) + padded("MACs", 10)
               + padded("ms", 9) + padded("GOP/s", 8) + "share")
         for l in profile.layers {

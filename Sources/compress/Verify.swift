@@ -13,11 +13,12 @@ struct Verify: ParsableCommand {
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "How many images.") var count = 50
     @Option(help: ArgumentHelp(stringLiteral: KernelsOption.help)) var kernels = Runner.Kernels.auto.rawValue
+    @Option(help: "Threads the runtime splits convolutions across, the calling one included (1 to 16).") var threads = 1
     @Flag(help: "Print one JSON object: images, elements, mismatches, max_difference (uint8 steps).") var json = false
 
     func run() throws {
         let preset = try InputLoader.parsePreset(prep)
-        let integer = try IntegerInference(path: model, kernels: try KernelsOption.parse(kernels))
+        let integer = try IntegerInference(path: model, kernels: try KernelsOption.parse(kernels), threads: threads)
         let samples = try LabeledData(folder: data)
         let result = try Verification.run(integer, data: samples, preset: preset, count: max(count, 1)) { done, total in
             if done == total || done % 10 == 0 { note("verify: \(done)/\(total) images") }

@@ -2,8 +2,9 @@
  * CPU runs against the reference kernels, byte for byte, over sweeps of shapes around the tile
  * sizes (pixels around MR = 4, channels around 8 and 16, depth around 4, odd depths), windows,
  * strides, paddings, dilations, groups, zero points, clamps and requantization parameters
- * (left shifts included). Every buffer a kernel touches (input, weights, bias, multiplier,
- * shift, scratch, output) ends against a PROT_NONE page, so an overread or overwrite crashes.
+ * (left shifts included), every other case split over a pool of three threads. Every buffer a
+ * kernel touches (input, weights, bias, multiplier, shift, scratch, output) ends against a
+ * PROT_NONE page, so an overread or overwrite crashes.
  *
  *   kernel_test [cases-per-sweep]     exit 0 when every case matched */
 #define _DEFAULT_SOURCE
@@ -118,17 +119,23 @@ static void clamp(wt_op *op) {
 }
 
 static int failures, cases;
+/* Every other case runs on a pool of three threads, each with its own scratch. */
+static wt_threadpool *pool;
+#define POOL_THREADS 3u
 
 /* Runs the case with the reference and with `set`, compares the outputs. */
 static void check(const op_case *c, const wt_kernel_set *set) {
   const size_t out_bytes = c->out.byte_size;
   uint8_t *expected = malloc(out_bytes), *actual = guarded(out_bytes);
-  void *scratch = c->scratch_size ? guarded(wt_round_up(c->scratch_size, 64)) : NULL;
-  wt_op_call call = {.op = &c->op, .out = &c->out, .data = region, .scratch = scratch};
+  const int threaded = cases % 2 == 1;
+  const size_t stride = wt_round_up(c->scratch_size, 64);
+  void *scratch = c->scratch_size ? guarded(stride * (threaded ? POOL_THREADS : 1)) : NULL;
+  wt_op_call call = {.op = &c->op, .out = &c->out, .data = region, .scratch = scratch, .scratch_stride = stride};
   for (uint32_t i = 0; i < c->op.input_count; i++) call.in[i] = &c->in[i], call.x[i] = c->x[i];
   call.y = expected;
   wt_kernel_set_ref.by_kind[c->op.kind](&call);
   call.y = actual;
+  call.pool = threaded ? pool : NULL;
   set->by_kind[c->op.kind](&call);
   cases++;
   for (size_t i = 0; i < out_bytes; i++)
@@ -357,6 +364,11 @@ int main(int argc, char **argv) {
     perror("mmap");
     return 2;
   }
+  pool = wt_threadpool_create(POOL_THREADS);
+  if (pool == NULL) {
+    fprintf(stderr, "cannot start %u threads\n", POOL_THREADS);
+    return 2;
+  }
   int sets = 0;
 #if defined(__x86_64__)
   if (wt_cpu_has_avx2()) {
@@ -380,6 +392,8 @@ int main(int argc, char **argv) {
     printf("this CPU has no AVX-512 VNNI: skipping the avx512vnni kernels\n");
   }
 #endif
-  printf("kernel tests: %d cases over %d kernel sets against ref, %d mismatches\n", cases, sets, failures);
+  wt_threadpool_destroy(pool);
+  printf("kernel tests: %d cases over %d kernel sets against ref (every other one on %u threads), %d mismatches\n", cases, sets,
+         POOL_THREADS, failures);
   return failures == 0 ? 0 : 1;
 }

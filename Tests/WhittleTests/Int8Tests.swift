@@ -25,12 +25,16 @@ final class Int8Tests: XCTestCase {
             let verified = try json(runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "50", "--json"]))
             XCTAssertEqual(verified["mismatches"] as? Int, 0, name)
             XCTAssertEqual(verified["elements"] as? Int, 50_000, name)
-            // The other x86 kernel sets this CPU runs, besides the default (the fastest).
-            for kernels in ["avx2", "avxvnni"] {
-                let other = try runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "5", "--kernels", kernels, "--json"])
+            // The other x86 kernel sets this CPU runs, besides the default (the fastest), the
+            // first of them split over two threads.
+            for (kernels, threads) in [("avx2", "2"), ("avxvnni", "1")] {
+                let other = try runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "5", "--kernels", kernels,
+                                             "--threads", threads, "--json"])
                 if other.stderr.contains("cannot run") { continue }
-                XCTAssertEqual(try json(other)["mismatches"] as? Int, 0, "\(name), \(kernels)")
+                XCTAssertEqual(try json(other)["mismatches"] as? Int, 0, "\(name), \(kernels), \(threads) threads")
             }
+            let threaded = try json(runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "5", "--threads", "2", "--json"]))
+            XCTAssertEqual(threaded["mismatches"] as? Int, 0, "\(name), 2 threads")
         }
     }
 
@@ -47,7 +51,8 @@ final class Int8Tests: XCTestCase {
         let run = try json(runCompress(["run", wtm, "--input", coffee, "--prep", "tf", "--top", "1", "--json"]))
         XCTAssertEqual(((run["top"] as? [[String: Any]])?.first?["class"] as? Int), 967)
 
-        let profile = try json(runCompress(["profile", wtm, "--runs", "3", "--json"]))
+        let profile = try json(runCompress(["profile", wtm, "--runs", "3", "--threads", "2", "--json"]))
+        XCTAssertEqual(profile["threads"] as? Int, 2)
         let profiled = profile["layers"] as? [[String: Any]] ?? []
         XCTAssertEqual(profiled.count, 61)
         XCTAssertEqual(Double(profile["macs"] as? Int ?? 0), 385e6, accuracy: 385e4)
@@ -57,6 +62,9 @@ final class Int8Tests: XCTestCase {
         let badKernels = try runCompress(["profile", wtm, "--kernels", "sse9"])
         XCTAssertNotEqual(badKernels.status, 0)
         XCTAssertTrue(badKernels.stderr.contains("avx2"), badKernels.stderr)
+        let badThreads = try runCompress(["profile", wtm, "--threads", "99"])
+        XCTAssertNotEqual(badThreads.status, 0)
+        XCTAssertTrue(badThreads.stderr.contains("threads must be 1 to 16"), badThreads.stderr)
     }
 
     func testMNISTInt8KeepsItsAccuracy() throws {

@@ -146,11 +146,17 @@ typedef struct {
  * names one ("ref", "avx2", "avxvnni", "avx512vnni"). */
 typedef enum { WT_KERNELS_AUTO = 0, WT_KERNELS_REF, WT_KERNELS_AVX2, WT_KERNELS_AVXVNNI, WT_KERNELS_AVX512VNNI } wt_kernels;
 
+/* A pool of threads convolutions are split across (POSIX hosts; building with WT_NO_THREADS
+ * leaves one thread). Creating it allocates and starts threads; running allocates nothing. */
+typedef struct wt_threadpool wt_threadpool;
+#define WT_MAX_THREADS 16u
+
 typedef struct {
   const wt_model *model;
   uint8_t *arena;
   size_t arena_size;
   const void *kernels;  /* the kernel set in use */
+  wt_threadpool *pool;  /* NULL: the caller's thread only */
 } wt_interpreter;
 
 /* "whittle-runtime MAJOR.MINOR (wtm format N)", a static string. */
@@ -163,6 +169,8 @@ const char *wt_status_string(wt_status status);
 wt_status wt_model_load(wt_model *model, const void *bytes, size_t size);
 /* Arena bytes to give wt_interpreter_init: the planned tensors plus the kernels' scratch. */
 size_t wt_model_arena_size(const wt_model *model);
+/* The same for running on `threads` threads: each has its own scratch. */
+size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads);
 uint32_t wt_model_input(const wt_model *model, uint32_t index);
 uint32_t wt_model_output(const wt_model *model, uint32_t index);
 
@@ -170,6 +178,13 @@ uint32_t wt_model_output(const wt_model *model, uint32_t index);
 wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model, void *arena, size_t arena_size);
 /* Chooses the kernel set; WT_ERROR_UNSUPPORTED when this CPU lacks it (the set in use stays). */
 wt_status wt_interpreter_set_kernels(wt_interpreter *interpreter, wt_kernels kernels);
+/* `threads` (1 … WT_MAX_THREADS) counts the caller; NULL when threads cannot start. */
+wt_threadpool *wt_threadpool_create(unsigned threads);
+void wt_threadpool_destroy(wt_threadpool *pool);
+unsigned wt_threadpool_threads(const wt_threadpool *pool);
+/* Splits convolutions over `pool` (NULL: one thread). WT_ERROR_ARENA when the arena given to
+ * wt_interpreter_init is smaller than wt_model_arena_size_threads for the pool's threads. */
+wt_status wt_interpreter_set_threadpool(wt_interpreter *interpreter, wt_threadpool *pool);
 /* "ref", "avx2", "avxvnni" or "avx512vnni". */
 const char *wt_interpreter_kernels_name(const wt_interpreter *interpreter);
 /* Runs every op in order. Allocates nothing. */

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "parallel.h"
+
 /* The geometry of a GEMM over an NHWC input: an FC is a 1×1 conv on [N,1,1,K]. */
 typedef struct {
   const uint8_t *x;
@@ -71,51 +73,65 @@ static void pack_panel(const geometry *g, size_t group, size_t first, size_t row
     }
 }
 
-static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const geometry *g, size_t groups, size_t pixels,
-                     size_t out_per_group) {
+/* One GEMM op, split into tasks of one packed chunk of one group each. */
+typedef struct {
+  const wt_op_call *call;
+  const wt_gemm_ukernel *uk;
+  const geometry *g;
+  size_t pixels, out_per_group, out_c, depth, depth_groups, chunk, chunks;
+} gemm_job;
+
+static void gemm_task(void *context, size_t task, size_t thread) {
+  const gemm_job *job = (const gemm_job *)context;
+  const wt_op_call *call = job->call;
   const wt_op *op = call->op;
-  const size_t depth = g->kh * g->kw * g->in_per_group, depth_groups = (depth + 3) / 4;
-  const size_t out_c = out_per_group * groups;
-  /* Scratch (packing.h): the uint8 panels, the int16 panels when the kernel wants them, a panel's rows. */
-  const size_t chunk = wt_panel_rows(depth), chunk_bytes = chunk * depth_groups * 4;
-  uint8_t *panel = (uint8_t *)call->scratch;
-  void *prepared = uk->prepare != NULL ? panel + wt_round_up(chunk_bytes, 64) : panel;
+  const size_t group = task / job->chunks, first = task % job->chunks * job->chunk;
+  const size_t rows = job->pixels - first < job->chunk ? job->pixels - first : job->chunk, dg = job->depth_groups;
+  /* This thread's scratch (packing.h): the uint8 panels, the int16 panels when the kernel
+   * wants them, one panel's gathered rows. */
+  const size_t chunk_bytes = job->chunk * dg * 4;
+  uint8_t *panel = (uint8_t *)call->scratch + thread * call->scratch_stride;
+  void *prepared = job->uk->prepare != NULL ? panel + wt_round_up(chunk_bytes, 64) : panel;
   uint8_t *gathered = panel + wt_round_up(chunk_bytes, 64) + wt_round_up(2 * chunk_bytes, 64);
-  const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset);
+  for (size_t r = 0; r < rows; r += WT_GEMM_MR)
+    pack_panel(job->g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, dg, gathered, panel + r * dg * 4);
+  if (job->uk->prepare != NULL) job->uk->prepare(panel, wt_round_up(rows, WT_GEMM_MR) * dg * 4, prepared);
+  const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset) +
+                          group * wt_packed_group_size(job->out_per_group, job->depth);
   const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
   const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
   const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
-  const size_t block_stride = depth_groups * WT_PACK_NR * WT_PACK_KR;
-  for (size_t group = 0; group < groups; group++) {
-    const int8_t *group_weights = weights + group * wt_packed_group_size(out_per_group, depth);
-    for (size_t first = 0; first < pixels; first += chunk) {
-      const size_t rows = pixels - first < chunk ? pixels - first : chunk;
-      for (size_t r = 0; r < rows; r += WT_GEMM_MR)
-        pack_panel(g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, depth_groups, gathered,
-                   panel + r * depth_groups * 4);
-      if (uk->prepare != NULL) uk->prepare(panel, wt_round_up(rows, WT_GEMM_MR) * depth_groups * 4, prepared);
-      for (size_t m = 0; m < out_per_group; m += uk->nr) {
-        const size_t oc = group * out_per_group + m;
-        const wt_gemm_tile tile = {
-            .rows = rows,
-            .columns = out_per_group - m < uk->nr ? out_per_group - m : uk->nr,
-            .depth_groups = depth_groups,
-            .panel = prepared,
-            .weights = group_weights + m / WT_PACK_NR * block_stride,
-            .block_stride = block_stride,
-            .bias = bias + oc,
-            .multiplier = mult + oc,
-            .shift = shift + oc,
-            .output_zero_point = call->out->zero_point,
-            .act_min = op->act_min,
-            .act_max = op->act_max,
-            .y = call->y + first * out_c + oc,
-            .y_stride = out_c,
-        };
-        uk->run(&tile);
-      }
-    }
+  const size_t block_stride = dg * WT_PACK_NR * WT_PACK_KR;
+  for (size_t m = 0; m < job->out_per_group; m += job->uk->nr) {
+    const size_t oc = group * job->out_per_group + m;
+    const wt_gemm_tile tile = {
+        .rows = rows,
+        .columns = job->out_per_group - m < job->uk->nr ? job->out_per_group - m : job->uk->nr,
+        .depth_groups = dg,
+        .panel = prepared,
+        .weights = weights + m / WT_PACK_NR * block_stride,
+        .block_stride = block_stride,
+        .bias = bias + oc,
+        .multiplier = mult + oc,
+        .shift = shift + oc,
+        .output_zero_point = call->out->zero_point,
+        .act_min = op->act_min,
+        .act_max = op->act_max,
+        .y = call->y + first * job->out_c + oc,
+        .y_stride = job->out_c,
+    };
+    job->uk->run(&tile);
   }
+}
+
+static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const geometry *g, size_t groups, size_t pixels,
+                     size_t out_per_group) {
+  const size_t depth = g->kh * g->kw * g->in_per_group, chunk = wt_panel_rows(depth);
+  const gemm_job job = {
+      .call = call, .uk = uk, .g = g, .pixels = pixels, .out_per_group = out_per_group, .out_c = out_per_group * groups,
+      .depth = depth, .depth_groups = (depth + 3) / 4, .chunk = chunk, .chunks = (pixels + chunk - 1) / chunk,
+  };
+  wt_parallel_for(call->pool, groups * job.chunks, gemm_task, (void *)&job);
 }
 
 void wt_qu8_gemm_conv(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {

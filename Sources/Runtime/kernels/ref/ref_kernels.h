@@ -41,7 +41,9 @@ typedef struct {
   const wt_tensor *out;
   uint8_t *y;
   const uint8_t *data; /* the model's DATA section */
-  void *scratch;       /* wt_model.scratch_size bytes, 64-byte aligned */
+  void *scratch;       /* thread t's scratch: scratch + t · scratch_stride, wt_model.scratch_size bytes each */
+  size_t scratch_stride;
+  wt_threadpool *pool; /* for kernels that split their work; NULL: one thread */
 } wt_op_call;
 
 void wt_qu8_conv__ref(const wt_op_call *call);

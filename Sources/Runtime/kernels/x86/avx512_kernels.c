@@ -6,6 +6,7 @@
 
 #include "../kernel_set.h"
 #include "../packing.h"
+#include "../parallel.h"
 #include "requantize_avx512.h"
 #include "x86_kernels.h"
 
@@ -156,9 +157,9 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_bl
                                              b->low, b->high));
 }
 
-static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw) {
+static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) {
   for (size_t n = 0; n < b->batch; n++)
-    for (size_t oy = 0; oy < b->out_h; oy++) {
+    for (size_t oy = oy0; oy < oy1; oy++) {
       const uint8_t *rows[MAX_TAPS];
       int rows_inside = b->count == 32;
       for (size_t ky = 0; ky < kh; ky++) {
@@ -178,56 +179,79 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_bloc
     }
 }
 
-static WT_AVX512 void dw_3x3(const dw_block *b) { dw_run(b, 3, 3); }
-static WT_AVX512 void dw_5x5(const dw_block *b) { dw_run(b, 5, 5); }
-static WT_AVX512 void dw_any(const dw_block *b, size_t kh, size_t kw) { dw_run(b, kh, kw); }
+static WT_AVX512 void dw_3x3(const dw_block *b, size_t oy0, size_t oy1) { dw_run(b, 3, 3, oy0, oy1); }
+static WT_AVX512 void dw_5x5(const dw_block *b, size_t oy0, size_t oy1) { dw_run(b, 5, 5, oy0, oy1); }
+static WT_AVX512 void dw_any(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) { dw_run(b, kh, kw, oy0, oy1); }
+
+/* The op, split into tasks of one 32-channel block × one band of output rows. */
+typedef struct {
+  const wt_op_call *call;
+  dw_block geometry;
+  size_t kh, kw, bands, band_rows;
+} dw_job;
+
+static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
+  (void)thread;
+  const dw_job *job = (const dw_job *)context;
+  const wt_op *op = job->call->op;
+  const uint8_t *data = job->call->data;
+  const uint8_t *weights = data + op->blobs[WT_B_WEIGHTS].offset;
+  const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
+  const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
+  const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
+  const size_t taps = job->kh * job->kw, c = task / job->bands * 32, band = task % job->bands;
+  dw_block b = job->geometry;
+  b.count = b.channels - c < 32 ? b.channels - c : 32;
+  b.mask = lanes32(b.count);
+  b.x = job->call->x[0] + c;
+  b.y = job->call->y + c;
+  for (size_t i = 0; i < (taps + 1) / 2; i++) {
+    const __m256i wa = _mm256_maskz_loadu_epi8(b.mask, weights + 2 * i * b.channels + c);
+    const __m256i wb = 2 * i + 1 < taps ? _mm256_maskz_loadu_epi8(b.mask, weights + (2 * i + 1) * b.channels + c) : _mm256_setzero_si256();
+    b.w_a[i] = _mm512_cvtepi8_epi16(_mm256_unpacklo_epi8(wa, wb));
+    b.w_b[i] = _mm512_cvtepi8_epi16(_mm256_unpackhi_epi8(wa, wb));
+  }
+  const size_t count0 = b.count < 16 ? b.count : 16, count1 = b.count > 16 ? b.count - 16 : 0;
+  const __m512i bias0 = _mm512_maskz_loadu_epi32(lanes16(count0), bias + c);
+  const __m512i bias1 = _mm512_maskz_loadu_epi32(lanes16(count1), bias + c + (count1 > 0 ? 16 : 0));
+  b.bias_a = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(1, 0, 1, 0));
+  b.bias_b = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(3, 2, 3, 2));
+  b.rq0 = wt_requant_avx512_load(mult + c, shift + c, count0);
+  b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
+  const size_t oy0 = band * job->band_rows, oy1 = oy0 + job->band_rows < b.out_h ? oy0 + job->band_rows : b.out_h;
+  if (job->kh == 3 && job->kw == 3)
+    dw_3x3(&b, oy0, oy1);
+  else if (job->kh == 5 && job->kw == 5)
+    dw_5x5(&b, oy0, oy1);
+  else
+    dw_any(&b, job->kh, job->kw, oy0, oy1);
+}
 
 WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
   const wt_op *op = call->op;
   const int32_t *p = op->params;
   const wt_tensor *in = call->in[0], *out = call->out;
-  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], taps = kh * kw;
-  if (taps > MAX_TAPS) {
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
+  if (kh * kw > MAX_TAPS) {
     wt_qu8_conv__ref(call);
     return;
   }
-  const uint8_t *weights = call->data + op->blobs[WT_B_WEIGHTS].offset;
-  const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
-  const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
-  const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
-  dw_block b = {
-      .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
-      .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
-      .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
-      .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm512_set1_epi16((short)out->zero_point),
-      .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
-      .zx = _mm256_set1_epi8((char)in->zero_point),
+  dw_job job = {
+      .call = call, .kh = kh, .kw = kw,
+      .geometry = {
+          .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
+          .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
+          .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
+          .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm512_set1_epi16((short)out->zero_point),
+          .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
+          .zx = _mm256_set1_epi8((char)in->zero_point),
+      },
   };
-  for (size_t c = 0; c < b.channels; c += 32) {
-    b.count = b.channels - c < 32 ? b.channels - c : 32;
-    b.mask = lanes32(b.count);
-    b.x = call->x[0] + c;
-    b.y = call->y + c;
-    for (size_t i = 0; i < (taps + 1) / 2; i++) {
-      const __m256i wa = _mm256_maskz_loadu_epi8(b.mask, weights + 2 * i * b.channels + c);
-      const __m256i wb = 2 * i + 1 < taps ? _mm256_maskz_loadu_epi8(b.mask, weights + (2 * i + 1) * b.channels + c) : _mm256_setzero_si256();
-      b.w_a[i] = _mm512_cvtepi8_epi16(_mm256_unpacklo_epi8(wa, wb));
-      b.w_b[i] = _mm512_cvtepi8_epi16(_mm256_unpackhi_epi8(wa, wb));
-    }
-    const size_t count0 = b.count < 16 ? b.count : 16, count1 = b.count > 16 ? b.count - 16 : 0;
-    const __m512i bias0 = _mm512_maskz_loadu_epi32(lanes16(count0), bias + c);
-    const __m512i bias1 = _mm512_maskz_loadu_epi32(lanes16(count1), bias + c + (count1 > 0 ? 16 : 0));
-    b.bias_a = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(1, 0, 1, 0));
-    b.bias_b = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(3, 2, 3, 2));
-    b.rq0 = wt_requant_avx512_load(mult + c, shift + c, count0);
-    b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
-    if (kh == 3 && kw == 3)
-      dw_3x3(&b);
-    else if (kh == 5 && kw == 5)
-      dw_5x5(&b);
-    else
-      dw_any(&b, kh, kw);
-  }
+  /* Bands of rows only when there are threads to share them. */
+  job.bands = wt_threadpool_threads(call->pool) > 1 ? (out->dims[1] < 8 ? out->dims[1] : 8) : 1;
+  job.band_rows = (out->dims[1] + job.bands - 1) / job.bands;
+  job.bands = (out->dims[1] + job.band_rows - 1) / job.band_rows;
+  wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * job.bands, dw_task, &job);
 }
 
 /* ---- add: the AVX2 recipe on 32 bytes at a time; the tail reuses the reference arithmetic. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../packing.h"
+#include "../parallel.h"
 #include "requantize_avx2.h"
 #include "x86_kernels.h"
 
@@ -31,10 +32,10 @@ typedef struct {
   __m128i zx, low, high;
 } block;
 
-static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block *b, size_t kh, size_t kw) {
+static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) {
   const size_t taps = kh * kw, pairs = (taps + 1) / 2;
   for (size_t n = 0; n < b->batch; n++)
-    for (size_t oy = 0; oy < b->out_h; oy++) {
+    for (size_t oy = oy0; oy < oy1; oy++) {
       const uint8_t *rows[MAX_TAPS];
       for (size_t ky = 0; ky < kh; ky++) {
         const ptrdiff_t iy = (ptrdiff_t)(oy * b->stride_h + ky * b->dilation_h) - (ptrdiff_t)b->pad_top;
@@ -96,9 +97,9 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
     }
 }
 
-static WT_AVX2 void run_3x3(const block *b) { run_block(b, 3, 3); }
-static WT_AVX2 void run_5x5(const block *b) { run_block(b, 5, 5); }
-static WT_AVX2 void run_any(const block *b, size_t kh, size_t kw) { run_block(b, kh, kw); }
+static WT_AVX2 void run_3x3(const block *b, size_t oy0, size_t oy1) { run_block(b, 3, 3, oy0, oy1); }
+static WT_AVX2 void run_5x5(const block *b, size_t oy0, size_t oy1) { run_block(b, 5, 5, oy0, oy1); }
+static WT_AVX2 void run_any(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) { run_block(b, kh, kw, oy0, oy1); }
 
 /* Constants of channels [c, c + count) of 16, zero-padded past count. */
 static void copy_constants(const int32_t *from, size_t count, int32_t to[16]) {
@@ -106,51 +107,74 @@ static void copy_constants(const int32_t *from, size_t count, int32_t to[16]) {
   memcpy(to, from, count * sizeof(int32_t));
 }
 
+/* The op, split into tasks of one 16-channel block × one band of output rows. */
+typedef struct {
+  const wt_op_call *call;
+  block geometry;
+  size_t kh, kw, bands, band_rows;
+} job;
+
+static WT_AVX2 void task(void *context, size_t index, size_t thread) {
+  (void)thread;
+  const job *j = (const job *)context;
+  const wt_op *op = j->call->op;
+  const uint8_t *data = j->call->data;
+  const uint8_t *weights = data + op->blobs[WT_B_WEIGHTS].offset;
+  const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
+  const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
+  const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
+  const size_t taps = j->kh * j->kw, c = index / j->bands * 16, band = index % j->bands;
+  block b = j->geometry;
+  b.count = b.channels - c < 16 ? b.channels - c : 16;
+  b.x = j->call->x[0] + c;
+  b.y = j->call->y + c;
+  /* Weights of taps 2i and 2i+1 interleaved per channel, [w0a w0b w1a w1b …], as int16. */
+  for (size_t i = 0; i < (taps + 1) / 2; i++) {
+    const __m128i wa = load16(weights + 2 * i * b.channels + c, b.count);
+    const __m128i wb = 2 * i + 1 < taps ? load16(weights + (2 * i + 1) * b.channels + c, b.count) : _mm_setzero_si128();
+    b.w_lo[i] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(wa, wb));
+    b.w_hi[i] = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(wa, wb));
+  }
+  int32_t bias16[16], mult16[16], shift16[16];
+  copy_constants(bias + c, b.count, bias16);
+  copy_constants(mult + c, b.count, mult16);
+  copy_constants(shift + c, b.count, shift16);
+  b.bias_lo = _mm256_loadu_si256((const __m256i *)(const void *)bias16);
+  b.bias_hi = _mm256_loadu_si256((const __m256i *)(const void *)(bias16 + 8));
+  b.rq_lo = wt_requant_avx2_load(mult16, shift16);
+  b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
+  const size_t oy0 = band * j->band_rows, oy1 = oy0 + j->band_rows < b.out_h ? oy0 + j->band_rows : b.out_h;
+  if (j->kh == 3 && j->kw == 3)
+    run_3x3(&b, oy0, oy1);
+  else if (j->kh == 5 && j->kw == 5)
+    run_5x5(&b, oy0, oy1);
+  else
+    run_any(&b, j->kh, j->kw, oy0, oy1);
+}
+
 WT_AVX2 void wt_qu8_dwconv__avx2(const wt_op_call *call) {
   const wt_op *op = call->op;
   const int32_t *p = op->params;
   const wt_tensor *in = call->in[0], *out = call->out;
-  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], taps = kh * kw;
-  if (taps > MAX_TAPS) {
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
+  if (kh * kw > MAX_TAPS) {
     wt_qu8_conv__ref(call);
     return;
   }
-  const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset);
-  const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
-  const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
-  const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
-  block b = {
-      .x = call->x[0], .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3],
-      .out_h = out->dims[1], .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
-      .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
-      .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm256_set1_epi16((short)out->zero_point),
-      .zx = _mm_set1_epi8((char)in->zero_point), .low = _mm_set1_epi8((char)op->act_min), .high = _mm_set1_epi8((char)op->act_max),
+  job j = {
+      .call = call, .kh = kh, .kw = kw,
+      .geometry = {
+          .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
+          .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
+          .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
+          .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm256_set1_epi16((short)out->zero_point),
+          .zx = _mm_set1_epi8((char)in->zero_point), .low = _mm_set1_epi8((char)op->act_min), .high = _mm_set1_epi8((char)op->act_max),
+      },
   };
-  for (size_t c = 0; c < b.channels; c += 16) {
-    b.count = b.channels - c < 16 ? b.channels - c : 16;
-    b.x = call->x[0] + c;
-    b.y = call->y + c;
-    /* Weights of taps 2i and 2i+1 interleaved per channel, [w0a w0b w1a w1b …], as int16. */
-    for (size_t i = 0; i < (taps + 1) / 2; i++) {
-      const __m128i wa = load16((const uint8_t *)weights + 2 * i * b.channels + c, b.count);
-      const __m128i wb = 2 * i + 1 < taps ? load16((const uint8_t *)weights + (2 * i + 1) * b.channels + c, b.count) : _mm_setzero_si128();
-      b.w_lo[i] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(wa, wb));
-      b.w_hi[i] = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(wa, wb));
-    }
-    int32_t bias16[16], mult16[16], shift16[16];
-    copy_constants(bias + c, b.count, bias16);
-    copy_constants(mult + c, b.count, mult16);
-    copy_constants(shift + c, b.count, shift16);
-    b.bias_lo = _mm256_loadu_si256((const __m256i *)(const void *)bias16);
-    b.bias_hi = _mm256_loadu_si256((const __m256i *)(const void *)(bias16 + 8));
-    b.rq_lo = wt_requant_avx2_load(mult16, shift16);
-    b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
-    if (kh == 3 && kw == 3)
-      run_3x3(&b);
-    else if (kh == 5 && kw == 5)
-      run_5x5(&b);
-    else
-      run_any(&b, kh, kw);
-  }
+  /* Bands of rows only when there are threads to share them. */
+  j.bands = wt_threadpool_threads(call->pool) > 1 ? (out->dims[1] < 8 ? out->dims[1] : 8) : 1;
+  j.band_rows = (out->dims[1] + j.bands - 1) / j.bands;
+  j.bands = (out->dims[1] + j.band_rows - 1) / j.band_rows;
+  wt_parallel_for(call->pool, (in->dims[3] + 15) / 16 * j.bands, task, &j);
 }
 #endif
