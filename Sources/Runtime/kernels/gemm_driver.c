@@ -3,12 +3,13 @@
 #include <string.h>
 
 #include "parallel.h"
+#include "window.h"
 
-/* The geometry of a GEMM over an NHWC input: an FC is a 1×1 conv on [N,1,1,K]. */
+/* A GEMM over an NHWC input: an FC is a 1×1 conv on [N,1,1,K]. */
 typedef struct {
   const uint8_t *x;
-  size_t height, width, channels, in_per_group, out_h, out_w;
-  size_t kh, kw, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  wt_window w;
+  size_t in_per_group;
   int32_t zx;
 } geometry;
 
@@ -16,23 +17,23 @@ typedef struct {
  * lies wholly inside the input (dilation 1) is one contiguous run of kw · C/g bytes when the
  * conv has one group. */
 static void gather_row(const geometry *g, size_t group, size_t pixel, uint8_t *row) {
-  const size_t cg = g->in_per_group, pixels_per_image = g->out_h * g->out_w;
-  const size_t n = pixel / pixels_per_image, oy = pixel % pixels_per_image / g->out_w, ox = pixel % g->out_w;
-  const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->stride_w) - (ptrdiff_t)g->pad_left;
-  const int whole_rows = g->dilation_w == 1 && cg == g->channels && ix0 >= 0 && ix0 + (ptrdiff_t)g->kw <= (ptrdiff_t)g->width;
-  for (size_t ky = 0; ky < g->kh; ky++) {
-    const ptrdiff_t iy = (ptrdiff_t)(oy * g->stride_h + ky * g->dilation_h) - (ptrdiff_t)g->pad_top;
-    const int row_inside = iy >= 0 && iy < (ptrdiff_t)g->height;
-    const uint8_t *line = row_inside ? g->x + (n * g->height + (size_t)iy) * g->width * g->channels + group * cg : NULL;
+  const size_t cg = g->in_per_group, pixels_per_image = g->w.out_h * g->w.out_w;
+  const size_t n = pixel / pixels_per_image, oy = pixel % pixels_per_image / g->w.out_w, ox = pixel % g->w.out_w;
+  const ptrdiff_t ix0 = (ptrdiff_t)(ox * g->w.stride_w) - (ptrdiff_t)g->w.pad_left;
+  const int whole_rows = g->w.dilation_w == 1 && cg == g->w.channels && ix0 >= 0 && ix0 + (ptrdiff_t)g->w.kw <= (ptrdiff_t)g->w.width;
+  for (size_t ky = 0; ky < g->w.kh; ky++) {
+    const ptrdiff_t iy = (ptrdiff_t)(oy * g->w.stride_h + ky * g->w.dilation_h) - (ptrdiff_t)g->w.pad_top;
+    const int row_inside = iy >= 0 && iy < (ptrdiff_t)g->w.height;
+    const uint8_t *line = row_inside ? g->x + (n * g->w.height + (size_t)iy) * g->w.width * g->w.channels + group * cg : NULL;
     if (whole_rows && row_inside) {
-      memcpy(row, line + (size_t)ix0 * g->channels, g->kw * cg);
-      row += g->kw * cg;
+      memcpy(row, line + (size_t)ix0 * g->w.channels, g->w.kw * cg);
+      row += g->w.kw * cg;
       continue;
     }
-    for (size_t kx = 0; kx < g->kw; kx++, row += cg) {
-      const ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->dilation_w);
-      const int padded = !row_inside || ix < 0 || ix >= (ptrdiff_t)g->width;
-      const uint8_t *src = padded ? NULL : line + (size_t)ix * g->channels;
+    for (size_t kx = 0; kx < g->w.kw; kx++, row += cg) {
+      const ptrdiff_t ix = ix0 + (ptrdiff_t)(kx * g->w.dilation_w);
+      const int padded = !row_inside || ix < 0 || ix >= (ptrdiff_t)g->w.width;
+      const uint8_t *src = padded ? NULL : line + (size_t)ix * g->w.channels;
       if (cg >= 16) { /* a library call pays off */
         if (padded) memset(row, g->zx, cg); else memcpy(row, src, cg);
       } else {
@@ -47,8 +48,8 @@ static void gather_row(const geometry *g, size_t group, size_t pixel, uint8_t *r
  * other window gathers each row into `gathered` (WT_GEMM_MR rows of depth_groups · 4 bytes). */
 static void pack_panel(const geometry *g, size_t group, size_t first, size_t rows, size_t depth_groups, uint8_t *gathered,
                        uint8_t *panel) {
-  const size_t depth = g->kh * g->kw * g->in_per_group, whole = depth / 4, row_bytes = depth_groups * 4;
-  const int in_place = g->kh == 1 && g->kw == 1 && g->stride_h == 1 && g->stride_w == 1 && g->pad_top == 0 && g->pad_left == 0;
+  const size_t depth = g->w.kh * g->w.kw * g->in_per_group, whole = depth / 4, row_bytes = depth_groups * 4;
+  const int in_place = g->w.kh == 1 && g->w.kw == 1 && g->w.stride_h == 1 && g->w.stride_w == 1 && g->w.pad_top == 0 && g->w.pad_left == 0;
   const uint8_t *src[WT_GEMM_MR];
   for (size_t r = 0; r < WT_GEMM_MR; r++) {
     uint8_t *row = gathered + r * row_bytes;
@@ -56,7 +57,7 @@ static void pack_panel(const geometry *g, size_t group, size_t first, size_t row
       memset(row, 0, row_bytes);
       src[r] = row;
     } else if (in_place) {
-      src[r] = g->x + (first + r) * g->channels + group * g->in_per_group;
+      src[r] = g->x + (first + r) * g->w.channels + group * g->in_per_group;
     } else {
       gather_row(g, group, first + r, row);
       src[r] = row;
@@ -126,7 +127,7 @@ static void gemm_task(void *context, size_t task, size_t thread) {
 
 static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const geometry *g, size_t groups, size_t pixels,
                      size_t out_per_group) {
-  const size_t depth = g->kh * g->kw * g->in_per_group, chunk = wt_panel_rows(depth);
+  const size_t depth = g->w.kh * g->w.kw * g->in_per_group, chunk = wt_panel_rows(depth);
   const gemm_job job = {
       .call = call, .uk = uk, .g = g, .pixels = pixels, .out_per_group = out_per_group, .out_c = out_per_group * groups,
       .depth = depth, .depth_groups = (depth + 3) / 4, .chunk = chunk, .chunks = (pixels + chunk - 1) / chunk,
@@ -136,24 +137,19 @@ static void run_gemm(const wt_op_call *call, const wt_gemm_ukernel *uk, const ge
 
 void wt_qu8_gemm_conv(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
   const wt_tensor *in = call->in[0], *out = call->out;
-  const int32_t *p = call->op->params;
-  const size_t groups = (size_t)p[WT_P_GROUP];
-  const geometry g = {
-      .x = call->x[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3],
-      .in_per_group = in->dims[3] / groups, .out_h = out->dims[1], .out_w = out->dims[2],
-      .kh = (size_t)p[WT_P_KH], .kw = (size_t)p[WT_P_KW], .stride_h = (size_t)p[WT_P_STRIDE_H],
-      .stride_w = (size_t)p[WT_P_STRIDE_W], .dilation_h = (size_t)p[WT_P_DILATION_H],
-      .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP], .pad_left = (size_t)p[WT_P_PAD_LEFT],
-      .zx = in->zero_point,
-  };
+  const size_t groups = (size_t)call->op->params[WT_P_GROUP];
+  const geometry g = {.x = call->x[0], .w = wt_window_of(call->op, in, out), .in_per_group = in->dims[3] / groups, .zx = in->zero_point};
   run_gemm(call, ukernel, &g, groups, (size_t)out->dims[0] * out->dims[1] * out->dims[2], out->dims[3] / groups);
 }
 
 void wt_qu8_gemm_fc(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
   const size_t batch = call->out->dims[0], depth = call->in[0]->byte_size / batch;
   const geometry g = {
-      .x = call->x[0], .height = 1, .width = 1, .channels = depth, .in_per_group = depth, .out_h = 1, .out_w = 1,
-      .kh = 1, .kw = 1, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .zx = call->in[0]->zero_point,
+      .x = call->x[0],
+      .w = {.batch = batch, .height = 1, .width = 1, .channels = depth, .out_h = 1, .out_w = 1, .kh = 1, .kw = 1, .stride_h = 1,
+            .stride_w = 1, .dilation_h = 1, .dilation_w = 1},
+      .in_per_group = depth,
+      .zx = call->in[0]->zero_point,
   };
   run_gemm(call, ukernel, &g, 1, batch, call->out->dims[1]);
 }

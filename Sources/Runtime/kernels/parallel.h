@@ -14,4 +14,12 @@ typedef void (*wt_task)(void *context, size_t task, size_t thread);
  * (or one thread) runs them in order on the caller. Allocates nothing. */
 void wt_parallel_for(wt_threadpool *pool, size_t tasks, wt_task task, void *context);
 
+/* Bands of output rows a window op is split into: up to 8 when the pool has threads to share
+ * them, else 1. `band_rows` receives the rows per band (the last band may have fewer). */
+static inline size_t wt_row_bands(size_t rows, const wt_threadpool *pool, size_t *band_rows) {
+  const size_t bands = wt_threadpool_threads(pool) > 1 ? (rows < 8 ? rows : 8) : 1;
+  *band_rows = (rows + bands - 1) / bands;
+  return (rows + *band_rows - 1) / *band_rows;
+}
+
 #endif

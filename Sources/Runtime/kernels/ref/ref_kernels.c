@@ -76,12 +76,12 @@ void wt_qu8_fc__ref(const wt_op_call *call) {
     }
 }
 
-void wt_qu8_add__ref(const wt_op_call *call) {
+void wt_qu8_add_range__ref(const wt_op_call *call, size_t first) {
   const wt_op *op = call->op;
   const int32_t *p = op->params;
   const int32_t za = call->in[0]->zero_point, zb = call->in[1]->zero_point, zy = call->out->zero_point;
   const size_t count = element_count(call->out);
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = first; i < count; i++) {
     const int32_t a = wt_requantize(((int32_t)call->x[0][i] - za) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_A],
                                     p[WT_P_ADD_SHIFT_A]);
     const int32_t b = wt_requantize(((int32_t)call->x[1][i] - zb) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_B],
@@ -89,6 +89,8 @@ void wt_qu8_add__ref(const wt_op_call *call) {
     call->y[i] = wt_clamp_u8((int64_t)zy + wt_requantize(a + b, p[WT_P_ADD_MULT], p[WT_P_ADD_SHIFT]), op->act_min, op->act_max);
   }
 }
+
+void wt_qu8_add__ref(const wt_op_call *call) { wt_qu8_add_range__ref(call, 0); }
 
 void wt_qu8_mul__ref(const wt_op_call *call) {
   const wt_op *op = call->op;

@@ -49,6 +49,8 @@ typedef struct {
 void wt_qu8_conv__ref(const wt_op_call *call);
 void wt_qu8_fc__ref(const wt_op_call *call);
 void wt_qu8_add__ref(const wt_op_call *call);
+/* Elements [first, count) of an add: the tail a SIMD kernel leaves. */
+void wt_qu8_add_range__ref(const wt_op_call *call, size_t first);
 void wt_qu8_mul__ref(const wt_op_call *call);
 void wt_qu8_lut__ref(const wt_op_call *call);
 void wt_qu8_maxpool__ref(const wt_op_call *call);

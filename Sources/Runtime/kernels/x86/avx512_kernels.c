@@ -7,6 +7,7 @@
 #include "../kernel_set.h"
 #include "../packing.h"
 #include "../parallel.h"
+#include "../window.h"
 #include "requantize_avx512.h"
 #include "x86_kernels.h"
 
@@ -116,8 +117,8 @@ WT_AVX512 void wt_qu8_gemm_8x32c4__avx512vnni(const wt_gemm_tile *t) {
 typedef struct {
   const uint8_t *x;
   uint8_t *y;
-  size_t batch, height, width, channels, out_h, out_w, count;
-  size_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  wt_window w;
+  size_t count;
   __m512i w_a[MAX_PAIRS], w_b[MAX_PAIRS], bias_a, bias_b, zy;
   wt_requant_avx512 rq0, rq1;
   __m256i zx, low, high;
@@ -135,16 +136,16 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_bl
     WT_UNROLL
     for (size_t j = 0; j < 2; j++) {
       const size_t t = 2 * i + j;
-      const ptrdiff_t ix = ix0 + (ptrdiff_t)((t % kw) * b->dilation_w);
+      const ptrdiff_t ix = ix0 + (ptrdiff_t)((t % kw) * b->w.dilation_w);
       if (t >= taps) {
         x[j] = b->zx;
       } else if (inside) {
-        x[j] = _mm256_loadu_si256((const __m256i *)(const void *)(rows[t / kw] + (size_t)ix * b->channels));
+        x[j] = _mm256_loadu_si256((const __m256i *)(const void *)(rows[t / kw] + (size_t)ix * b->w.channels));
       } else {
         const uint8_t *row = rows[t / kw];
-        x[j] = row == NULL || ix < 0 || ix >= (ptrdiff_t)b->width
+        x[j] = row == NULL || ix < 0 || ix >= (ptrdiff_t)b->w.width
                    ? b->zx
-                   : _mm256_mask_loadu_epi8(b->zx, b->mask, row + (size_t)ix * b->channels);
+                   : _mm256_mask_loadu_epi8(b->zx, b->mask, row + (size_t)ix * b->w.channels);
       }
     }
     acc_a = _mm512_add_epi32(acc_a, _mm512_madd_epi16(_mm512_cvtepu8_epi16(_mm256_unpacklo_epi8(x[0], x[1])), b->w_a[i]));
@@ -158,23 +159,23 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_bl
 }
 
 static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) {
-  for (size_t n = 0; n < b->batch; n++)
+  for (size_t n = 0; n < b->w.batch; n++)
     for (size_t oy = oy0; oy < oy1; oy++) {
       const uint8_t *rows[MAX_TAPS];
       int rows_inside = b->count == 32;
       for (size_t ky = 0; ky < kh; ky++) {
-        const ptrdiff_t iy = (ptrdiff_t)(oy * b->stride_h + ky * b->dilation_h) - (ptrdiff_t)b->pad_top;
-        rows[ky] = iy < 0 || iy >= (ptrdiff_t)b->height ? NULL : b->x + (n * b->height + (size_t)iy) * b->width * b->channels;
+        const ptrdiff_t iy = (ptrdiff_t)(oy * b->w.stride_h + ky * b->w.dilation_h) - (ptrdiff_t)b->w.pad_top;
+        rows[ky] = iy < 0 || iy >= (ptrdiff_t)b->w.height ? NULL : b->x + (n * b->w.height + (size_t)iy) * b->w.width * b->w.channels;
         rows_inside &= rows[ky] != NULL;
       }
-      uint8_t *y = b->y + (n * b->out_h + oy) * b->out_w * b->channels;
-      for (size_t ox = 0; ox < b->out_w; ox++) {
-        const ptrdiff_t ix0 = (ptrdiff_t)(ox * b->stride_w) - (ptrdiff_t)b->pad_left;
-        const int inside = rows_inside && ix0 >= 0 && ix0 + (ptrdiff_t)((kw - 1) * b->dilation_w) < (ptrdiff_t)b->width;
+      uint8_t *y = b->y + (n * b->w.out_h + oy) * b->w.out_w * b->w.channels;
+      for (size_t ox = 0; ox < b->w.out_w; ox++) {
+        const ptrdiff_t ix0 = (ptrdiff_t)(ox * b->w.stride_w) - (ptrdiff_t)b->w.pad_left;
+        const int inside = rows_inside && ix0 >= 0 && ix0 + (ptrdiff_t)((kw - 1) * b->w.dilation_w) < (ptrdiff_t)b->w.width;
         if (inside)
-          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->channels, 1);
+          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->w.channels, 1);
         else
-          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->channels, 0);
+          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->w.channels, 0);
       }
     }
 }
@@ -201,13 +202,13 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
   const size_t taps = job->kh * job->kw, c = task / job->bands * 32, band = task % job->bands;
   dw_block b = job->geometry;
-  b.count = b.channels - c < 32 ? b.channels - c : 32;
+  b.count = b.w.channels - c < 32 ? b.w.channels - c : 32;
   b.mask = lanes32(b.count);
   b.x = job->call->x[0] + c;
   b.y = job->call->y + c;
   for (size_t i = 0; i < (taps + 1) / 2; i++) {
-    const __m256i wa = _mm256_maskz_loadu_epi8(b.mask, weights + 2 * i * b.channels + c);
-    const __m256i wb = 2 * i + 1 < taps ? _mm256_maskz_loadu_epi8(b.mask, weights + (2 * i + 1) * b.channels + c) : _mm256_setzero_si256();
+    const __m256i wa = _mm256_maskz_loadu_epi8(b.mask, weights + 2 * i * b.w.channels + c);
+    const __m256i wb = 2 * i + 1 < taps ? _mm256_maskz_loadu_epi8(b.mask, weights + (2 * i + 1) * b.w.channels + c) : _mm256_setzero_si256();
     b.w_a[i] = _mm512_cvtepi8_epi16(_mm256_unpacklo_epi8(wa, wb));
     b.w_b[i] = _mm512_cvtepi8_epi16(_mm256_unpackhi_epi8(wa, wb));
   }
@@ -218,7 +219,7 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   b.bias_b = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(3, 2, 3, 2));
   b.rq0 = wt_requant_avx512_load(mult + c, shift + c, count0);
   b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
-  const size_t oy0 = band * job->band_rows, oy1 = oy0 + job->band_rows < b.out_h ? oy0 + job->band_rows : b.out_h;
+  const size_t oy0 = band * job->band_rows, oy1 = oy0 + job->band_rows < b.w.out_h ? oy0 + job->band_rows : b.w.out_h;
   if (job->kh == 3 && job->kw == 3)
     dw_3x3(&b, oy0, oy1);
   else if (job->kh == 5 && job->kw == 5)
@@ -239,22 +240,16 @@ WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
   dw_job job = {
       .call = call, .kh = kh, .kw = kw,
       .geometry = {
-          .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
-          .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
-          .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
-          .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm512_set1_epi16((short)out->zero_point),
+          .w = wt_window_of(op, in, out), .zy = _mm512_set1_epi16((short)out->zero_point),
           .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
           .zx = _mm256_set1_epi8((char)in->zero_point),
       },
   };
-  /* Bands of rows only when there are threads to share them. */
-  job.bands = wt_threadpool_threads(call->pool) > 1 ? (out->dims[1] < 8 ? out->dims[1] : 8) : 1;
-  job.band_rows = (out->dims[1] + job.bands - 1) / job.bands;
-  job.bands = (out->dims[1] + job.band_rows - 1) / job.band_rows;
+  job.bands = wt_row_bands(out->dims[1], call->pool, &job.band_rows);
   wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * job.bands, dw_task, &job);
 }
 
-/* ---- add: the AVX2 recipe on 32 bytes at a time; the tail reuses the reference arithmetic. */
+/* ---- add: the AVX2 recipe on 32 bytes at a time; the tail goes through the reference. */
 WT_AVX512 void wt_qu8_add__avx512vnni(const wt_op_call *call) {
   const wt_op *op = call->op;
   const int32_t *p = op->params;
@@ -283,15 +278,7 @@ WT_AVX512 void wt_qu8_add__avx512vnni(const wt_op_call *call) {
     }
     _mm256_storeu_si256((__m256i *)(void *)(call->y + i), wt_output32_avx512(sums[0], sums[1], zy16, low, high));
   }
-  if (i < count) {
-    /* The tail through the AVX2 kernel's scalar loop: a shifted view of the same op. */
-    wt_tensor in0 = *call->in[0], in1 = *call->in[1], out = *call->out;
-    in0.byte_size = in1.byte_size = out.byte_size = (uint32_t)(count - i);
-    wt_op_call tail = *call;
-    tail.in[0] = &in0, tail.in[1] = &in1, tail.out = &out;
-    tail.x[0] = call->x[0] + i, tail.x[1] = call->x[1] + i, tail.y = call->y + i;
-    wt_qu8_add__avx2(&tail);
-  }
+  wt_qu8_add_range__ref(call, i);
 }
 
 static const wt_gemm_ukernel avx512vnni = {.nr = 32, .prepare = NULL, .run = wt_qu8_gemm_8x32c4__avx512vnni};

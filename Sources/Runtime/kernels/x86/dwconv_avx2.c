@@ -7,6 +7,7 @@
 
 #include "../packing.h"
 #include "../parallel.h"
+#include "../window.h"
 #include "requantize_avx2.h"
 #include "x86_kernels.h"
 
@@ -25,8 +26,8 @@ static inline WT_AVX2 __m128i load16(const uint8_t *p, size_t count) {
 typedef struct {
   const uint8_t *x;
   uint8_t *y;
-  size_t batch, height, width, channels, out_h, out_w, count;
-  size_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+  wt_window w;
+  size_t count;
   __m256i w_lo[MAX_PAIRS], w_hi[MAX_PAIRS], bias_lo, bias_hi, zy;
   wt_requant_avx2 rq_lo, rq_hi;
   __m128i zx, low, high;
@@ -34,25 +35,25 @@ typedef struct {
 
 static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) {
   const size_t taps = kh * kw, pairs = (taps + 1) / 2;
-  for (size_t n = 0; n < b->batch; n++)
+  for (size_t n = 0; n < b->w.batch; n++)
     for (size_t oy = oy0; oy < oy1; oy++) {
       const uint8_t *rows[MAX_TAPS];
       for (size_t ky = 0; ky < kh; ky++) {
-        const ptrdiff_t iy = (ptrdiff_t)(oy * b->stride_h + ky * b->dilation_h) - (ptrdiff_t)b->pad_top;
-        rows[ky] = iy < 0 || iy >= (ptrdiff_t)b->height ? NULL : b->x + (n * b->height + (size_t)iy) * b->width * b->channels;
+        const ptrdiff_t iy = (ptrdiff_t)(oy * b->w.stride_h + ky * b->w.dilation_h) - (ptrdiff_t)b->w.pad_top;
+        rows[ky] = iy < 0 || iy >= (ptrdiff_t)b->w.height ? NULL : b->x + (n * b->w.height + (size_t)iy) * b->w.width * b->w.channels;
       }
-      uint8_t *y = b->y + (n * b->out_h + oy) * b->out_w * b->channels;
+      uint8_t *y = b->y + (n * b->w.out_h + oy) * b->w.out_w * b->w.channels;
       /* Pixels whose whole window lies inside the input take the fast path: no checks, full
        * 16-channel loads, straight from the rows. */
       int rows_inside = b->count == 16;
       for (size_t ky = 0; ky < kh; ky++) rows_inside &= rows[ky] != NULL;
-      const size_t span = (kw - 1) * b->dilation_w;
-      size_t inside_lo = (b->pad_left + b->stride_w - 1) / b->stride_w, inside_hi = 0;
-      if (rows_inside && b->width + b->pad_left > span) inside_hi = (b->width + b->pad_left - span - 1) / b->stride_w + 1;
-      if (inside_hi > b->out_w) inside_hi = b->out_w;
+      const size_t span = (kw - 1) * b->w.dilation_w;
+      size_t inside_lo = (b->w.pad_left + b->w.stride_w - 1) / b->w.stride_w, inside_hi = 0;
+      if (rows_inside && b->w.width + b->w.pad_left > span) inside_hi = (b->w.width + b->w.pad_left - span - 1) / b->w.stride_w + 1;
+      if (inside_hi > b->w.out_w) inside_hi = b->w.out_w;
       if (inside_lo > inside_hi) inside_lo = inside_hi;
       for (size_t ox = inside_lo; ox < inside_hi; ox++) {
-        const size_t column = (ox * b->stride_w - b->pad_left) * b->channels, step = b->dilation_w * b->channels;
+        const size_t column = (ox * b->w.stride_w - b->w.pad_left) * b->w.channels, step = b->w.dilation_w * b->w.channels;
         __m256i acc_lo = b->bias_lo, acc_hi = b->bias_hi;
         WT_UNROLL
         for (size_t i = 0; i < pairs; i++) {
@@ -63,19 +64,19 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
           acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(xa, xb)), b->w_lo[i]));
           acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(xa, xb)), b->w_hi[i]));
         }
-        _mm_storeu_si128((__m128i *)(void *)(y + ox * b->channels),
+        _mm_storeu_si128((__m128i *)(void *)(y + ox * b->w.channels),
                          wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo), wt_requantize_avx2(acc_hi, &b->rq_hi), b->zy,
                                           b->low, b->high));
       }
-      for (size_t ox = 0; ox < b->out_w; ox++) {
+      for (size_t ox = 0; ox < b->w.out_w; ox++) {
         if (ox == inside_lo && inside_hi > inside_lo) ox = inside_hi;
-        if (ox >= b->out_w) break;
+        if (ox >= b->w.out_w) break;
         __m128i x[2 * MAX_PAIRS];
         for (size_t kx = 0; kx < kw; kx++) {
-          const ptrdiff_t ix = (ptrdiff_t)(ox * b->stride_w + kx * b->dilation_w) - (ptrdiff_t)b->pad_left;
-          const int inside = ix >= 0 && ix < (ptrdiff_t)b->width;
+          const ptrdiff_t ix = (ptrdiff_t)(ox * b->w.stride_w + kx * b->w.dilation_w) - (ptrdiff_t)b->w.pad_left;
+          const int inside = ix >= 0 && ix < (ptrdiff_t)b->w.width;
           for (size_t ky = 0; ky < kh; ky++)
-            x[ky * kw + kx] = inside && rows[ky] != NULL ? load16(rows[ky] + (size_t)ix * b->channels, b->count) : b->zx;
+            x[ky * kw + kx] = inside && rows[ky] != NULL ? load16(rows[ky] + (size_t)ix * b->w.channels, b->count) : b->zx;
         }
         x[taps] = b->zx;
         __m256i acc_lo = b->bias_lo, acc_hi = b->bias_hi;
@@ -85,7 +86,7 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
         }
         const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo), wt_requantize_avx2(acc_hi, &b->rq_hi), b->zy,
                                                b->low, b->high);
-        uint8_t *out = y + ox * b->channels;
+        uint8_t *out = y + ox * b->w.channels;
         if (b->count == 16) {
           _mm_storeu_si128((__m128i *)(void *)out, bytes);
         } else {
@@ -125,13 +126,13 @@ static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
   const size_t taps = j->kh * j->kw, c = index / j->bands * 16, band = index % j->bands;
   block b = j->geometry;
-  b.count = b.channels - c < 16 ? b.channels - c : 16;
+  b.count = b.w.channels - c < 16 ? b.w.channels - c : 16;
   b.x = j->call->x[0] + c;
   b.y = j->call->y + c;
   /* Weights of taps 2i and 2i+1 interleaved per channel, [w0a w0b w1a w1b …], as int16. */
   for (size_t i = 0; i < (taps + 1) / 2; i++) {
-    const __m128i wa = load16(weights + 2 * i * b.channels + c, b.count);
-    const __m128i wb = 2 * i + 1 < taps ? load16(weights + (2 * i + 1) * b.channels + c, b.count) : _mm_setzero_si128();
+    const __m128i wa = load16(weights + 2 * i * b.w.channels + c, b.count);
+    const __m128i wb = 2 * i + 1 < taps ? load16(weights + (2 * i + 1) * b.w.channels + c, b.count) : _mm_setzero_si128();
     b.w_lo[i] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(wa, wb));
     b.w_hi[i] = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(wa, wb));
   }
@@ -143,7 +144,7 @@ static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   b.bias_hi = _mm256_loadu_si256((const __m256i *)(const void *)(bias16 + 8));
   b.rq_lo = wt_requant_avx2_load(mult16, shift16);
   b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
-  const size_t oy0 = band * j->band_rows, oy1 = oy0 + j->band_rows < b.out_h ? oy0 + j->band_rows : b.out_h;
+  const size_t oy0 = band * j->band_rows, oy1 = oy0 + j->band_rows < b.w.out_h ? oy0 + j->band_rows : b.w.out_h;
   if (j->kh == 3 && j->kw == 3)
     run_3x3(&b, oy0, oy1);
   else if (j->kh == 5 && j->kw == 5)
@@ -164,17 +165,11 @@ WT_AVX2 void wt_qu8_dwconv__avx2(const wt_op_call *call) {
   job j = {
       .call = call, .kh = kh, .kw = kw,
       .geometry = {
-          .batch = in->dims[0], .height = in->dims[1], .width = in->dims[2], .channels = in->dims[3], .out_h = out->dims[1],
-          .out_w = out->dims[2], .stride_h = (size_t)p[WT_P_STRIDE_H], .stride_w = (size_t)p[WT_P_STRIDE_W],
-          .dilation_h = (size_t)p[WT_P_DILATION_H], .dilation_w = (size_t)p[WT_P_DILATION_W], .pad_top = (size_t)p[WT_P_PAD_TOP],
-          .pad_left = (size_t)p[WT_P_PAD_LEFT], .zy = _mm256_set1_epi16((short)out->zero_point),
+          .w = wt_window_of(op, in, out), .zy = _mm256_set1_epi16((short)out->zero_point),
           .zx = _mm_set1_epi8((char)in->zero_point), .low = _mm_set1_epi8((char)op->act_min), .high = _mm_set1_epi8((char)op->act_max),
       },
   };
-  /* Bands of rows only when there are threads to share them. */
-  j.bands = wt_threadpool_threads(call->pool) > 1 ? (out->dims[1] < 8 ? out->dims[1] : 8) : 1;
-  j.band_rows = (out->dims[1] + j.bands - 1) / j.bands;
-  j.bands = (out->dims[1] + j.band_rows - 1) / j.band_rows;
+  j.bands = wt_row_bands(out->dims[1], call->pool, &j.band_rows);
   wt_parallel_for(call->pool, (in->dims[3] + 15) / 16 * j.bands, task, &j);
 }
 #endif

@@ -1,4 +1,4 @@
-/* Add and max pool with AVX2; the tails (fewer than one vector) reuse the reference arithmetic. */
+/* Add and max pool with AVX2; the tails (fewer than one vector) go through the reference. */
 #if defined(__x86_64__) || defined(_M_X64)
 #include "../kernel_set.h"
 #include "requantize_avx2.h"
@@ -27,13 +27,7 @@ WT_AVX2 void wt_qu8_add__avx2(const wt_op_call *call) {
     }
     _mm_storeu_si128((__m128i *)(void *)(call->y + i), wt_output16_avx2(sums[0], sums[1], vy, low, high));
   }
-  for (; i < count; i++) {
-    const int32_t a = wt_requantize(((int32_t)call->x[0][i] - za) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_A],
-                                    p[WT_P_ADD_SHIFT_A]);
-    const int32_t b = wt_requantize(((int32_t)call->x[1][i] - zb) * (1 << p[WT_P_ADD_LEFT_SHIFT]), p[WT_P_ADD_MULT_B],
-                                    p[WT_P_ADD_SHIFT_B]);
-    call->y[i] = wt_clamp_u8((int64_t)zy + wt_requantize(a + b, p[WT_P_ADD_MULT], p[WT_P_ADD_SHIFT]), op->act_min, op->act_max);
-  }
+  wt_qu8_add_range__ref(call, i);
 }
 
 WT_AVX2 void wt_qu8_maxpool__avx2(const wt_op_call *call) {
