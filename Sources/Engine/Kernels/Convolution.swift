@@ -39,10 +39,9 @@ enum Convolution {
                           output: result, outputShape: outputShape, phases: columns)
                 continue
             }
-            // The bias is written first and SGEMM accumulates onto it (beta 1): no extra pass.
-            if let bias {
-                for m in 0..<outChannels { (result + m * outPlane).update(repeating: bias.pointer[m], count: outPlane) }
-            }
+            // Output columns go in blocks of about 256 KB: the bias is written, SGEMM accumulates
+            // onto it (beta 1) and the clamp runs while the block is still in cache.
+            let block = min(outPlane, max(64, 65_536 / max(groupOut, 1)))
             for g in 0..<a.group {
                 let source: UnsafePointer<Float>
                 if isPointwise(a) {
@@ -52,11 +51,20 @@ enum Convolution {
                            outHeight: outHeight, outWidth: outWidth, columns: columns)
                     source = UnsafePointer(columns)
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(outPlane), Int32(kernelSize),
-                            1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source, Int32(outPlane),
-                            bias == nil ? 0 : 1, result + g * groupOut * outPlane, Int32(outPlane))
+                let groupResult = result + g * groupOut * outPlane
+                for start in stride(from: 0, to: outPlane, by: block) {
+                    let count = min(block, outPlane - start)
+                    if let bias {
+                        for m in 0..<groupOut {
+                            (groupResult + m * outPlane + start).update(repeating: bias.pointer[g * groupOut + m], count: count)
+                        }
+                    }
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(count), Int32(kernelSize),
+                                1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source + start, Int32(outPlane),
+                                bias == nil ? 0 : 1, groupResult + start, Int32(outPlane))
+                    for m in 0..<groupOut { Elementwise.clamp(groupResult + m * outPlane + start, count: count, low: low, high: high) }
+                }
             }
-            Elementwise.clamp(result, count: outChannels * outPlane, low: low, high: high)
         }
     }
 
