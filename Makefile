@@ -4,27 +4,31 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test runtime-fuzz kernel-test demo bench clean
+.PHONY: deps build test runtime-fuzz kernel-test neon-test demo bench clean
 
 # The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
 RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
 SANITIZE := -std=c99 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -Wall -Wextra -Werror \
 	-ISources/Runtime/include -ISources/Runtime
 
-# Installs what is missing, once; silent when everything is there.
-deps:
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+# Installs the Debian packages of $(1) that are missing; silent when everything is there.
+define install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install,$(APT_PACKAGES))
 
 # One build of everything, tests included, so `make demo` and `make test` share it.
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build runtime-fuzz kernel-test
+test: build runtime-fuzz kernel-test neon-test
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
 # The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan.
@@ -43,6 +47,27 @@ KERNEL_TEST := .build/kernel_test
 kernel-test:
 	cc $(SANITIZE) Tests/KernelTests/kernel_test.c $(RUNTIME_SOURCES) -lm -pthread -o $(KERNEL_TEST)
 	$(KERNEL_TEST) 2000
+
+# The runtime cross-built for aarch64 (Sources/Runtime/Makefile) and run under qemu, on a CPU
+# with the dot-product extension (-cpu max) and one without (cortex-a53): the kernel tests, then
+# the bundled model, whose output must be bit-identical to the x86 run.
+NEON_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+QEMU := qemu-aarch64 -L /usr/aarch64-linux-gnu
+NEON_MODEL := .build/neon-lite0.wtm
+neon-test: build
+	$(call install,$(NEON_PACKAGES))
+	@$(MAKE) --no-print-directory -s -C Sources/Runtime ARCH=aarch64
+	@$(MAKE) --no-print-directory -s -C Sources/Runtime ARCH=host
+	@for cpu in max cortex-a53; do echo "qemu -cpu $$cpu:"; $(QEMU) -cpu $$cpu .build/runtime-aarch64/kernel_test 500 || exit 1; done
+	@if [ -d $(SHARED)/data/imagenet-calib ]; then \
+		$(BIN) models/efficientnet-lite0-fp32.onnx --data $(SHARED)/data/imagenet-calib --prep tf --calibration-count 20 \
+			-o $(NEON_MODEL) --json >/dev/null && \
+		.build/runtime-host/wtm_run $(NEON_MODEL) .build/neon-x86.bin && \
+		for cpu in max cortex-a53; do \
+			$(QEMU) -cpu $$cpu .build/runtime-aarch64/wtm_run $(NEON_MODEL) .build/neon-$$cpu.bin && \
+			cmp .build/neon-x86.bin .build/neon-$$cpu.bin || exit 1; \
+		done && echo "EfficientNet-Lite0: aarch64 (qemu -cpu max and cortex-a53) and x86 outputs are bit-identical"; \
+	else echo "($(SHARED)/data is absent: skipping the aarch64-vs-x86 model comparison)"; fi
 
 # The main job on the bundled model: int8 .wtm under a 6 MB weight budget, then the C runtime
 # on a sample photo (a cup of coffee: ImageNet class 967, espresso).

@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Graph"),
         .target(name: "CFloatKernels"),
         .target(
-            name: "WhittleRuntime", path: "Sources/Runtime",
+            name: "WhittleRuntime", path: "Sources/Runtime", exclude: ["tools", "Makefile"],
             cSettings: [.unsafeFlags(["-std=c99", "-O2"])], linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),

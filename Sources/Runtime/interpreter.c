@@ -8,6 +8,12 @@
 #include "kernels/packing.h"
 #include "kernels/parallel.h"
 
+/* Every kernel set by name, fastest first; the reference last. */
+static const struct {
+  const char *name;
+  wt_kernels kernels;
+} by_speed[] = {{"avx512vnni", WT_KERNELS_AVX512VNNI}, {"avxvnni", WT_KERNELS_AVXVNNI}, {"avx2", WT_KERNELS_AVX2}, {"ref", WT_KERNELS_REF}};
+
 /* The set for `kernels`, or NULL when this CPU cannot run it. */
 static const wt_kernel_set *kernel_set(wt_kernels kernels) {
   switch (kernels) {
@@ -19,10 +25,6 @@ static const wt_kernel_set *kernel_set(wt_kernels kernels) {
 #endif
   case WT_KERNELS_AUTO: {
     /* WT_KERNELS names a set this CPU runs, or the fastest one is taken. */
-    static const struct {
-      const char *name;
-      wt_kernels kernels;
-    } by_speed[] = {{"avx512vnni", WT_KERNELS_AVX512VNNI}, {"avxvnni", WT_KERNELS_AVXVNNI}, {"avx2", WT_KERNELS_AVX2}, {"ref", WT_KERNELS_REF}};
     const char *forced = getenv("WT_KERNELS");
     for (size_t i = 0; forced != NULL && i < sizeof by_speed / sizeof by_speed[0]; i++)
       if (strcmp(forced, by_speed[i].name) == 0 && kernel_set(by_speed[i].kernels) != NULL) return kernel_set(by_speed[i].kernels);
@@ -31,6 +33,16 @@ static const wt_kernel_set *kernel_set(wt_kernels kernels) {
   }
   default: return NULL;
   }
+}
+
+size_t wt_kernel_sets_supported(const wt_kernel_set **sets, size_t capacity) {
+  size_t count = 0;
+  for (size_t i = 0; i + 1 < sizeof by_speed / sizeof by_speed[0]; i++) /* all but the reference, last */
+    if (kernel_set(by_speed[i].kernels) != NULL) {
+      if (count < capacity) sets[count] = kernel_set(by_speed[i].kernels);
+      count++;
+    }
+  return count;
 }
 
 wt_status wt_interpreter_init(wt_interpreter *interpreter, const wt_model *model, void *arena, size_t arena_size) {

@@ -12,6 +12,10 @@ typedef struct {
 } wt_kernel_set;
 
 extern const wt_kernel_set wt_kernel_set_ref;
+
+/* The optimized sets this CPU runs, fastest first (the reference is not among them); writes
+ * up to `capacity` and returns how many there are. */
+size_t wt_kernel_sets_supported(const wt_kernel_set **sets, size_t capacity);
 #if defined(__x86_64__) || defined(_M_X64)
 extern const wt_kernel_set wt_kernel_set_avx2;
 extern const wt_kernel_set wt_kernel_set_avxvnni;
