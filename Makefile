@@ -50,24 +50,33 @@ kernel-test:
 
 # The runtime cross-built for aarch64 (Sources/Runtime/Makefile) and run under qemu, on a CPU
 # with the dot-product extension (-cpu max) and one without (cortex-a53): the kernel tests, then
-# the bundled model, whose output must be bit-identical to the x86 run.
+# the bundled model, whose output must be bit-identical to the x86 run; and the model exported
+# as C sources (--emit-c), built warning-free for both targets, giving the same bytes.
 NEON_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 QEMU := qemu-aarch64 -L /usr/aarch64-linux-gnu
-NEON_MODEL := .build/neon-lite0.wtm
+NEON := .build/neon
+FIRMWARE_FLAGS := -std=c99 -Wall -Wextra -Werror -ISources/Runtime/include
 neon-test: build
 	$(call install,$(NEON_PACKAGES))
 	@$(MAKE) --no-print-directory -s -C Sources/Runtime ARCH=aarch64
 	@$(MAKE) --no-print-directory -s -C Sources/Runtime ARCH=host
 	@for cpu in max cortex-a53; do echo "qemu -cpu $$cpu:"; $(QEMU) -cpu $$cpu .build/runtime-aarch64/kernel_test 500 || exit 1; done
 	@if [ -d $(SHARED)/data/imagenet-calib ]; then \
+		rm -rf $(NEON) && mkdir -p $(NEON) && \
 		$(BIN) models/efficientnet-lite0-fp32.onnx --data $(SHARED)/data/imagenet-calib --prep tf --calibration-count 20 \
-			-o $(NEON_MODEL) --json >/dev/null && \
-		.build/runtime-host/wtm_run $(NEON_MODEL) .build/neon-x86.bin && \
+			-o $(NEON)/lite0.wtm --emit-c $(NEON)/c --json >/dev/null && \
+		.build/runtime-host/wtm_run $(NEON)/lite0.wtm $(NEON)/x86.bin && \
 		for cpu in max cortex-a53; do \
-			$(QEMU) -cpu $$cpu .build/runtime-aarch64/wtm_run $(NEON_MODEL) .build/neon-$$cpu.bin && \
-			cmp .build/neon-x86.bin .build/neon-$$cpu.bin || exit 1; \
-		done && echo "EfficientNet-Lite0: aarch64 (qemu -cpu max and cortex-a53) and x86 outputs are bit-identical"; \
-	else echo "($(SHARED)/data is absent: skipping the aarch64-vs-x86 model comparison)"; fi
+			$(QEMU) -cpu $$cpu .build/runtime-aarch64/wtm_run $(NEON)/lite0.wtm $(NEON)/$$cpu.bin && \
+			cmp $(NEON)/x86.bin $(NEON)/$$cpu.bin || exit 1; \
+		done && echo "EfficientNet-Lite0: aarch64 (qemu -cpu max and cortex-a53) and x86 outputs are bit-identical" && \
+		cc $(FIRMWARE_FLAGS) $(NEON)/c/main.c $(NEON)/c/model.c .build/runtime-host/libwhittle_runtime.a -lm -pthread -o $(NEON)/model-x86 && \
+		aarch64-linux-gnu-gcc $(FIRMWARE_FLAGS) $(NEON)/c/main.c $(NEON)/c/model.c .build/runtime-aarch64/libwhittle_runtime.a \
+			-lm -pthread -o $(NEON)/model-aarch64 && \
+		$(NEON)/model-x86 $(NEON)/c-x86.bin && $(QEMU) -cpu cortex-a53 $(NEON)/model-aarch64 $(NEON)/c-aarch64.bin && \
+		cmp $(NEON)/x86.bin $(NEON)/c-x86.bin && cmp $(NEON)/x86.bin $(NEON)/c-aarch64.bin && \
+		echo "EfficientNet-Lite0 as C sources (--emit-c): builds with -Wall -Wextra -Werror for x86-64 and aarch64, same output bytes"; \
+	else echo "($(SHARED)/data is absent: skipping the aarch64-vs-x86 model comparison and the C export)"; fi
 
 # The main job on the bundled model: int8 .wtm under a 6 MB weight budget, then the C runtime
 # on a sample photo (a cup of coffee: ImageNet class 967, espresso).

@@ -13,7 +13,7 @@ let package = Package(
     ],
     targets: [
         .executableTarget(name: "compress", dependencies: [
-            "Pipeline", "Runner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "Export", "Runner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
         .target(name: "Pipeline", dependencies: [

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Export
 import Foundation
 import Graph
 import Pipeline
@@ -28,6 +29,8 @@ struct Main: ParsableCommand {
     @Option(help: "Weight precision: int8 (the only one so far).") var bits = "int8"
     @Option(name: [.short, .customLong("output")], help: "The .wtm to write (default: MODEL's name with .wtm, here).") var output: String?
     @Option(help: "Write a JSON report: per-layer ranges, scales, bytes, and int8-vs-float agreement.") var report: String?
+    @Option(help: "Also write the model as C sources for firmware into this folder: model.h, model.c (the .wtm as a const array) and an example main.c.")
+    var emitC: String?
     @Flag(help: "Print one JSON object with the summary instead of the table.") var json = false
 
     func run() throws {
@@ -58,6 +61,12 @@ struct Main: ParsableCommand {
         }
         let path = output ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".wtm"
         try Data(result.wtm).write(to: URL(fileURLWithPath: path))
+        if let emitC {
+            try FileManager.default.createDirectory(atPath: emitC, withIntermediateDirectories: true)
+            for (name, text) in try CSource.files(wtm: result.wtm, model: result.integer, source: URL(fileURLWithPath: model).lastPathComponent) {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: emitC).appendingPathComponent(name))
+            }
+        }
         let seconds = Date().timeIntervalSince(started)
         let summary: [String: Any] = [
             "model": model, "output": path, "bits": bits, "macs": macs, "observer": observer.rawValue,
