@@ -68,10 +68,18 @@ final class Int8Tests: XCTestCase {
     }
 
     func testMNISTInt8KeepsItsAccuracy() throws {
-        let data = try Paths.shared("data/mnist"), wtm = temporary("mnist.wtm")
-        defer { try? FileManager.default.removeItem(atPath: wtm) }
+        let data = try Paths.shared("data/mnist"), wtm = temporary("mnist.wtm"), c = temporary("mnist-c")
+        defer { for p in [wtm, c] { try? FileManager.default.removeItem(atPath: p) } }
         _ = try json(runCompress([try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx"), "--data", data, "--prep", "mnist",
-                                  "-o", wtm, "--json"]))
+                                  "-o", wtm, "--emit-c", c, "--json"]))
+        // The C export (built and run for x86-64 and aarch64 by make neon-test): the array is the .wtm.
+        let header = try String(contentsOfFile: c + "/model.h", encoding: .utf8)
+        XCTAssertTrue(header.contains("#define WT_MODEL_INPUT_SIZE 784u"), header)
+        let source = try String(contentsOfFile: c + "/model.c", encoding: .utf8)
+        let size = try FileManager.default.attributesOfItem(atPath: wtm)[.size] as? Int ?? 0
+        XCTAssertTrue(source.contains("const uint8_t wt_model_data[\(size)]"))
+        XCTAssertTrue(source.contains("op 6: FullyConnected 1×128 → 1×10"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: c + "/main.c"))
         let eval = try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))
         XCTAssertGreaterThanOrEqual(eval["top1"] as? Double ?? 0, 0.975) // float: 0.9787
     }
