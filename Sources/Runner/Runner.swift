@@ -33,7 +33,7 @@ public final class Runner {
     /// Kernel sets of the runtime: `auto` is the fastest this CPU runs (or the one the
     /// environment variable WT_KERNELS names).
     public enum Kernels: String, CaseIterable, Sendable {
-        case auto, ref, avx2, avxvnni, avx512vnni
+        case auto, ref, avx2, avxvnni, avx512vnni, neon, neondot
         var c: wt_kernels {
             switch self {
             case .auto: return WT_KERNELS_AUTO
@@ -41,6 +41,8 @@ public final class Runner {
             case .avx2: return WT_KERNELS_AVX2
             case .avxvnni: return WT_KERNELS_AVXVNNI
             case .avx512vnni: return WT_KERNELS_AVX512VNNI
+            case .neon: return WT_KERNELS_NEON
+            case .neondot: return WT_KERNELS_NEONDOT
             }
         }
     }
@@ -88,7 +90,7 @@ public final class Runner {
     /// Threads the runtime splits convolutions across, the caller included.
     public var threads: Int { Int(wt_threadpool_threads(pool)) }
 
-    /// The kernel set in use: "ref", "avx2", "avxvnni" or "avx512vnni".
+    /// The kernel set in use: "ref", "avx2", "avxvnni", "avx512vnni", "neon" or "neondot".
     public var kernels: String { String(cString: wt_interpreter_kernels_name(interpreter)) }
 
     /// Ops in the model, in execution order.

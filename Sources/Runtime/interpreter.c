@@ -12,7 +12,8 @@
 static const struct {
   const char *name;
   wt_kernels kernels;
-} by_speed[] = {{"avx512vnni", WT_KERNELS_AVX512VNNI}, {"avxvnni", WT_KERNELS_AVXVNNI}, {"avx2", WT_KERNELS_AVX2}, {"ref", WT_KERNELS_REF}};
+} by_speed[] = {{"avx512vnni", WT_KERNELS_AVX512VNNI}, {"avxvnni", WT_KERNELS_AVXVNNI}, {"avx2", WT_KERNELS_AVX2},
+                {"neondot", WT_KERNELS_NEONDOT},        {"neon", WT_KERNELS_NEON},       {"ref", WT_KERNELS_REF}};
 
 /* The set for `kernels`, or NULL when this CPU cannot run it. */
 static const wt_kernel_set *kernel_set(wt_kernels kernels) {
@@ -22,6 +23,10 @@ static const wt_kernel_set *kernel_set(wt_kernels kernels) {
   case WT_KERNELS_AVX2: return wt_cpu_has_avx2() ? &wt_kernel_set_avx2 : NULL;
   case WT_KERNELS_AVXVNNI: return wt_cpu_has_avxvnni() ? &wt_kernel_set_avxvnni : NULL;
   case WT_KERNELS_AVX512VNNI: return wt_cpu_has_avx512vnni() ? &wt_kernel_set_avx512vnni : NULL;
+#endif
+#if defined(__aarch64__)
+  case WT_KERNELS_NEONDOT: return wt_cpu_has_dotprod() ? &wt_kernel_set_neondot : NULL;
+  case WT_KERNELS_NEON: return &wt_kernel_set_neon;
 #endif
   case WT_KERNELS_AUTO: {
     /* WT_KERNELS names a set this CPU runs, or the fastest one is taken. */

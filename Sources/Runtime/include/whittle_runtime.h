@@ -143,8 +143,16 @@ typedef struct {
 } wt_model;
 
 /* Kernel sets. AUTO is the fastest this CPU runs, unless the environment variable WT_KERNELS
- * names one ("ref", "avx2", "avxvnni", "avx512vnni"). */
-typedef enum { WT_KERNELS_AUTO = 0, WT_KERNELS_REF, WT_KERNELS_AVX2, WT_KERNELS_AVXVNNI, WT_KERNELS_AVX512VNNI } wt_kernels;
+ * names one ("ref", "avx2", "avxvnni", "avx512vnni", "neon", "neondot"). */
+typedef enum {
+  WT_KERNELS_AUTO = 0,
+  WT_KERNELS_REF,
+  WT_KERNELS_AVX2,
+  WT_KERNELS_AVXVNNI,
+  WT_KERNELS_AVX512VNNI,
+  WT_KERNELS_NEON,    /* aarch64: smull/sadalp */
+  WT_KERNELS_NEONDOT  /* aarch64 with the dot-product extension: sdot */
+} wt_kernels;
 
 /* A pool of threads convolutions are split across (POSIX hosts; building with WT_NO_THREADS
  * leaves one thread). Creating it allocates and starts threads; running allocates nothing. */
@@ -185,7 +193,7 @@ unsigned wt_threadpool_threads(const wt_threadpool *pool);
 /* Splits convolutions over `pool` (NULL: one thread). WT_ERROR_ARENA when the arena given to
  * wt_interpreter_init is smaller than wt_model_arena_size_threads for the pool's threads. */
 wt_status wt_interpreter_set_threadpool(wt_interpreter *interpreter, wt_threadpool *pool);
-/* "ref", "avx2", "avxvnni" or "avx512vnni". */
+/* "ref", "avx2", "avxvnni", "avx512vnni", "neon" or "neondot". */
 const char *wt_interpreter_kernels_name(const wt_interpreter *interpreter);
 /* Runs every op in order. Allocates nothing. */
 wt_status wt_invoke(wt_interpreter *interpreter);

@@ -33,3 +33,16 @@ int wt_cpu_has_avx2(void) { return 0; }
 int wt_cpu_has_avxvnni(void) { return 0; }
 int wt_cpu_has_avx512vnni(void) { return 0; }
 #endif
+
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+
+int wt_cpu_has_neon(void) { return 1; }
+int wt_cpu_has_dotprod(void) { return (getauxval(AT_HWCAP) & (1ul << 20)) != 0; } /* HWCAP_ASIMDDP */
+#elif defined(__aarch64__)
+int wt_cpu_has_neon(void) { return 1; }
+int wt_cpu_has_dotprod(void) { return 0; } /* no hwcaps to ask: the fallback is exact too */
+#else
+int wt_cpu_has_neon(void) { return 0; }
+int wt_cpu_has_dotprod(void) { return 0; }
+#endif

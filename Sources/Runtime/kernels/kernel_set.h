@@ -21,5 +21,9 @@ extern const wt_kernel_set wt_kernel_set_avx2;
 extern const wt_kernel_set wt_kernel_set_avxvnni;
 extern const wt_kernel_set wt_kernel_set_avx512vnni;
 #endif
+#if defined(__aarch64__)
+extern const wt_kernel_set wt_kernel_set_neondot;
+extern const wt_kernel_set wt_kernel_set_neon;
+#endif
 
 #endif
