@@ -95,9 +95,11 @@ def ours_ms(wtm, kernels, runs, threads=1):
 
 def gemm_peak():
     exe = os.path.join(ROOT, ".build", "gemm_peak")
-    sources = [os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(ROOT, "Sources", "Runtime")) for f in fs if f.endswith(".c")]
+    runtime = os.path.join(ROOT, "Sources", "Runtime")
+    sources = [os.path.join(dp, f) for dp, _, fs in os.walk(runtime) for f in fs
+               if f.endswith(".c") and not dp.startswith(os.path.join(runtime, "tools"))]
     subprocess.run([CC, "-std=c11", "-O2", "-I" + os.path.join(ROOT, "Sources/Runtime/include"),
-                    "-I" + os.path.join(ROOT, "Sources/Runtime"), os.path.join(HERE, "gemm_peak.c"), *sources, "-lm", "-o", exe],
+                    "-I" + os.path.join(ROOT, "Sources/Runtime"), os.path.join(HERE, "gemm_peak.c"), *sources, "-lm", "-pthread", "-o", exe],
                    check=True)
     return json.loads(subprocess.run([exe, "0.5"], check=True, capture_output=True, text=True).stdout)
 
