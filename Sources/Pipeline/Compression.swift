@@ -61,7 +61,7 @@ public enum Compression {
             batches.append(Tensor(shape: [indices.count, channels, side, side], floats: pixels))
         }
         progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
-        let histograms = try Calibration.histograms(plan, batches: batches)
+        let histograms = try Calibration.histograms(plan, batches: batches, binned: observer != .minMax)
         let integer = try plan.lower(ranges: histograms.mapValues { $0.range(observer) })
         let arena = ArenaPlan(integer)
         let wtm = try WTM.write(integer, arena: arena)
