@@ -89,10 +89,11 @@ demo: build
 	else echo "($(SHARED)/data is absent: the main job needs calibration images; skipping it)"; fi
 
 # Float Engine vs ONNX Runtime fp32, then int8 runtime vs ONNX Runtime int8 and the GEMM
-# micro-kernels vs their instruction mix's peak.
+# micro-kernels vs their instruction mix's peak, then llvm-mca's estimate of the NEON loops.
 bench: build
 	python3 bench/engine_vs_ort.py
 	python3 bench/int8_vs_ort.py
+	python3 bench/neon_mca.py
 
 clean:
 	rm -rf .build
