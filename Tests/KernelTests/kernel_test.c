@@ -2,7 +2,8 @@
  * CPU runs against the reference kernels, byte for byte, over sweeps of shapes around the tile
  * sizes (pixels around MR = 4, channels around 8 and 16, depth around 4, odd depths), windows,
  * strides, paddings, dilations, groups, zero points, clamps and requantization parameters
- * (left shifts included), every other case split over a pool of three threads. Every buffer a
+ * (left shifts included), adds, muls (broadcast too), means and max pools, every other case
+ * split over a pool of three threads. Every buffer a
  * kernel touches (input, weights, bias, multiplier, shift, scratch, output) ends against a
  * PROT_NONE page, so an overread or overwrite crashes.
  *
@@ -244,6 +245,44 @@ static void add_case(const wt_kernel_set *set, size_t count) {
   check(&c, set);
 }
 
+/* Mul of two same-shape tensors, or by a [N,1,1,C] one (broadcast over H and W). */
+static void mul_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, size_t channels, int broadcast) {
+  op_case c;
+  memset(&c, 0, sizeof c);
+  c.op.kind = WT_OP_MUL;
+  c.op.input_count = 2;
+  for (int i = 2; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  c.in[0] = tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
+  c.in[1] = broadcast ? tensor((uint32_t)n, 1, 1, (uint32_t)channels, 4) : tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
+  c.out = tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
+  c.x[0] = random_bytes(c.in[0].byte_size);
+  c.x[1] = random_bytes(c.in[1].byte_size);
+  c.op.params[WT_P_MULT] = (int32_t)((1u << 30) + next() % (1u << 30));
+  c.op.params[WT_P_SHIFT] = uniform(-14, 1);
+  clamp(&c.op);
+  c.what = broadcast ? "mul (broadcast)" : "mul";
+  check(&c, set);
+}
+
+/* Mean over H and W. */
+static void mean_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, size_t channels) {
+  op_case c;
+  memset(&c, 0, sizeof c);
+  c.op.kind = WT_OP_MEAN;
+  c.op.input_count = 1;
+  for (int i = 1; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  c.in[0] = tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
+  c.out = tensor((uint32_t)n, 1, 1, (uint32_t)channels, 4);
+  c.x[0] = random_bytes(c.in[0].byte_size);
+  int bits = 0;
+  while (((size_t)1 << bits) < h * w * 64) bits++;
+  c.op.params[WT_P_MULT] = (int32_t)((1u << 30) + next() % (1u << 30));
+  c.op.params[WT_P_SHIFT] = 6 - bits + uniform(-2, 1);
+  clamp(&c.op);
+  c.what = "mean";
+  check(&c, set);
+}
+
 static void maxpool_case(const wt_kernel_set *set, size_t h, size_t w, size_t channels, size_t k, size_t stride) {
   op_case c;
   memset(&c, 0, sizeof c);
@@ -351,6 +390,11 @@ static void sweep(const wt_kernel_set *set, int random_cases) {
   }
   for (int i = 0; i < random_cases; i++) {
     add_case(set, (size_t)uniform(1, 100));
+    release_all();
+    mul_case(set, (size_t)uniform(1, 2), (size_t)uniform(1, 6), (size_t)uniform(1, 6),
+             uniform(0, 1) ? 8 * (size_t)uniform(1, 6) : (size_t)uniform(1, 40), uniform(0, 1));
+    release_all();
+    mean_case(set, (size_t)uniform(1, 2), (size_t)uniform(1, 9), (size_t)uniform(1, 9), (size_t)uniform(1, 40));
     release_all();
     maxpool_case(set, (size_t)uniform(1, 12), (size_t)uniform(1, 12), (size_t)uniform(1, 70), (size_t)uniform(1, 3),
                  (size_t)uniform(1, 2));

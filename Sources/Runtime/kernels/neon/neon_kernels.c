@@ -3,8 +3,8 @@
  * the panel is made signed (x − 128, an xor), products are s8 × s8, and 128 · Σw per channel
  * puts the offset back. Requantization is TFLite's NEON recipe (vqrdmulh, then a fixed-up
  * rounding shift), bit for bit the reference. Depthwise convolution widens to int16 and
- * accumulates with vmlal_s16, 16 channels at a time; add and max pool take 16 bytes at a time.
- * Mul, Mean, lookup tables, Concat, Reshape and Softmax use the reference kernels. */
+ * accumulates with vmlal_s16, 16 channels at a time; add, mul, mean and max pool are vectorized
+ * too. Lookup tables, Concat, Reshape and Softmax use the reference kernels. */
 #if defined(__aarch64__)
 #include <arm_neon.h>
 #include <string.h>
@@ -239,7 +239,7 @@ static void dwconv__neon(const wt_op_call *call) {
   wt_parallel_for(call->pool, (job.w.channels + 15) / 16 * job.bands, dw_task, &job);
 }
 
-/* ---- add and max pool, 16 bytes at a time; tails go through the reference. */
+/* ---- add, mul, mean and max pool; tails go through the reference. */
 static requant broadcast_requant(int32_t multiplier, int32_t shift) {
   const int32_t m[4] = {multiplier, multiplier, multiplier, multiplier}, s[4] = {shift, shift, shift, shift};
   return load_requant(m, s);
@@ -277,6 +277,58 @@ static void add__neon(const wt_op_call *call) {
     vst1q_u8(call->y + i, vmaxq_u8(vminq_u8(vcombine_u8(vqmovun_s16(words[0]), vqmovun_s16(words[1])), high), low));
   }
   wt_qu8_add_range__ref(call, i);
+}
+
+/* The second operand is the same shape or [N,1,1,C]; broadcast runs vectors when 8 divides C. */
+static void mul__neon(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const size_t count = call->out->byte_size, same = call->in[1]->byte_size == count;
+  const size_t channels = call->out->dims[call->out->rank - 1], plane = count / call->out->dims[0];
+  const requant rq = broadcast_requant(op->params[WT_P_MULT], op->params[WT_P_SHIFT]);
+  const int16x8_t za = vdupq_n_s16((int16_t)call->in[0]->zero_point), zb = vdupq_n_s16((int16_t)call->in[1]->zero_point);
+  const int16x8_t zy = vdupq_n_s16((int16_t)call->out->zero_point);
+  const uint8x8_t low = vdup_n_u8((uint8_t)op->act_min), high = vdup_n_u8((uint8_t)op->act_max);
+  size_t i = 0;
+  if (same || channels % 8 == 0)
+    for (; i + 8 <= count; i += 8) {
+      const size_t j = same ? i : (i / plane) * channels + i % channels;
+      const int16x8_t a = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vld1_u8(call->x[0] + i))), za);
+      const int16x8_t b = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vld1_u8(call->x[1] + j))), zb);
+      const int32x4_t lo = requantize(vmull_s16(vget_low_s16(a), vget_low_s16(b)), &rq);
+      const int32x4_t hi = requantize(vmull_high_s16(a, b), &rq);
+      const int16x8_t words = vqaddq_s16(vcombine_s16(vqmovn_s32(lo), vqmovn_s32(hi)), zy);
+      vst1_u8(call->y + i, vmax_u8(vmin_u8(vqmovun_s16(words), high), low));
+    }
+  wt_qu8_mul_range__ref(call, i);
+}
+
+/* Mean over H and W, 8 channels at a time summed in int32 (the loader bounds H·W by 2^23). */
+static void mean__neon(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const wt_tensor *in = call->in[0];
+  const size_t plane = (size_t)in->dims[1] * in->dims[2], channels = in->dims[3];
+  const requant rq = broadcast_requant(op->params[WT_P_MULT], op->params[WT_P_SHIFT]);
+  const int32x4_t offset = vdupq_n_s32((int32_t)plane * in->zero_point);
+  const int16x8_t zy = vdupq_n_s16((int16_t)call->out->zero_point);
+  const uint8x8_t low = vdup_n_u8((uint8_t)op->act_min), high = vdup_n_u8((uint8_t)op->act_max);
+  for (size_t n = 0; n < in->dims[0]; n++)
+    for (size_t c = 0; c < channels; c += 8) {
+      const size_t count = channels - c < 8 ? channels - c : 8;
+      int32x4_t lo = vdupq_n_s32(0), hi = lo;
+      for (size_t i = 0; i < plane; i++) {
+        uint8_t bytes[8] = {0};
+        memcpy(bytes, call->x[0] + (n * plane + i) * channels + c, count);
+        const uint16x8_t v = vmovl_u8(vld1_u8(bytes));
+        lo = vreinterpretq_s32_u32(vaddw_u16(vreinterpretq_u32_s32(lo), vget_low_u16(v)));
+        hi = vreinterpretq_s32_u32(vaddw_high_u16(vreinterpretq_u32_s32(hi), v));
+      }
+      const int16x8_t words = vqaddq_s16(vcombine_s16(vqmovn_s32(requantize(vsubq_s32(lo, offset), &rq)),
+                                                      vqmovn_s32(requantize(vsubq_s32(hi, offset), &rq))),
+                                         zy);
+      uint8_t out[8];
+      vst1_u8(out, vmax_u8(vmin_u8(vqmovun_s16(words), high), low));
+      memcpy(call->y + n * channels + c, out, count);
+    }
 }
 
 static void maxpool__neon(const wt_op_call *call) {
@@ -325,18 +377,18 @@ static void fc__neon(const wt_op_call *call) { wt_qu8_gemm_fc(call, &neon); }
 const wt_kernel_set wt_kernel_set_neondot = {
     .name = "neondot",
     .by_kind = {[WT_OP_CONV] = conv__neondot,          [WT_OP_FC] = fc__neondot,
-                [WT_OP_ADD] = add__neon,               [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_ADD] = add__neon,               [WT_OP_MUL] = mul__neon,
                 [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = maxpool__neon,
-                [WT_OP_MEAN] = wt_qu8_mean__ref,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
+                [WT_OP_MEAN] = mean__neon,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
 };
 
 const wt_kernel_set wt_kernel_set_neon = {
     .name = "neon",
     .by_kind = {[WT_OP_CONV] = conv__neon,             [WT_OP_FC] = fc__neon,
-                [WT_OP_ADD] = add__neon,               [WT_OP_MUL] = wt_qu8_mul__ref,
+                [WT_OP_ADD] = add__neon,               [WT_OP_MUL] = mul__neon,
                 [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = maxpool__neon,
-                [WT_OP_MEAN] = wt_qu8_mean__ref,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
+                [WT_OP_MEAN] = mean__neon,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
 };
 #endif

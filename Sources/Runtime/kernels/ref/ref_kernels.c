@@ -92,14 +92,16 @@ void wt_qu8_add_range__ref(const wt_op_call *call, size_t first) {
 
 void wt_qu8_add__ref(const wt_op_call *call) { wt_qu8_add_range__ref(call, 0); }
 
-void wt_qu8_mul__ref(const wt_op_call *call) {
+void wt_qu8_mul__ref(const wt_op_call *call) { wt_qu8_mul_range__ref(call, 0); }
+
+void wt_qu8_mul_range__ref(const wt_op_call *call, size_t first) {
   const wt_op *op = call->op;
   const int32_t za = call->in[0]->zero_point, zb = call->in[1]->zero_point, zy = call->out->zero_point;
   const size_t count = element_count(call->out), b_count = element_count(call->in[1]);
   /* The second operand is either the same shape or [N,1,1,C]: broadcast over H and W. */
   const size_t channels = call->out->dims[call->out->rank - 1];
   const size_t plane = count / call->out->dims[0];
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = first; i < count; i++) {
     const size_t j = b_count == count ? i : (i / plane) * channels + i % channels;
     const int32_t product = ((int32_t)call->x[0][i] - za) * ((int32_t)call->x[1][j] - zb);
     call->y[i] = wt_clamp_u8((int64_t)zy + wt_requantize(product, op->params[WT_P_MULT], op->params[WT_P_SHIFT]), op->act_min,

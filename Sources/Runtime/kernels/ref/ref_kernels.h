@@ -52,6 +52,8 @@ void wt_qu8_add__ref(const wt_op_call *call);
 /* Elements [first, count) of an add: the tail a SIMD kernel leaves. */
 void wt_qu8_add_range__ref(const wt_op_call *call, size_t first);
 void wt_qu8_mul__ref(const wt_op_call *call);
+/* Elements [first, count) of a mul. */
+void wt_qu8_mul_range__ref(const wt_op_call *call, size_t first);
 void wt_qu8_lut__ref(const wt_op_call *call);
 void wt_qu8_maxpool__ref(const wt_op_call *call);
 void wt_qu8_mean__ref(const wt_op_call *call);

@@ -23,6 +23,8 @@ void wt_qu8_conv__avxvnni(const wt_op_call *call); /* depthwise (AVX2) or GEMM (
 void wt_qu8_fc__avxvnni(const wt_op_call *call);
 void wt_qu8_dwconv__avx2(const wt_op_call *call);  /* any depthwise window up to 25 taps */
 void wt_qu8_add__avx2(const wt_op_call *call);
+void wt_qu8_mul__avx2(const wt_op_call *call);
+void wt_qu8_mean__avx2(const wt_op_call *call);
 /* The GEMM micro-kernels (gemm_driver.h): MR × NR pixels × channels, depth in groups of 4. */
 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *tile);     /* panel int16 (wt_widen_panel__avx2) */
 void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *tile); /* panel uint8 */
