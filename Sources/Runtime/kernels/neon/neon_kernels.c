@@ -337,23 +337,22 @@ static void maxpool__neon(const wt_op_call *call) {
   const uint8x16_t low = vdupq_n_u8((uint8_t)op->act_min), high = vdupq_n_u8((uint8_t)op->act_max);
   for (size_t n = 0; n < g.batch; n++)
     for (size_t oy = 0; oy < g.out_h; oy++)
-      for (size_t ox = 0; ox < g.out_w; ox++)
+      for (size_t ox = 0; ox < g.out_w; ox++) {
+        const uint8_t *pixels[64];
+        const size_t valid = wt_window_pixels(&g, call->x[0], n, oy, ox, pixels, 64);
+        if (valid > 64) { /* windows past 64 taps: the reference */
+          wt_qu8_maxpool__ref(call);
+          return;
+        }
         for (size_t c = 0; c < g.channels; c += 16) {
           const size_t count = g.channels - c < 16 ? g.channels - c : 16;
           uint8x16_t best = vdupq_n_u8(0);
-          for (size_t ky = 0; ky < g.kh; ky++) {
-            const ptrdiff_t iy = (ptrdiff_t)(oy * g.stride_h + ky * g.dilation_h) - (ptrdiff_t)g.pad_top;
-            if (iy < 0 || iy >= (ptrdiff_t)g.height) continue;
-            for (size_t kx = 0; kx < g.kw; kx++) {
-              const ptrdiff_t ix = (ptrdiff_t)(ox * g.stride_w + kx * g.dilation_w) - (ptrdiff_t)g.pad_left;
-              if (ix < 0 || ix >= (ptrdiff_t)g.width) continue;
-              best = vmaxq_u8(best, load16(call->x[0] + ((n * g.height + (size_t)iy) * g.width + (size_t)ix) * g.channels + c, count));
-            }
-          }
+          for (size_t t = 0; t < valid; t++) best = vmaxq_u8(best, load16(pixels[t] + c, count));
           uint8_t out[16];
           vst1q_u8(out, vmaxq_u8(vminq_u8(best, high), low));
           memcpy(call->y + ((n * g.out_h + oy) * g.out_w + ox) * g.channels + c, out, count);
         }
+      }
 }
 
 static const wt_gemm_ukernel neondot = {.nr = 8, .prepare = to_signed, .run = gemm_4x8c4__neondot};

@@ -4,6 +4,7 @@
 #include "../kernel_set.h"
 #include "requantize_avx2.h"
 #include "x86_kernels.h"
+#include "../window.h"
 
 #include <string.h>
 
@@ -84,38 +85,27 @@ WT_AVX2 void wt_qu8_mean__avx2(const wt_op_call *call) {
 
 WT_AVX2 void wt_qu8_maxpool__avx2(const wt_op_call *call) {
   const wt_op *op = call->op;
-  const int32_t *p = op->params;
-  const wt_tensor *in = call->in[0], *out = call->out;
-  const size_t height = in->dims[1], width = in->dims[2], channels = in->dims[3];
+  const wt_window w = wt_window_of(op, call->in[0], call->out);
   const __m256i low = _mm256_set1_epi8((char)op->act_min), high = _mm256_set1_epi8((char)op->act_max);
-  for (size_t n = 0; n < out->dims[0]; n++)
-    for (size_t oy = 0; oy < out->dims[1]; oy++)
-      for (size_t ox = 0; ox < out->dims[2]; ox++) {
-        const uint8_t *rows[64];
-        size_t valid = 0;
-        for (int32_t ky = 0; ky < p[WT_P_KH]; ky++) {
-          const ptrdiff_t iy = (ptrdiff_t)(oy * (size_t)p[WT_P_STRIDE_H]) + ky * p[WT_P_DILATION_H] - p[WT_P_PAD_TOP];
-          if (iy < 0 || iy >= (ptrdiff_t)height) continue;
-          for (int32_t kx = 0; kx < p[WT_P_KW]; kx++) {
-            const ptrdiff_t ix = (ptrdiff_t)(ox * (size_t)p[WT_P_STRIDE_W]) + kx * p[WT_P_DILATION_W] - p[WT_P_PAD_LEFT];
-            if (ix < 0 || ix >= (ptrdiff_t)width) continue;
-            if (valid == 64) { /* windows past 64 taps: the reference */
-              wt_qu8_maxpool__ref(call);
-              return;
-            }
-            rows[valid++] = call->x[0] + ((n * height + (size_t)iy) * width + (size_t)ix) * channels;
-          }
+  for (size_t n = 0; n < w.batch; n++)
+    for (size_t oy = 0; oy < w.out_h; oy++)
+      for (size_t ox = 0; ox < w.out_w; ox++) {
+        const uint8_t *pixels[64];
+        const size_t valid = wt_window_pixels(&w, call->x[0], n, oy, ox, pixels, 64);
+        if (valid > 64) { /* windows past 64 taps: the reference */
+          wt_qu8_maxpool__ref(call);
+          return;
         }
-        uint8_t *y = call->y + ((n * out->dims[1] + oy) * out->dims[2] + ox) * channels;
+        uint8_t *y = call->y + ((n * w.out_h + oy) * w.out_w + ox) * w.channels;
         size_t c = 0;
-        for (; c + 32 <= channels; c += 32) {
+        for (; c + 32 <= w.channels; c += 32) {
           __m256i best = _mm256_setzero_si256();
-          for (size_t t = 0; t < valid; t++) best = _mm256_max_epu8(best, _mm256_loadu_si256((const __m256i *)(const void *)(rows[t] + c)));
+          for (size_t t = 0; t < valid; t++) best = _mm256_max_epu8(best, _mm256_loadu_si256((const __m256i *)(const void *)(pixels[t] + c)));
           _mm256_storeu_si256((__m256i *)(void *)(y + c), _mm256_max_epu8(_mm256_min_epu8(best, high), low));
         }
-        for (; c < channels; c++) {
+        for (; c < w.channels; c++) {
           int32_t best = 0;
-          for (size_t t = 0; t < valid; t++) best = rows[t][c] > best ? rows[t][c] : best;
+          for (size_t t = 0; t < valid; t++) best = pixels[t][c] > best ? pixels[t][c] : best;
           y[c] = wt_clamp_u8(best, op->act_min, op->act_max);
         }
       }
