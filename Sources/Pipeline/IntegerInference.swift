@@ -9,7 +9,8 @@ import Runner
 public final class IntegerInference {
     public let model: IntegerModel
     public let bytes: [UInt8]
-    private let runner: Runner
+    /// The C runtime holding the model (for callers that drive ops themselves, like `Profile`).
+    public let runner: Runner
 
     /// `kernels` picks the runtime's kernel set (default: the fastest this CPU runs); `threads`
     /// splits convolutions across a pool (1: the caller's thread only).
@@ -25,9 +26,6 @@ public final class IntegerInference {
             model = try WTM.read(bytes)
         } catch { throw Runner.RuntimeError(description: "\(path): \(error)") }
     }
-
-    /// The runtime's kernel set in use ("ref", "avx2", "avxvnni").
-    public var kernels: String { runner.kernels }
 
     public var inputTensor: IntegerTensor { model.tensors[model.inputs[0]] }
     public var outputTensor: IntegerTensor { model.tensors[model.outputs[0]] }

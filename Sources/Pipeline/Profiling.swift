@@ -27,8 +27,8 @@ public struct Profile: Sendable {
     /// Profiles the model at `path`. The input is a fixed pseudo-random image: latency does not
     /// depend on the values.
     public static func measure(path: String, runs: Int, warmup: Int = 5, kernels: Runner.Kernels = .auto, threads: Int = 1) throws -> Profile {
-        let inference = try IntegerInference(path: path, kernels: kernels)
-        let model = inference.model, runner = try Runner(bytes: inference.bytes, kernels: kernels, threads: threads)
+        let inference = try IntegerInference(path: path, kernels: kernels, threads: threads)
+        let model = inference.model, runner = inference.runner
         var state: UInt32 = 12345
         try runner.setInput((0..<runner.input.count).map { _ in
             state = state &* 1_664_525 &+ 1_013_904_223

@@ -24,7 +24,7 @@ struct Verify: ParsableCommand {
             if done == total || done % 10 == 0 { note("verify: \(done)/\(total) images") }
         }
         if json {
-            try printJSON(["kernels": integer.kernels, "images": result.images, "elements": result.elements, "mismatches": result.mismatches,
+            try printJSON(["kernels": integer.runner.kernels, "images": result.images, "elements": result.elements, "mismatches": result.mismatches,
                            "max_difference": result.maxDifference])
         } else {
             print("\(result.mismatches) mismatches in \(result.elements) output values over \(result.images) images"

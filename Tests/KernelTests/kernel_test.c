@@ -63,6 +63,16 @@ typedef struct {
   const char *what;
 } op_case;
 
+/* A zeroed case of one op kind with `inputs` operands (kernels read the operands from the
+ * call, not the op's tensor indices). */
+static op_case new_case(wt_op_kind kind, uint32_t inputs) {
+  op_case c;
+  memset(&c, 0, sizeof c);
+  c.op.kind = kind;
+  c.op.input_count = inputs;
+  return c;
+}
+
 /* Places `bytes` at the end of a guarded buffer and returns its offset from the region start. */
 static wt_blob blob(const void *bytes, size_t size) {
   uint8_t *p = guarded(size);
@@ -152,11 +162,7 @@ static void check(const op_case *c, const wt_kernel_set *set) {
 /* ---- the sweeps */
 static void conv_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, size_t cin, size_t cout, size_t group, size_t kh,
                       size_t kw, size_t stride, size_t dilation, int pad) {
-  op_case c;
-  memset(&c, 0, sizeof c);
-  c.op.kind = WT_OP_CONV;
-  c.op.input_count = 1;
-  for (int i = 1; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  op_case c = new_case(WT_OP_CONV, 1);
   int32_t *p = c.op.params;
   p[WT_P_KH] = (int32_t)kh, p[WT_P_KW] = (int32_t)kw, p[WT_P_STRIDE_H] = p[WT_P_STRIDE_W] = (int32_t)stride;
   p[WT_P_DILATION_H] = p[WT_P_DILATION_W] = (int32_t)dilation, p[WT_P_GROUP] = (int32_t)group;
@@ -197,11 +203,7 @@ static void conv_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, si
 }
 
 static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t outputs) {
-  op_case c;
-  memset(&c, 0, sizeof c);
-  c.op.kind = WT_OP_FC;
-  c.op.input_count = 1;
-  for (int i = 1; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  op_case c = new_case(WT_OP_FC, 1);
   c.in[0] = tensor((uint32_t)batch, 1, 1, (uint32_t)depth, 2);
   c.out = tensor((uint32_t)batch, 1, 1, (uint32_t)outputs, 2);
   c.x[0] = random_bytes(c.in[0].byte_size);
@@ -223,11 +225,7 @@ static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t
 }
 
 static void add_case(const wt_kernel_set *set, size_t count) {
-  op_case c;
-  memset(&c, 0, sizeof c);
-  c.op.kind = WT_OP_ADD;
-  c.op.input_count = 2;
-  for (int i = 2; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  op_case c = new_case(WT_OP_ADD, 2);
   c.in[0] = tensor(1, 1, 1, (uint32_t)count, 4);
   c.in[1] = tensor(1, 1, 1, (uint32_t)count, 4);
   c.out = tensor(1, 1, 1, (uint32_t)count, 4);
@@ -247,11 +245,7 @@ static void add_case(const wt_kernel_set *set, size_t count) {
 
 /* Mul of two same-shape tensors, or by a [N,1,1,C] one (broadcast over H and W). */
 static void mul_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, size_t channels, int broadcast) {
-  op_case c;
-  memset(&c, 0, sizeof c);
-  c.op.kind = WT_OP_MUL;
-  c.op.input_count = 2;
-  for (int i = 2; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  op_case c = new_case(WT_OP_MUL, 2);
   c.in[0] = tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
   c.in[1] = broadcast ? tensor((uint32_t)n, 1, 1, (uint32_t)channels, 4) : tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
   c.out = tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
@@ -266,11 +260,7 @@ static void mul_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, siz
 
 /* Mean over H and W. */
 static void mean_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, size_t channels) {
-  op_case c;
-  memset(&c, 0, sizeof c);
-  c.op.kind = WT_OP_MEAN;
-  c.op.input_count = 1;
-  for (int i = 1; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  op_case c = new_case(WT_OP_MEAN, 1);
   c.in[0] = tensor((uint32_t)n, (uint32_t)h, (uint32_t)w, (uint32_t)channels, 4);
   c.out = tensor((uint32_t)n, 1, 1, (uint32_t)channels, 4);
   c.x[0] = random_bytes(c.in[0].byte_size);
@@ -284,11 +274,7 @@ static void mean_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, si
 }
 
 static void maxpool_case(const wt_kernel_set *set, size_t h, size_t w, size_t channels, size_t k, size_t stride) {
-  op_case c;
-  memset(&c, 0, sizeof c);
-  c.op.kind = WT_OP_MAX_POOL;
-  c.op.input_count = 1;
-  for (int i = 1; i < 4; i++) c.op.inputs[i] = WT_NO_TENSOR;
+  op_case c = new_case(WT_OP_MAX_POOL, 1);
   int32_t *p = c.op.params;
   p[WT_P_KH] = p[WT_P_KW] = (int32_t)k, p[WT_P_STRIDE_H] = p[WT_P_STRIDE_W] = (int32_t)stride;
   p[WT_P_DILATION_H] = p[WT_P_DILATION_W] = 1;

@@ -14,12 +14,23 @@ typedef void (*wt_task)(void *context, size_t task, size_t thread);
  * (or one thread) runs them in order on the caller. Allocates nothing. */
 void wt_parallel_for(wt_threadpool *pool, size_t tasks, wt_task task, void *context);
 
-/* Bands of output rows a window op is split into: up to 8 when the pool has threads to share
- * them, else 1. `band_rows` receives the rows per band (the last band may have fewer). */
-static inline size_t wt_row_bands(size_t rows, const wt_threadpool *pool, size_t *band_rows) {
-  const size_t bands = wt_threadpool_threads(pool) > 1 ? (rows < 8 ? rows : 8) : 1;
-  *band_rows = (rows + bands - 1) / bands;
-  return (rows + *band_rows - 1) / *band_rows;
+/* Output rows of a window op split into bands for threads: up to 8 when the pool has threads
+ * to share them, else one band of every row. */
+typedef struct {
+  size_t count, size, rows; /* bands, rows per band (the last may have fewer), all rows */
+} wt_bands;
+
+static inline wt_bands wt_row_bands(size_t rows, const wt_threadpool *pool) {
+  const size_t wanted = wt_threadpool_threads(pool) > 1 ? (rows < 8 ? rows : 8) : 1;
+  const size_t size = (rows + wanted - 1) / wanted;
+  const wt_bands bands = {(rows + size - 1) / size, size, rows};
+  return bands;
+}
+
+/* Rows [*first, *end) of band `band`. */
+static inline void wt_band_rows(const wt_bands *bands, size_t band, size_t *first, size_t *end) {
+  *first = band * bands->size;
+  *end = *first + bands->size < bands->rows ? *first + bands->size : bands->rows;
 }
 
 #endif

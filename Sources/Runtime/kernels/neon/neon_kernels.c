@@ -159,7 +159,7 @@ static void gemm_4x8c4__neon(const wt_gemm_tile *t) {
 typedef struct {
   const wt_op_call *call;
   wt_window w;
-  size_t bands, band_rows;
+  wt_bands bands;
 } dw_job;
 
 /* Bytes [0, count) of 16 from p, zero-filled past count, never reading past them. */
@@ -176,7 +176,7 @@ static void dw_task(void *context, size_t task, size_t thread) {
   const wt_op_call *call = job->call;
   const wt_op *op = call->op;
   const wt_window *g = &job->w;
-  const size_t taps = g->kh * g->kw, c = task / job->bands * 16, band = task % job->bands;
+  const size_t taps = g->kh * g->kw, c = task / job->bands.count * 16;
   const size_t count = g->channels - c < 16 ? g->channels - c : 16;
   const uint8_t *weights = call->data + op->blobs[WT_B_WEIGHTS].offset;
   int32_t bias[16] = {0}, mult[16] = {0}, shift[16] = {0};
@@ -194,7 +194,8 @@ static void dw_task(void *context, size_t task, size_t thread) {
   const uint8x16_t zx = vdupq_n_u8((uint8_t)call->in[0]->zero_point);
   const int16x8_t zy = vdupq_n_s16((int16_t)call->out->zero_point);
   const uint8x16_t low = vdupq_n_u8((uint8_t)op->act_min), high = vdupq_n_u8((uint8_t)op->act_max);
-  const size_t oy0 = band * job->band_rows, oy1 = oy0 + job->band_rows < g->out_h ? oy0 + job->band_rows : g->out_h;
+  size_t oy0, oy1;
+  wt_band_rows(&job->bands, task % job->bands.count, &oy0, &oy1);
   for (size_t n = 0; n < g->batch; n++)
     for (size_t oy = oy0; oy < oy1; oy++)
       for (size_t ox = 0; ox < g->out_w; ox++) {
@@ -235,8 +236,8 @@ static void dwconv__neon(const wt_op_call *call) {
     wt_qu8_conv__ref(call);
     return;
   }
-  job.bands = wt_row_bands(job.w.out_h, call->pool, &job.band_rows);
-  wt_parallel_for(call->pool, (job.w.channels + 15) / 16 * job.bands, dw_task, &job);
+  job.bands = wt_row_bands(job.w.out_h, call->pool);
+  wt_parallel_for(call->pool, (job.w.channels + 15) / 16 * job.bands.count, dw_task, &job);
 }
 
 /* ---- add, mul, mean and max pool; tails go through the reference. */

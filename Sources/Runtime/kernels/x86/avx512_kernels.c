@@ -188,7 +188,7 @@ static WT_AVX512 void dw_any(const dw_block *b, size_t kh, size_t kw, size_t oy0
 typedef struct {
   const wt_op_call *call;
   dw_block geometry;
-  size_t kh, kw, bands, band_rows;
+  wt_bands bands;
 } dw_job;
 
 static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
@@ -200,8 +200,8 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
   const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
   const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
-  const size_t taps = job->kh * job->kw, c = task / job->bands * 32, band = task % job->bands;
   dw_block b = job->geometry;
+  const size_t kh = b.w.kh, kw = b.w.kw, taps = kh * kw, c = task / job->bands.count * 32;
   b.count = b.w.channels - c < 32 ? b.w.channels - c : 32;
   b.mask = lanes32(b.count);
   b.x = job->call->x[0] + c;
@@ -219,34 +219,33 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   b.bias_b = _mm512_shuffle_i64x2(bias0, bias1, _MM_SHUFFLE(3, 2, 3, 2));
   b.rq0 = wt_requant_avx512_load(mult + c, shift + c, count0);
   b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
-  const size_t oy0 = band * job->band_rows, oy1 = oy0 + job->band_rows < b.w.out_h ? oy0 + job->band_rows : b.w.out_h;
-  if (job->kh == 3 && job->kw == 3)
+  size_t oy0, oy1;
+  wt_band_rows(&job->bands, task % job->bands.count, &oy0, &oy1);
+  if (kh == 3 && kw == 3)
     dw_3x3(&b, oy0, oy1);
-  else if (job->kh == 5 && job->kw == 5)
+  else if (kh == 5 && kw == 5)
     dw_5x5(&b, oy0, oy1);
   else
-    dw_any(&b, job->kh, job->kw, oy0, oy1);
+    dw_any(&b, kh, kw, oy0, oy1);
 }
 
 WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
   const wt_op *op = call->op;
-  const int32_t *p = op->params;
   const wt_tensor *in = call->in[0], *out = call->out;
-  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
-  if (kh * kw > MAX_TAPS) {
+  if ((size_t)op->params[WT_P_KH] * (size_t)op->params[WT_P_KW] > MAX_TAPS) {
     wt_qu8_conv__ref(call);
     return;
   }
-  dw_job job = {
-      .call = call, .kh = kh, .kw = kw,
+  const dw_job job = {
+      .call = call,
+      .bands = wt_row_bands(out->dims[1], call->pool),
       .geometry = {
           .w = wt_window_of(op, in, out), .zy = _mm512_set1_epi16((short)out->zero_point),
           .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
           .zx = _mm256_set1_epi8((char)in->zero_point),
       },
   };
-  job.bands = wt_row_bands(out->dims[1], call->pool, &job.band_rows);
-  wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * job.bands, dw_task, &job);
+  wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * job.bands.count, dw_task, (void *)&job);
 }
 
 /* ---- add: the AVX2 recipe on 32 bytes at a time; the tail goes through the reference. */

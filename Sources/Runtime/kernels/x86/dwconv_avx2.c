@@ -112,7 +112,7 @@ static void copy_constants(const int32_t *from, size_t count, int32_t to[16]) {
 typedef struct {
   const wt_op_call *call;
   block geometry;
-  size_t kh, kw, bands, band_rows;
+  wt_bands bands;
 } job;
 
 static WT_AVX2 void task(void *context, size_t index, size_t thread) {
@@ -124,8 +124,8 @@ static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
   const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
   const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
-  const size_t taps = j->kh * j->kw, c = index / j->bands * 16, band = index % j->bands;
   block b = j->geometry;
+  const size_t kh = b.w.kh, kw = b.w.kw, taps = kh * kw, c = index / j->bands.count * 16;
   b.count = b.w.channels - c < 16 ? b.w.channels - c : 16;
   b.x = j->call->x[0] + c;
   b.y = j->call->y + c;
@@ -144,32 +144,31 @@ static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   b.bias_hi = _mm256_loadu_si256((const __m256i *)(const void *)(bias16 + 8));
   b.rq_lo = wt_requant_avx2_load(mult16, shift16);
   b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
-  const size_t oy0 = band * j->band_rows, oy1 = oy0 + j->band_rows < b.w.out_h ? oy0 + j->band_rows : b.w.out_h;
-  if (j->kh == 3 && j->kw == 3)
+  size_t oy0, oy1;
+  wt_band_rows(&j->bands, index % j->bands.count, &oy0, &oy1);
+  if (kh == 3 && kw == 3)
     run_3x3(&b, oy0, oy1);
-  else if (j->kh == 5 && j->kw == 5)
+  else if (kh == 5 && kw == 5)
     run_5x5(&b, oy0, oy1);
   else
-    run_any(&b, j->kh, j->kw, oy0, oy1);
+    run_any(&b, kh, kw, oy0, oy1);
 }
 
 WT_AVX2 void wt_qu8_dwconv__avx2(const wt_op_call *call) {
   const wt_op *op = call->op;
-  const int32_t *p = op->params;
   const wt_tensor *in = call->in[0], *out = call->out;
-  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
-  if (kh * kw > MAX_TAPS) {
+  if ((size_t)op->params[WT_P_KH] * (size_t)op->params[WT_P_KW] > MAX_TAPS) {
     wt_qu8_conv__ref(call);
     return;
   }
-  job j = {
-      .call = call, .kh = kh, .kw = kw,
+  const job j = {
+      .call = call,
+      .bands = wt_row_bands(out->dims[1], call->pool),
       .geometry = {
           .w = wt_window_of(op, in, out), .zy = _mm256_set1_epi16((short)out->zero_point),
           .zx = _mm_set1_epi8((char)in->zero_point), .low = _mm_set1_epi8((char)op->act_min), .high = _mm_set1_epi8((char)op->act_max),
       },
   };
-  j.bands = wt_row_bands(out->dims[1], call->pool, &j.band_rows);
-  wt_parallel_for(call->pool, (in->dims[3] + 15) / 16 * j.bands, task, &j);
+  wt_parallel_for(call->pool, (in->dims[3] + 15) / 16 * j.bands.count, task, (void *)&j);
 }
 #endif

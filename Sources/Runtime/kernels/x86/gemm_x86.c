@@ -43,12 +43,14 @@ static inline WT_AVX2 output_constants load_output(const wt_gemm_tile *t) {
   return o;
 }
 
-/* Requantizes 16 accumulators of one pixel (channels [0, columns) of the tile) and stores them. */
-static inline WT_AVX2 void store_row(uint8_t *y, __m256i acc0, __m256i acc1, const block_constants *b0, const block_constants *b1,
-                                     const output_constants *o, size_t columns) {
-  const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(_mm256_add_epi32(acc0, b0->bias), &b0->rq),
-                                         wt_requantize_avx2(_mm256_add_epi32(acc1, b1->bias), &b1->rq), o->zero_point, o->low,
-                                         o->high);
+/* One block's accumulators requantized (bias added first). */
+static inline WT_AVX2 __m256i requantize_block(__m256i acc, const block_constants *b) {
+  return wt_requantize_avx2(_mm256_add_epi32(acc, b->bias), &b->rq);
+}
+
+/* Offsets, clamps and stores one pixel's requantized channels [0, columns) (16 at most). */
+static inline WT_AVX2 void store_row(uint8_t *y, __m256i q0, __m256i q1, const output_constants *o, size_t columns) {
+  const __m128i bytes = wt_output16_avx2(q0, q1, o->zero_point, o->low, o->high);
   if (columns >= 16) {
     _mm_storeu_si128((__m128i *)(void *)y, bytes);
   } else if (columns == 8) {
@@ -100,7 +102,10 @@ WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
         _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo0, hi0), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo1, hi1), 0xD8),
         _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo2, hi2), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo3, hi3), 0xD8)};
     const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
-    for (size_t r = 0; r < rows; r++) store_row(t->y + (first + r) * t->y_stride, acc[r], acc[r], &b, &b, &o, t->columns);
+    for (size_t r = 0; r < rows; r++) {
+      const __m256i q = requantize_block(acc[r], &b);
+      store_row(t->y + (first + r) * t->y_stride, q, q, &o, t->columns);
+    }
   }
 }
 
@@ -136,8 +141,10 @@ __attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(con
     }
     const __m256i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};
     const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
-    for (size_t r = 0; r < rows; r++)
-      store_row(t->y + (first + r) * t->y_stride, first_half[r], second_half[r], &c0, &c1, &o, t->columns);
+    for (size_t r = 0; r < rows; r++) {
+      const __m256i q0 = requantize_block(first_half[r], &c0);
+      store_row(t->y + (first + r) * t->y_stride, q0, t->columns > 8 ? requantize_block(second_half[r], &c1) : q0, &o, t->columns);
+    }
   }
 }
 
