@@ -93,6 +93,7 @@ demo: build
 bench: build
 	python3 bench/engine_vs_ort.py
 	python3 bench/int8_vs_ort.py
+	python3 bench/qdq_in_ort.py
 	python3 bench/neon_mca.py
 
 clean:

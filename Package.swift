@@ -24,7 +24,7 @@ let package = Package(
             name: "Quantize", dependencies: ["Engine", "Graph"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
-        .target(name: "Export", dependencies: ["Graph", "WhittleRuntime"]),
+        .target(name: "Export", dependencies: ["Graph", "ONNXProto", "WhittleRuntime"]),
         .target(name: "Runner", dependencies: ["WhittleRuntime"]),
         .target(name: "Rewrite", dependencies: ["Graph"]),
         .target(name: "Importer", dependencies: ["Graph", "ONNXProto", "CONNX"]),

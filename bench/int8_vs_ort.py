@@ -15,34 +15,16 @@ Prints a table and one JSON line.
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-SHARED = os.path.join(ROOT, "..", "shared")
-BIN = os.path.join(ROOT, ".build", "release", "compress")
+from common import BIN, HERE, MODELS, OUT, ROOT, SHARED, ort_reference  # noqa: E402
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+
 # The compiler SwiftPM builds the runtime with (the Swift toolchain's clang), so the kernels
 # measured here are the ones `compress` runs.
 _swift = subprocess.run(["which", "swift"], capture_output=True, text=True).stdout.strip()
 CC = os.path.join(os.path.dirname(os.path.realpath(_swift)), "clang") if _swift else "cc"
 CC = CC if os.path.exists(CC) else "cc"
-OUT = os.path.join(ROOT, "out", "bench")
-MODELS = {
-    "lite0": ("imagenet/efficientnet-lite0-fp32.onnx", "tf"),
-    "mobilenetv2": ("imagenet/mobilenetv2-12-dequantized-fp32.onnx", "torch"),
-    "squeezenet": ("imagenet/squeezenet1.0-opset7-fp32.onnx", "caffe_bgr"),
-}
-
-try:
-    import numpy as np
-    import onnx
-    import onnxruntime as ort
-    from PIL import Image  # noqa: F401  (ort_reference's preprocessing)
-except ImportError:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "onnx", "onnxruntime", "numpy", "pillow"], check=True)
-    import numpy as np
-    import onnx
-    import onnxruntime as ort
-sys.path.insert(0, os.path.join(SHARED, "bench"))
-import ort_reference  # noqa: E402
 
 
 def calibration(prep, count):

@@ -48,26 +48,51 @@ public struct Tensor: Equatable, Sendable {
     }
 }
 
-/// Quantization parameters a value carried in an already-quantized model (ONNX QLinear* ops).
-/// `real = scale · (q − zeroPoint)`; one entry per tensor, or one per channel along `axis`.
+/// How a value is quantized: `real = scale · (q − zeroPoint)` on a `bits`-wide integer grid,
+/// one entry per tensor, or one per channel along `axis`. Kept from an already-quantized source
+/// model (ONNX QLinear* ops), or set by int8 quantization for the QDQ ONNX export.
 public struct QuantParams: Equatable, Sendable {
     public var scales: [Float]
     public var zeroPoints: [Int32]
     public var axis: Int?
     public var isSigned: Bool
+    /// 8 for activations and weights, 32 for biases.
+    public var bits: Int
 
-    public init(scales: [Float], zeroPoints: [Int32], axis: Int? = nil, isSigned: Bool) {
+    public init(scales: [Float], zeroPoints: [Int32], axis: Int? = nil, isSigned: Bool, bits: Int = 8) {
         self.scales = scales
         self.zeroPoints = zeroPoints
         self.axis = axis
         self.isSigned = isSigned
+        self.bits = bits
     }
 
-    /// The real values a per-tensor 8-bit quantizer can represent.
+    /// The integers the grid holds. Example: signed 8 bits → −128…127; unsigned 8 bits → 0…255.
+    public var integerRange: ClosedRange<Int64> {
+        isSigned ? -(Int64(1) << (bits - 1))...(Int64(1) << (bits - 1)) - 1 : 0...(Int64(1) << bits) - 1
+    }
+
+    /// The real values a per-tensor quantizer can represent.
     /// Example: uint8 with scale 0.1 and zero point 10 holds −1.0 … 24.5.
     public var representableRange: (low: Float, high: Float) {
-        let (qmin, qmax): (Int32, Int32) = isSigned ? (-128, 127) : (0, 255)
-        let zero = zeroPoints.first ?? 0, scale = scales.first ?? 1
-        return (Float(qmin - zero) * scale, Float(qmax - zero) * scale)
+        let zero = Int64(zeroPoints.first ?? 0), scale = scales.first ?? 1
+        return (Float(integerRange.lowerBound - zero) * scale, Float(integerRange.upperBound - zero) * scale)
+    }
+
+    /// The integers of `values` (a tensor of `shape`), as ONNX QuantizeLinear computes them:
+    /// round half to even of value / scale, plus the zero point, saturated to the grid. 8-bit
+    /// grids divide in Float (as the int8 weight quantizer does), wider ones in Double.
+    /// Example: scales [0.5], zero point 10, value 3.25 → round(6.5) + 10 = 16.
+    public func quantize(_ values: [Float], shape: [Int]) -> [Int64] {
+        let channels = axis.map { shape[$0] } ?? 1
+        let inner = axis.map { shape.dropFirst($0 + 1).reduce(1, *) } ?? values.count
+        return values.indices.map { i in
+            let c = (i / max(inner, 1)) % channels
+            let scale = scales[scales.count == 1 ? 0 : c], zero = Int64(zeroPoints.count == 1 ? zeroPoints[0] : zeroPoints[c])
+            let step = bits <= 8 ? Double((values[i] / scale).rounded(.toNearestOrEven))
+                                 : (Double(values[i]) / Double(scale)).rounded(.toNearestOrEven)
+            let q = step.isFinite ? Int64(max(-9e18, min(9e18, step))) + zero : zero
+            return min(max(q, integerRange.lowerBound), integerRange.upperBound)
+        }
     }
 }

@@ -36,6 +36,8 @@ public enum Compression {
         public var arena: ArenaPlan
         public var layers: [Layer]
         public var agreement: Agreement
+        /// The float graph with the int8 quantization on it, for `ONNXWriter` (QDQ ONNX).
+        public var qdq: Graph
     }
 
     /// Images the agreement is measured on (the reference kernels take about 0.35 s per
@@ -47,7 +49,7 @@ public enum Compression {
     /// Quantizes `graph` to int8 calibrated on the first `limit` images of `data`.
     /// `progress` hears one line per stage.
     public static func int8(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int, observer: Observer,
-                            progress: (String) -> Void = { _ in }) throws -> Result {
+                            biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
         let plan = try QuantPlan(graph)
         let input = plan.graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
@@ -61,8 +63,9 @@ public enum Compression {
             batches.append(Tensor(shape: [indices.count, channels, side, side], floats: pixels))
         }
         progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
-        let histograms = try Calibration.histograms(plan, batches: batches, binned: observer != .minMax)
-        let integer = try plan.lower(ranges: histograms.mapValues { $0.range(observer) })
+        let statistics = try Calibration.statistics(plan, batches: batches, binned: observer != .minMax)
+        let integer = try plan.lower(ranges: statistics.histograms.mapValues { $0.range(observer) },
+                                     inputMeans: biasCorrection ? statistics.channelMeans : nil)
         let arena = ArenaPlan(integer)
         let wtm = try WTM.write(integer, arena: arena)
         let measured = Array(batches.prefix((agreementImages + batchSize - 1) / batchSize))
@@ -73,7 +76,7 @@ public enum Compression {
             return Layer(name: op.name, kind: op.kindName, outputShape: y.shape,
                          range: (y.dequantize(0), y.dequantize(255)), scale: y.scale, zeroPoint: y.zeroPoint, bytes: op.constantBytes)
         }
-        return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement)
+        return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: plan.qdqGraph(integer))
     }
 
     private static func measure(graph: Graph, integer: IntegerModel, wtm: [UInt8], batches: [Tensor]) throws -> Agreement {

@@ -57,7 +57,9 @@ public enum Evaluation {
                 }
                 let slice = scores[row * classes..<(row + 1) * classes]
                 let target = slice[row * classes + label]
-                let better = slice.filter { $0 > target }.count
+                // Rank in a stable descending sort (as numpy's argmax): a class with the same
+                // score and a lower index comes first, so a tie is not a hit for free.
+                let better = slice.indices.filter { slice[$0] > target || (slice[$0] == target && $0 < row * classes + label) }.count
                 if better == 0 { top1 += 1 }
                 if better < 5 { top5 += 1 }
             }

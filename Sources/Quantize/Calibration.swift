@@ -1,42 +1,46 @@
 import Engine
 import Graph
 
-/// Runs the float model over calibration batches and histograms every value a `QuantPlan`
-/// turns into an integer tensor: one pass finds each value's extent, a second fills a
-/// `Histogram` over it.
+/// Runs the float model over calibration batches and gathers, for every value a `QuantPlan`
+/// turns into an integer tensor, in one pass: a `Histogram` (which grows its grid as values
+/// arrive) and the mean of each channel (bias correction reads them).
 public enum Calibration {
-    /// `batches` are NCHW float inputs of the plan's graph; `progress` hears (pass, done, total).
-    /// With `binned` false the second pass is skipped and the histograms hold their extents
-    /// only: all the min/max observer reads, at half the cost.
-    public static func histograms(_ plan: QuantPlan, batches: [Tensor], binned: Bool = true,
-                                  progress: (Int, Int, Int) -> Void = { _, _, _ in }) throws -> [String: Histogram] {
+    public struct Statistics: Sendable {
+        public var histograms: [String: Histogram]
+        /// Per channel (dimension 1) over every other dimension: NCHW means per C, [N, K] per K.
+        public var channelMeans: [String: [Double]]
+    }
+
+    /// `batches` are NCHW float inputs of the plan's graph; `progress` hears (done, total).
+    /// With `binned` false the histograms track extents only: all the min/max observer reads.
+    public static func statistics(_ plan: QuantPlan, batches: [Tensor], binned: Bool = true,
+                                  progress: (Int, Int) -> Void = { _, _ in }) throws -> Statistics {
         var watch = plan.graph
         watch.outputs = plan.observed.filter { $0 != plan.graph.inputs[0].name }
         let engine = Engine(graph: watch)
         let input = plan.graph.inputs[0].name
-
-        func forEachValue(pass: Int, _ body: (String, UnsafeBufferPointer<Float>) -> Void) throws {
-            for (index, batch) in batches.enumerated() {
-                let outputs = try engine.run([input: batch])
-                batch.floats.withUnsafeBufferPointer { body(input, $0) }
-                for (name, tensor) in outputs {
-                    tensor.floats.withUnsafeBufferPointer { body(name, $0) }
+        var histograms: [String: Histogram] = [:], sums: [String: [Double]] = [:], counts: [String: Int] = [:]
+        for (index, batch) in batches.enumerated() {
+            let outputs = try engine.run([input: batch])
+            for (name, tensor) in [(input, batch)] + outputs.map({ ($0.key, $0.value) }) {
+                let channels = tensor.shape.count > 1 ? tensor.shape[1] : 1
+                let inner = tensor.shape.dropFirst(2).reduce(1, *)
+                var sum = sums[name] ?? [Double](repeating: 0, count: channels)
+                tensor.floats.withUnsafeBufferPointer { values in
+                    histograms[name, default: Histogram(binned: binned)].add(values)
+                    for start in stride(from: 0, to: values.count, by: inner) {
+                        var s: Float = 0
+                        for v in values[start..<start + inner] { s += v }
+                        sum[(start / inner) % channels] += Double(s)
+                    }
                 }
-                progress(pass, index + 1, batches.count)
+                sums[name] = sum
+                counts[name, default: 0] += tensor.count / channels
             }
+            progress(index + 1, batches.count)
         }
-
-        var extents: [String: (low: Float, high: Float)] = [:]
-        try forEachValue(pass: 1) { name, values in
-            var (low, high) = extents[name] ?? (0, 0)
-            for v in values {
-                low = min(low, v)
-                high = max(high, v)
-            }
-            extents[name] = (low, high)
-        }
-        var histograms = extents.mapValues { Histogram(low: $0.low, high: $0.high) }
-        if binned { try forEachValue(pass: 2) { name, values in histograms[name]!.add(values) } }
-        return histograms
+        var means: [String: [Double]] = [:]
+        for (name, sum) in sums { means[name] = sum.map { $0 / Double(counts[name]!) } }
+        return Statistics(histograms: histograms, channelMeans: means)
     }
 }

@@ -8,7 +8,13 @@ extension QuantPlan {
     /// affine per tensor over their range widened to contain 0, so real 0 (zero padding, Relu's
     /// floor) is exact. Ops that only move bytes (concat, max pool, reshape) share one range
     /// across their operands: the union of theirs.
-    public func lower(ranges: [String: (low: Float, high: Float)]) throws -> IntegerModel {
+    ///
+    /// With `inputMeans` (per-channel means of the values, from calibration), each conv and fully
+    /// connected bias is corrected for the mean shift its weights' rounding causes (bias
+    /// correction, Nagel et al. 2019): bias −= Σ (w_q·s − w) · E[x] over the inputs each output
+    /// reads. Example: weights [0.3, 0.7] on int8 with scale 0.7/127 round 0.3 to 54·s ≈ 0.29764;
+    /// with input means [2, 1] the bias rises by 2 · 0.00236 ≈ 0.0047.
+    public func lower(ranges: [String: (low: Float, high: Float)], inputMeans: [String: [Double]]? = nil) throws -> IntegerModel {
         let unified = unify(ranges)
         var tensors: [IntegerTensor] = []
         var index: [String: Int] = [:]
@@ -40,15 +46,20 @@ extension QuantPlan {
             let kind: IntegerOp.Kind
             switch step.kind {
             case .conv(let a, let w, let bias):
-                let (weights, scales) = QuantPlan.quantizeWeights(QuantPlan.ohwi(w), channels: w.shape[0])
+                let real = QuantPlan.ohwi(w)
+                let (weights, scales) = QuantPlan.quantizeWeights(real, channels: w.shape[0])
+                let corrected = QuantPlan.corrected(bias, real: real, weights: weights, scales: scales, group: a.group,
+                                                    means: inputMeans?[step.inputs[0]].map { $0.map(Float.init) })
                 kind = .conv(Window(kernel: (a.kernel[0], a.kernel[1]), stride: (a.strides[0], a.strides[1]),
                                     pads: [a.pads[0], a.pads[1], a.pads[2], a.pads[3]],
                                     dilation: (a.dilations[0], a.dilations[1])),
-                             group: a.group, weights: weights, bias: QuantPlan.bias(bias, x: x, weightScales: scales),
+                             group: a.group, weights: weights, bias: QuantPlan.bias(corrected, x: x, weightScales: scales),
                              requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
             case .fullyConnected(let w, let outputs, let bias):
                 let (weights, scales) = QuantPlan.quantizeWeights(w, channels: outputs)
-                kind = .fullyConnected(weights: weights, bias: QuantPlan.bias(bias, x: x, weightScales: scales),
+                let means = inputMeans?[step.inputs[0]].map { QuantPlan.columnsInNHWC($0.map(Float.init), flattened: step.flattenedInput) }
+                let corrected = QuantPlan.corrected(bias, real: w, weights: weights, scales: scales, group: 1, means: means)
+                kind = .fullyConnected(weights: weights, bias: QuantPlan.bias(corrected, x: x, weightScales: scales),
                                        requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
             case .add:
                 let b = tensors[inputs[1]]
@@ -136,13 +147,34 @@ extension QuantPlan {
         var q = [Int8](repeating: 0, count: w.count), scales: [Float] = []
         for c in 0..<channels {
             let row = w[c * per..<(c + 1) * per]
-            let top = row.map(abs).max() ?? 0
-            let scale = top > 0 ? top / 127 : 1
+            let scale = weightScale(maxAbs: row.map(abs).max() ?? 0)
             scales.append(scale)
             for i in row.indices { q[i] = Int8(max(-127, min(127, (w[i] / scale).rounded(.toNearestOrEven)))) }
         }
         return (q, scales)
     }
+
+    /// `bias` minus the mean output shift of rounding the weights: for output o,
+    /// Σ (q·scale − real) · means[input] over o's row, whose last dimension runs over the input
+    /// channels of o's group. Unchanged without means, or when they do not fit the weights.
+    static func corrected(_ bias: [Float], real: [Float], weights: [Int8], scales: [Float], group: Int, means: [Float]?) -> [Float] {
+        let outputs = bias.count, row = real.count / max(outputs, 1)
+        guard let means, outputs > 0, means.count % group == 0 else { return bias }
+        let perGroup = means.count / group
+        guard perGroup > 0, row % perGroup == 0 else { return bias }
+        return bias.indices.map { o in
+            let base = (o / max(outputs / group, 1)) * perGroup
+            var shift: Double = 0
+            for k in 0..<row {
+                let error = Double(Float(weights[o * row + k]) * scales[o] - real[o * row + k])
+                shift += error * Double(means[base + k % perGroup])
+            }
+            return bias[o] - Float(shift)
+        }
+    }
+
+    /// The symmetric int8 scale of a weight channel: max |w| / 127 (1 for an all-zero channel).
+    static func weightScale(maxAbs: Float) -> Float { maxAbs > 0 ? maxAbs / 127 : 1 }
 
     /// Bias in accumulator units (input scale × weight scale), within the runtime's ±2^29.
     static func bias(_ bias: [Float], x: IntegerTensor, weightScales: [Float]) -> [Int32] {

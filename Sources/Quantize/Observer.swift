@@ -23,38 +23,71 @@ public enum Observer: String, CaseIterable, Sendable {
     }
 }
 
-/// A histogram of one tensor's calibration values over a fixed range (found by a first pass).
+/// A histogram of one tensor's calibration values, filled in one pass.
 ///
-/// Example: range [−1, 3] with 2048 bins puts 0.5 in bin ⌊(0.5 + 1) / 4 · 2048⌋ = 768.
+/// It tracks the exact extent (`low`, `high`: what min/max reads) and bins values on a grid of
+/// `binCount` bins that starts at `gridLow` and always contains 0. When a value falls outside the
+/// grid, the grid grows: its bin width doubles (pairs of bins merge) until the value fits, so
+/// old counts stay in bins that hold exactly the values they counted.
+///
+/// Example: values 1, 0 and 0.5 make the grid [0, 1] of 2048 bins, 0.5 in bin 1024; −1 makes
+/// it [−1, 1] with bins twice as wide, and 0.5 moves to bin 1536. (The top value goes in the
+/// last bin.)
 public struct Histogram: Sendable {
     public static let binCount = 2048
-    public let low: Float
-    public let high: Float
+    /// The smallest and largest value seen, widened to contain 0.
+    public private(set) var low: Float = 0
+    public private(set) var high: Float = 0
+    /// Where bin 0 starts; bins are `width` wide.
+    public private(set) var gridLow: Float = 0
+    public private(set) var width: Float = 0
     public private(set) var counts: [Double]
+    /// false: only the extent is tracked (all min/max needs).
+    public let binned: Bool
 
-    public init(low: Float, high: Float) {
-        self.low = min(low, 0)
-        self.high = max(high, 0)
-        counts = Array(repeating: 0, count: Histogram.binCount)
+    public init(binned: Bool = true) {
+        self.binned = binned
+        counts = binned ? Array(repeating: 0, count: Histogram.binCount) : []
     }
 
-    public var width: Float { max(high - low, .leastNormalMagnitude) / Float(Histogram.binCount) }
-
     public mutating func add(_ values: UnsafeBufferPointer<Float>) {
-        let inverse = 1 / width, last = Histogram.binCount - 1
+        var (lo, hi) = (low, high)
+        for v in values {
+            lo = min(lo, v)
+            hi = max(hi, v)
+        }
+        (low, high) = (lo, hi)
+        guard binned, hi > lo else { return }
+        if width == 0 {
+            gridLow = lo
+            width = (hi - lo) / Float(Histogram.binCount)
+        }
+        while lo < gridLow || hi > gridLow + width * Float(Histogram.binCount) { grow(towardsLow: lo < gridLow) }
+        let inverse = 1 / width, origin = gridLow, last = Histogram.binCount - 1
         counts.withUnsafeMutableBufferPointer { bins in
             for v in values {
-                let bin = Int(((v - low) * inverse).rounded(.down))
-                bins[min(max(bin, 0), last)] += 1
+                bins[min(max(Int(((v - origin) * inverse).rounded(.down)), 0), last)] += 1
             }
         }
     }
 
+    /// Doubles the bin width, merging pairs of bins; the grid keeps its high end when it has to
+    /// reach lower values, else its low end. Bin boundaries stay on the old ones.
+    private mutating func grow(towardsLow: Bool) {
+        let n = Histogram.binCount
+        var merged = [Double](repeating: 0, count: n)
+        let shift = towardsLow ? n / 2 : 0
+        for (bin, count) in counts.enumerated() where count > 0 { merged[shift + bin / 2] += count }
+        if towardsLow { gridLow -= width * Float(n) }
+        width *= 2
+        counts = merged
+    }
     /// The bin centres.
-    private func centre(_ bin: Int) -> Float { low + (Float(bin) + 0.5) * width }
+    private func centre(_ bin: Int) -> Float { gridLow + (Float(bin) + 0.5) * width }
 
     /// The range `observer` picks; it always contains 0.
     public func range(_ observer: Observer) -> (low: Float, high: Float) {
+        guard binned, width > 0 else { return (low, high) }
         switch observer {
         case .minMax: return (low, high)
         case .percentile: return (quantile(0.0001), quantile(0.9999))
@@ -69,8 +102,8 @@ public struct Histogram: Sendable {
         for (bin, count) in counts.enumerated() {
             seen += count
             if seen >= q * total {
-                let edge = q < 0.5 ? low + Float(bin) * width : low + Float(bin + 1) * width
-                return q < 0.5 ? min(edge, 0) : max(edge, 0)
+                let edge = gridLow + Float(q < 0.5 ? bin : bin + 1) * width
+                return q < 0.5 ? max(min(edge, 0), low) : min(max(edge, 0), high)
             }
         }
         return q < 0.5 ? low : high
@@ -103,18 +136,24 @@ public struct Histogram: Sendable {
         return best
     }
 
-    /// TensorRT-style KL calibration on the side of the histogram that holds most of the mass:
-    /// for each candidate clip bin, compare the clipped distribution with its 128-level version.
+    /// TensorRT-style KL calibration, on each side of zero: for each candidate clip bin, compare
+    /// the clipped distribution with its 128-level version. The bin holding 0 is left out: after
+    /// a Relu it is a spike that any grid represents exactly (real 0 is on the grid), and kept in
+    /// it would push the search towards grids so fine that they clip most of the values.
     private func entropyRange() -> (low: Float, high: Float) {
-        let zeroBin = min(max(Int((-low / width).rounded()), 0), Histogram.binCount)
-        let positive = Array(counts[zeroBin...]), negative = Array(counts[..<zeroBin].reversed())
-        let highEdge = positive.isEmpty ? 0 : Float(Histogram.klClipBins(positive)) * width
-        let lowEdge = negative.isEmpty ? 0 : -Float(Histogram.klClipBins(negative)) * width
-        return (max(lowEdge, low), min(highEdge, high))
+        let zeroBin = min(max(Int((-gridLow / width).rounded(.down)), 0), Histogram.binCount - 1)
+        let zeroEdge = gridLow + Float(zeroBin) * width
+        let positive = Array(counts[(zeroBin + 1)...]), negative = Array(counts[..<zeroBin].reversed())
+        let highEdge = positive.isEmpty ? 0 : zeroEdge + Float(Histogram.klClipBins(positive) + 1) * width
+        let lowEdge = negative.isEmpty ? 0 : zeroEdge - Float(Histogram.klClipBins(negative)) * width
+        return (max(min(lowEdge, 0), low), min(max(highEdge, 0), high))
     }
 
-    /// The number of bins to keep so that the kept histogram, with the tail folded into its last
-    /// bin, quantized to 128 levels, has the least KL divergence from the original.
+    /// The number of bins to keep, as TensorRT's entropy calibration: the reference P is the kept
+    /// bins with the clipped tail folded into the last one; the candidate Q is the kept bins
+    /// (without the tail) merged into 128 levels and spread back over their non-empty bins. The
+    /// tail's mass is in P and not in Q, so clipping much costs divergence.
+    /// Example: all mass in the first bin and none elsewhere keeps 128 bins, the fewest allowed.
     static func klClipBins(_ bins: [Double]) -> Int {
         let levels = 128
         guard bins.count > levels else { return bins.count }
@@ -122,17 +161,20 @@ public struct Histogram: Sendable {
         for keep in stride(from: levels, through: bins.count, by: max(1, bins.count / 256)) {
             var p = Array(bins[..<keep])
             p[keep - 1] += bins[keep...].reduce(0, +)
-            let total = p.reduce(0, +)
-            guard total > 0 else { continue }
+            let pTotal = p.reduce(0, +)
             var q = [Double](repeating: 0, count: keep)
             for level in 0..<levels {
                 let start = level * keep / levels, end = (level + 1) * keep / levels
-                let mass = p[start..<end].reduce(0, +)
+                let mass = bins[start..<end].reduce(0, +)
                 let nonzero = p[start..<end].filter { $0 > 0 }.count
                 if nonzero > 0 { for i in start..<end where p[i] > 0 { q[i] = mass / Double(nonzero) } }
             }
+            let qTotal = q.reduce(0, +)
+            guard pTotal > 0, qTotal > 0 else { continue }
             var divergence = 0.0
-            for i in 0..<keep where p[i] > 0 { divergence += p[i] / total * log((p[i] / total) / max(q[i] / total, 1e-12)) }
+            for i in 0..<keep where p[i] > 0 {
+                divergence += p[i] / pTotal * log((p[i] / pTotal) / max(q[i] / qTotal, 1e-12))
+            }
             if divergence < bestDivergence { (best, bestDivergence) = (keep, divergence) }
         }
         return best

@@ -26,6 +26,20 @@ public struct QuantPlan {
         var output: String
         /// A Relu or Clip folded into the step, in real values.
         var clamp: (low: Float, high: Float)?
+        /// The graph initializers a conv or fully connected step quantizes.
+        var parameters: Parameters?
+        /// The NCHW shape a fully connected step's input was flattened from in NHWC order, if any.
+        var flattenedInput: [Int]?
+    }
+
+    /// Where a linear step's weights and bias live in the float graph, for the QDQ export.
+    struct Parameters {
+        var weight: String
+        /// The weight's output-channel axis: 0 for conv and Gemm with transB, 1 for [K, M] weights.
+        var axis: Int
+        var bias: String?
+        /// The bias's real value is bias-unit · input scale · weight scale · this (Gemm's alpha / beta).
+        var biasFactor: Float
     }
 
     public let graph: Graph
@@ -95,6 +109,7 @@ public struct QuantPlan {
                 }
                 let bias = node.inputs.count > 2 ? constant(node.inputs[2])?.floats ?? [] : [Float](repeating: 0, count: w.shape[0])
                 step.kind = .conv(a, weights: w, bias: bias)
+                step.parameters = Parameters(weight: node.inputs[1], axis: 0, bias: node.inputs.count > 2 ? node.inputs[2] : nil, biasFactor: 1)
                 foldActivation(&step)
             case .gemm(let alpha, let beta, let transA, let transB):
                 guard !transA, let b = constant(node.inputs[1]), b.shape.count == 2, activations.count == 1 else {
@@ -109,6 +124,9 @@ public struct QuantPlan {
                 step.kind = .fullyConnected(weights: QuantPlan.columnsInNHWC(QuantPlan.rows(b, transposed: !transB).map { alpha * $0 },
                                                                              flattened: flattenedNHWC[activations[0]]),
                                             outputs: outputs, bias: bias)
+                step.flattenedInput = flattenedNHWC[activations[0]]
+                step.parameters = Parameters(weight: node.inputs[1], axis: transB ? 0 : 1,
+                                             bias: node.inputs.count > 2 && beta != 0 ? node.inputs[2] : nil, biasFactor: alpha / beta)
                 foldActivation(&step)
             case .matMul:
                 guard let b = constant(node.inputs[1]), b.shape.count == 2, activations.count == 1,
@@ -117,10 +135,13 @@ public struct QuantPlan {
                 }
                 let outputs = b.shape[1]
                 var bias = [Float](repeating: 0, count: outputs)
+                step.flattenedInput = flattenedNHWC[activations[0]]
+                step.parameters = Parameters(weight: node.inputs[1], axis: 1, bias: nil, biasFactor: 1)
                 // A following Add of a constant vector is the bias.
                 if let addIndex = soleReader(step.output, { $0 == .add }),
-                   let c = graph.nodes[addIndex].inputs.compactMap(constant).first, c.count == outputs {
-                    bias = c.floats
+                   let c = graph.nodes[addIndex].inputs.first(where: { constant($0)?.count == outputs }) {
+                    bias = constant(c)!.floats
+                    step.parameters?.bias = c
                     folded.insert(addIndex)
                     step.output = graph.nodes[addIndex].outputs[0]
                 }

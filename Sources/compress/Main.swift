@@ -16,7 +16,9 @@ struct Main: ParsableCommand {
         requantization parameters) or multiply-accumulates (300MFLOPs or 300MMACs: "FLOPs" means \
         MACs here, as in the MobileNet papers). A MACs budget the model already meets passes; width \
         search for one it misses comes later. Calibration reads images from --data (labels are not \
-        used); activations are uint8 per tensor, weights int8 per output channel.
+        used); activations are uint8 per tensor over the range of least squared error (--observer), \
+        weights int8 per output channel, biases corrected for the weights' rounding. --emit-onnx \
+        writes the same quantization as QDQ ONNX for ONNX Runtime.
         """)
 
     @Argument(help: "The model (.onnx).") var model: String
@@ -25,12 +27,16 @@ struct Main: ParsableCommand {
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String?
     @Option(help: "Calibrate on the first N images of --data.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
-    var observer: String = Observer.minMax.rawValue
+    var observer: String = Observer.mse.rawValue
     @Option(help: "Weight precision: int8 (the only one so far).") var bits = "int8"
+    @Flag(inversion: .prefixedNo, help: "Correct each conv and FC bias for the mean shift that rounding its weights causes, from the calibration images' channel means.")
+    var biasCorrection = true
     @Option(name: [.short, .customLong("output")], help: "The .wtm to write (default: MODEL's name with .wtm, here).") var output: String?
     @Option(help: "Write a JSON report: per-layer ranges, scales, bytes, and int8-vs-float agreement.") var report: String?
     @Option(help: "Also write the model as C sources for firmware into this folder: model.h, model.c (the .wtm as a const array) and an example main.c.")
     var emitC: String?
+    @Option(help: "Also write the int8 model as QDQ ONNX (QuantizeLinear/DequantizeLinear around float ops, opset 14), which ONNX Runtime runs: same scales, zero points and integer weights as the .wtm.")
+    var emitOnnx: String?
     @Flag(help: "Print one JSON object with the summary instead of the table.") var json = false
 
     func run() throws {
@@ -54,7 +60,7 @@ struct Main: ParsableCommand {
         }
         let samples = try LabeledData(folder: data)
         let result = try Compression.int8(loaded.graph, data: samples, preset: preset, limit: max(calibrationCount, 1),
-                                          observer: observer) { note($0) }
+                                          observer: observer, biasCorrection: biasCorrection) { note($0) }
         let weightBytes = result.integer.constantBytes
         for case .weightBytes(let limit) in budgets where weightBytes > limit {
             throw CommandError("the int8 model carries \(humanCount(weightBytes))B of weights, over the \(humanCount(limit))B budget; \(humanCount(weightBytes))B is the smallest reachable until lower bit-widths land")
@@ -66,6 +72,9 @@ struct Main: ParsableCommand {
             for (name, text) in try CSource.files(wtm: result.wtm, model: result.integer, source: URL(fileURLWithPath: model).lastPathComponent) {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: emitC).appendingPathComponent(name))
             }
+        }
+        if let emitOnnx {
+            try Data(try ONNXWriter.write(result.qdq)).write(to: URL(fileURLWithPath: emitOnnx))
         }
         let seconds = Date().timeIntervalSince(started)
         let summary: [String: Any] = [
