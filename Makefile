@@ -92,6 +92,7 @@ demo: build
 # micro-kernels vs their instruction mix's peak, then llvm-mca's estimate of the NEON loops.
 bench: build
 	python3 bench/engine_vs_ort.py
+	OPENBLAS_NUM_THREADS=1 .build/release/engine-bench models/efficientnet-lite0-fp32.onnx --train --batches 32 --runs 3
 	python3 bench/int8_vs_ort.py
 	python3 bench/qdq_in_ort.py
 	python3 bench/neon_mca.py

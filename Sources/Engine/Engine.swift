@@ -77,9 +77,17 @@ public final class Engine {
     /// pads or reduces across the batch dimension.
     public static func isBatchSeparable(_ graph: Graph) -> Bool {
         guard let shapes = try? graph.withBatch(1).inferShapes() else { return false }
+        /// Whether a constant operand has a batch dimension of its own (a [2, 4] Gemm C, an
+        /// [N, C, H, W] addend): running one image at a time would read its first row only.
+        func batchedConstant(_ name: String, rank: Int) -> Bool {
+            guard let shape = graph.initializers[name]?.shape else { return false }
+            return shape.count == rank && shape.count >= 2 && shape[0] != 1
+        }
         return graph.outputs.allSatisfy { shapes[$0]?.first == 1 } && graph.nodes.allSatisfy { node in
+            let rank = shapes[node.outputs[0]]?.count ?? 0
             switch node.op {
-            case .gemm(_, _, let transA, _): return !transA
+            case .gemm(_, _, let transA, _): return !transA && !(node.inputs.count > 2 && batchedConstant(node.inputs[2], rank: rank))
+            case .add, .sub, .mul, .div, .pow: return !node.inputs.contains { batchedConstant($0, rank: rank) }
             case .softmax(let axis): return axis != 0
             case .reduceMean(let axes, _): return !axes.isEmpty && !axes.contains(0)
             case .reshape(let shape): return shape.first == 0

@@ -1,6 +1,9 @@
 // Times the float Engine's forward pass on one model at several batch sizes and prints one
 // JSON object (median and minimum milliseconds per batch, median per image). `make bench`
 // runs it next to ONNX Runtime on the same machine in the same run: bench/engine_vs_ort.py.
+// With --train it times a training step instead (Tape<Float> forward in training mode,
+// cross-entropy on fixed labels, backward, an SGD step) on the model as imported, and
+// reports images per second.
 import Dispatch
 import Engine
 import Foundation
@@ -17,28 +20,48 @@ func option(_ name: String) -> String? {
     arguments.firstIndex(of: name).flatMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
 }
 
+/// Milliseconds of each of `repeats` calls of `body`, after one call to warm up.
+func time(_ repeats: Int, _ body: () throws -> Void) rethrows -> [Double] {
+    try body()
+    return try (0..<repeats).map { _ in
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }.sorted()
+}
+
 do {
-    let graph = try ModelLoader.load(path: arguments[1]).graph
+    let training = arguments.contains("--train")
+    let graph = try ModelLoader.load(path: arguments[1], simplify: !training).graph
     let batches = (option("--batches") ?? "1,32").split(separator: ",").compactMap { Int($0) }
     let runs = Int(option("--runs") ?? "") ?? 10
     var results: [[String: Any]] = []
-    for batch in batches {
+    for batch in batches where training {
+        let shape = [batch] + graph.inputs[0].shape.dropFirst()
+        let input = Buffer<Float>(shape: shape, values: (0..<shape.reduce(1, *)).map { Float($0 % 255) / 127.5 - 1 })
+        let tape = Tape<Float>(graph: graph)
+        tape.isTraining = true
+        var sgd = SGD(learningRate: 1e-4)
+        let trainable = Set(tape.parameters.keys).subtracting(tape.batchNormStatistics)
+        let sorted = try time(max(runs, 2)) {
+            let logits = try tape.forward([graph.inputs[0].name: input])[graph.outputs[0]]!
+            let (_, seed) = Loss.crossEntropy(logits, labels: (0..<batch).map { $0 % logits.shape[1] })
+            let gradients = try tape.backward([graph.outputs[0]: seed])
+            sgd.step(&tape.parameters, gradients: gradients, trainable: trainable)
+        }
+        let median = sorted[sorted.count / 2]
+        results.append(["batch": batch, "median_ms": median, "min_ms": sorted[0], "images_per_second": Double(batch) * 1000 / median,
+                        "runs": sorted.count])
+    }
+    for batch in batches where !training {
         let shape = [batch] + graph.inputs[0].shape.dropFirst()
         let input = Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { Float($0 % 255) / 127.5 - 1 })
         let engine = Engine(graph: graph)
         let feed = [graph.inputs[0].name: input]
-        _ = try engine.run(feed)
-        let repeats = max(batch == 1 ? runs * 3 : runs, 3)
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            _ = try engine.run(feed)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        }
-        let sorted = times.sorted()
+        let sorted = try time(max(batch == 1 ? runs * 3 : runs, 3)) { _ = try engine.run(feed) }
         let median = sorted[sorted.count / 2]
         results.append(["batch": batch, "median_ms": median, "min_ms": sorted[0], "ms_per_image": median / Double(batch),
-                        "runs": repeats])
+                        "runs": sorted.count])
     }
     let data = try JSONSerialization.data(withJSONObject: ["model": arguments[1], "results": results], options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

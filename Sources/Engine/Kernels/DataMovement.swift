@@ -19,7 +19,7 @@ enum DataMovement {
         }
     }
 
-    private static func contiguousStrides(_ shape: [Int]) -> [Int] {
+    static func contiguousStrides(_ shape: [Int]) -> [Int] {
         var strides = Array(repeating: 1, count: shape.count)
         for d in shape.indices.dropLast().reversed() { strides[d] = strides[d + 1] * shape[d + 1] }
         return strides
@@ -62,22 +62,29 @@ enum DataMovement {
             var position = 0
             var inside = true
             for d in 0..<rank {
-                var source = index[d] - pads[d]
-                let size = x.shape[d]
-                if source < 0 || source >= size {
-                    switch mode {
-                    case .constant: inside = false
-                    case .edge: source = min(max(source, 0), size - 1)
-                    case .reflect:
-                        let period = max(2 * (size - 1), 1)
-                        source = abs(source) % period
-                        if source >= size { source = period - source }
-                    }
+                guard let source = padSource(index[d] - pads[d], size: x.shape[d], mode: mode) else {
+                    inside = false
+                    break
                 }
                 position += source * inputStrides[d]
             }
             output[i] = inside ? x.pointer[position] : value
             advance(&index, shape: outputShape)
+        }
+    }
+
+    /// The input index a padded position `index` (counted from the input's start) reads along a
+    /// dimension of `size`, or nil for a constant pad outside it.
+    /// Example: index −2 with size 4 reads 2 (reflect), 0 (edge), nothing (constant).
+    static func padSource(_ index: Int, size: Int, mode: PadMode) -> Int? {
+        guard index < 0 || index >= size else { return index }
+        switch mode {
+        case .constant: return nil
+        case .edge: return min(max(index, 0), size - 1)
+        case .reflect:
+            let period = max(2 * (size - 1), 1)
+            let folded = abs(index) % period
+            return folded >= size ? period - folded : folded
         }
     }
 
@@ -104,7 +111,8 @@ enum DataMovement {
         }
     }
 
-    private static func source(_ a: ResizeAttributes, _ o: Int, scale: Float, input: Int, output: Int) -> Float {
+    /// The input coordinate output position `o` maps to along one axis.
+    static func source(_ a: ResizeAttributes, _ o: Int, scale: Float, input: Int, output: Int) -> Float {
         let o = Float(o)
         switch a.coordinates {
         case .halfPixel: return (o + 0.5) / scale - 0.5
@@ -114,7 +122,7 @@ enum DataMovement {
         }
     }
 
-    private static func nearest(_ a: ResizeAttributes, _ position: Float, _ size: Int) -> Int {
+    static func nearest(_ a: ResizeAttributes, _ position: Float, _ size: Int) -> Int {
         let rounded: Float
         switch a.nearest {
         case .roundPreferFloor: rounded = position - position.rounded(.down) == 0.5 ? position.rounded(.down) : position.rounded()
@@ -125,11 +133,16 @@ enum DataMovement {
         return min(max(Int(rounded), 0), size - 1)
     }
 
+    /// The two neighbours of `position` (clamped to the axis) and the weight of the second.
+    /// Example: 2.25 on an axis of 3 → (2, 2, 0); 0.25 → (0, 1, 0.25).
+    static func linearTaps(_ position: Float, size: Int) -> (low: Int, high: Int, fraction: Float) {
+        let p = min(max(position, 0), Float(size - 1))
+        let low = Int(p)
+        return (low, min(low + 1, size - 1), p - Float(low))
+    }
+
     private static func bilinear(_ input: UnsafePointer<Float>, _ y: Float, _ x: Float, _ height: Int, _ width: Int) -> Float {
-        let y = min(max(y, 0), Float(height - 1)), x = min(max(x, 0), Float(width - 1))
-        let y0 = Int(y), x0 = Int(x)
-        let y1 = min(y0 + 1, height - 1), x1 = min(x0 + 1, width - 1)
-        let dy = y - Float(y0), dx = x - Float(x0)
+        let (y0, y1, dy) = linearTaps(y, size: height), (x0, x1, dx) = linearTaps(x, size: width)
         let top = input[y0 * width + x0] * (1 - dx) + input[y0 * width + x1] * dx
         let bottom = input[y1 * width + x0] * (1 - dx) + input[y1 * width + x1] * dx
         return top * (1 - dy) + bottom * dy

@@ -31,17 +31,10 @@ func relativeError(_ actual: [Float], _ expected: [Float]) -> Float {
 
 /// Deterministic pseudo-random floats in [−1, 1) (SplitMix64), so a failing sweep repeats.
 struct SeededRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var generator: SplitMix
+    init(seed: UInt64) { generator = SplitMix(seed: seed) }
 
-    mutating func next() -> Float {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Float(z >> 40) / Float(1 << 23) - 1
-    }
+    mutating func next() -> Float { Float(generator.next() >> 40) / Float(1 << 23) - 1 }
 
     mutating func tensor(_ shape: [Int]) -> Tensor {
         Tensor(shape: shape, floats: (0..<shape.reduce(1, *)).map { _ in next() })

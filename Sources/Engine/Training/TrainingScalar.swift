@@ -1,0 +1,67 @@
+import COpenBLAS
+import Foundation
+import Graph
+
+/// The number types the differentiable path runs in: Float to train, Double to check gradients
+/// against finite differences. Each brings its BLAS GEMM and the functions the ops need.
+public protocol TrainingScalar: BinaryFloatingPoint, Sendable {
+    /// Row-major C = alpha · op(A) · op(B) + beta · C, with op(A) [m, k] and op(B) [k, n].
+    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Self, a: UnsafePointer<Self>, lda: Int,
+                     b: UnsafePointer<Self>, ldb: Int, beta: Self, c: UnsafeMutablePointer<Self>, ldc: Int)
+    static func exp(_ x: Self) -> Self
+    static func log(_ x: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func erf(_ x: Self) -> Self
+    static func pow(_ x: Self, _ y: Self) -> Self
+}
+
+extension Float: TrainingScalar {
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static func exp(_ x: Float) -> Float { Foundation.exp(x) }
+    public static func log(_ x: Float) -> Float { Foundation.log(x) }
+    public static func tanh(_ x: Float) -> Float { Foundation.tanh(x) }
+    public static func erf(_ x: Float) -> Float { Foundation.erf(x) }
+    public static func pow(_ x: Float, _ y: Float) -> Float { Foundation.pow(x, y) }
+}
+
+extension Double: TrainingScalar {
+    public static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                            b: UnsafePointer<Double>, ldb: Int, beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_dgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+    public static func exp(_ x: Double) -> Double { Foundation.exp(x) }
+    public static func log(_ x: Double) -> Double { Foundation.log(x) }
+    public static func tanh(_ x: Double) -> Double { Foundation.tanh(x) }
+    public static func erf(_ x: Double) -> Double { Foundation.erf(x) }
+    public static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
+}
+
+/// A dense array in the scalar type of a `Tape`: a shape and row-major values.
+public struct Buffer<T: TrainingScalar>: Equatable, Sendable {
+    public var shape: [Int]
+    public var values: [T]
+
+    public init(shape: [Int], values: [T]) {
+        precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.shape = shape
+        self.values = values
+    }
+
+    public init(zeros shape: [Int]) {
+        self.init(shape: shape, values: [T](repeating: 0, count: shape.reduce(1, *)))
+    }
+
+    public init(_ tensor: Tensor) {
+        self.init(shape: tensor.shape, values: tensor.floats.map { T($0) })
+    }
+
+    public var count: Int { values.count }
+    public var tensor: Tensor { Tensor(shape: shape, floats: values.map { Float($0) }) }
+}

@@ -1,0 +1,153 @@
+import Datasets
+import Engine
+import Foundation
+import Graph
+
+/// Random crop and flip applied to a prepared NCHW batch: each image is padded by `padding`
+/// pixels on every side (with the value 0 has after preprocessing, the dataset mean for
+/// standardized presets), a window of the original size is cut at a random offset, and it is
+/// mirrored left–right with probability ½ when `flip` is set.
+/// Example: padding 2 on a 28×28 digit shifts it by up to 2 pixels in each direction.
+public struct Augmentation: Sendable {
+    public var padding: Int
+    public var flip: Bool
+
+    public init(padding: Int, flip: Bool) {
+        self.padding = padding
+        self.flip = flip
+    }
+
+    public static let none = Augmentation(padding: 0, flip: false)
+
+    func apply(_ pixels: inout [Float], shape: [Int], random: inout SplitMix) {
+        guard padding > 0 || flip else { return }
+        let (channels, height, width) = (shape[1], shape[2], shape[3])
+        let plane = height * width, image = channels * plane
+        for n in 0..<shape[0] {
+            let dy = padding > 0 ? random.below(2 * padding + 1) - padding : 0
+            let dx = padding > 0 ? random.below(2 * padding + 1) - padding : 0
+            let mirror = flip && random.below(2) == 1
+            let source = Array(pixels[n * image..<(n + 1) * image])
+            for c in 0..<channels { for y in 0..<height { for x in 0..<width {
+                let sy = y + dy, sx0 = x + dx
+                let sx = mirror ? width - 1 - sx0 : sx0
+                let inside = sy >= 0 && sy < height && sx >= 0 && sx < width
+                pixels[n * image + c * plane + y * width + x] = inside ? source[c * plane + sy * width + sx] : 0
+            } } }
+        }
+    }
+}
+
+/// A training loop over labeled image batches: forward, a loss, backward, an optimizer step.
+/// The loss is a closure, so distillation, QAT and supernet training reuse the loop.
+///
+///     let trainer = Trainer(graph: graph, optimizer: Adam(learningRate: 1e-3))
+///     try trainer.train(data: mnist, preset: .mnist, epochs: 1, batchSize: 64,
+///                       objective: Trainer.crossEntropy(output: "logits")) { print($0) }
+///     // trainer.tape.parameters holds the trained weights; trainer.log the loss of every step
+public final class Trainer {
+    /// What a step reports: the loss and the seeds (loss gradients by graph output name).
+    public typealias Objective = (_ outputs: [String: Buffer<Float>], _ labels: [Int]) throws -> (loss: Float, seeds: [String: Buffer<Float>])
+
+    public struct Progress: Sendable, CustomStringConvertible {
+        public var epoch: Int
+        public var step: Int
+        public var steps: Int
+        /// Mean loss over the epoch so far.
+        public var loss: Double
+        public var imagesPerSecond: Double
+
+        public var description: String {
+            String(format: "epoch %d  step %d/%d  loss %.4f  %.1f images/s", epoch + 1, step, steps, loss, imagesPerSecond)
+        }
+    }
+
+    public let tape: Tape<Float>
+    public var optimizer: any Optimizer
+    /// The loss of every step, in order.
+    public private(set) var log: [Float] = []
+
+    public init(graph: Graph, optimizer: any Optimizer) {
+        tape = Tape(graph: graph)
+        self.optimizer = optimizer
+    }
+
+    /// Softmax cross-entropy on the graph output `output` against the batch labels.
+    public static func crossEntropy(output: String) -> Objective {
+        { outputs, labels in
+            guard let logits = outputs[output] else { throw EngineError("the model has no output '\(output)'") }
+            let (loss, gradient) = Loss.crossEntropy(logits, labels: labels)
+            return (loss, [output: gradient])
+        }
+    }
+
+    /// Trains on the first `limit` samples of `data` (all by default), shuffled each epoch, with
+    /// BatchNorm in training mode; `progress` hears every 10th step and each epoch's last.
+    /// Parameters named in `frozen`, and BatchNorm running statistics, are not stepped.
+    public func train(data: LabeledData, preset: Preset, limit: Int? = nil, epochs: Int, batchSize: Int,
+                      augmentation: Augmentation = .none, frozen: Set<String> = [], seed: UInt64 = 1,
+                      objective: Objective, progress: (Progress) -> Void = { _ in }) throws {
+        let input = tape.graph.inputs[0]
+        guard input.shape.count == 4 else { throw EngineError("training takes models with one NCHW image input") }
+        let count = min(limit ?? data.samples.count, data.samples.count)
+        guard count > 0, batchSize > 0 else { throw EngineError("nothing to train on: \(count) images, batch \(batchSize)") }
+        let trainable = Set(tape.parameters.keys).subtracting(tape.batchNormStatistics).subtracting(frozen)
+        var random = SplitMix(seed: seed)
+        tape.isTraining = true
+        defer { tape.isTraining = false }
+        let steps = (count + batchSize - 1) / batchSize
+        for epoch in 0..<epochs {
+            var order = Array(0..<count)
+            for i in order.indices.reversed() where i > 0 { order.swapAt(i, random.below(i + 1)) }
+            let started = Date()
+            var total = 0.0
+            for step in 0..<steps {
+                let indices = Array(order[step * batchSize..<min((step + 1) * batchSize, count)])
+                let shape = [indices.count, input.shape[1], input.shape[2], input.shape[3]]
+                var pixels = try data.inputs(indices, preset: preset, size: input.shape[2], channels: input.shape[1])
+                augmentation.apply(&pixels, shape: shape, random: &random)
+                let outputs = try tape.forward([input.name: Buffer(shape: shape, values: pixels)])
+                let (loss, seeds) = try objective(outputs, indices.map { data.samples[$0].label })
+                guard loss.isFinite else { throw EngineError("the loss diverged (\(loss)) at epoch \(epoch + 1), step \(step + 1)") }
+                let gradients = try tape.backward(seeds)
+                optimizer.step(&tape.parameters, gradients: gradients, trainable: trainable)
+                log.append(loss)
+                total += Double(loss)
+                if (step + 1) % 10 == 0 || step + 1 == steps {
+                    let images = Double(min((step + 1) * batchSize, count))
+                    progress(Progress(epoch: epoch, step: step + 1, steps: steps, loss: total / Double(step + 1),
+                                      imagesPerSecond: images / max(Date().timeIntervalSince(started), 1e-9)))
+                }
+            }
+        }
+    }
+
+    /// Re-estimates every BatchNorm's running statistics as their average over the first
+    /// `limit` images of `data` (BN recalibration, after weights changed), without training.
+    public func recalibrateBatchNorm(data: LabeledData, preset: Preset, limit: Int, batchSize: Int) throws {
+        let input = tape.graph.inputs[0]
+        let count = min(limit, data.samples.count)
+        tape.isTraining = true
+        tape.batchNormMomentum = nil
+        tape.resetBatchNormAverage()
+        defer { (tape.isTraining, tape.batchNormMomentum) = (false, 0.1) }
+        for start in stride(from: 0, to: count, by: batchSize) {
+            let indices = Array(start..<min(start + batchSize, count))
+            let pixels = try data.inputs(indices, preset: preset, size: input.shape[2], channels: input.shape[1])
+            try tape.forward([input.name: Buffer(shape: [indices.count] + input.shape.dropFirst(), values: pixels)])
+        }
+    }
+
+    /// The graph with the trained parameters as its initializers.
+    public var trainedGraph: Graph {
+        var graph = tape.graph
+        for (name, buffer) in tape.parameters { graph.initializers[name] = buffer.tensor }
+        return graph
+    }
+
+    /// The loss log as CSV: `step,loss`, one line per step.
+    public func writeLog(to path: String) throws {
+        let lines = ["step,loss"] + log.enumerated().map { "\($0.offset + 1),\($0.element)" }
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+    }
+}
