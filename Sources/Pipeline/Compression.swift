@@ -50,8 +50,7 @@ public enum Compression {
     /// `progress` hears one line per stage.
     public static func int8(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int, observer: Observer,
                             biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
-        let plan = try QuantPlan(graph)
-        let input = plan.graph.inputs[0]
+        let input = graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
         let (channels, side) = (input.shape[1], input.shape[2])
         let count = min(limit, data.samples.count)
@@ -63,13 +62,25 @@ public enum Compression {
             batches.append(Tensor(shape: [indices.count, channels, side, side], floats: pixels))
         }
         progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
+        return try int8(graph, batches: batches, observer: observer, biasCorrection: biasCorrection, progress: progress)
+    }
+
+    /// Quantizes `graph` to int8 calibrated on `batches` (NCHW inputs): images, or data
+    /// distilled by `ZeroQ`.
+    public static func int8(_ graph: Graph, batches: [Tensor], observer: Observer, biasCorrection: Bool = true,
+                            progress: (String) -> Void = { _ in }) throws -> Result {
+        let plan = try QuantPlan(graph)
         let statistics = try Calibration.statistics(plan, batches: batches, binned: observer != .minMax)
         let integer = try plan.lower(ranges: statistics.histograms.mapValues { $0.range(observer) },
                                      inputMeans: biasCorrection ? statistics.channelMeans : nil)
         let arena = ArenaPlan(integer)
         let wtm = try WTM.write(integer, arena: arena)
-        let measured = Array(batches.prefix((agreementImages + batchSize - 1) / batchSize))
-        progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
+        var measured: [Tensor] = [], images = 0
+        for batch in batches where images < agreementImages {
+            measured.append(batch)
+            images += batch.shape[0]
+        }
+        progress("measuring int8 against float on \(images) calibration images")
         let agreement = try measure(graph: plan.graph, integer: integer, wtm: wtm, batches: measured)
         let layers = integer.ops.map { op -> Layer in
             let y = integer.tensors[op.output]
@@ -77,6 +88,17 @@ public enum Compression {
                          range: (y.dequantize(0), y.dequantize(255)), scale: y.scale, zeroPoint: y.zeroPoint, bytes: op.constantBytes)
         }
         return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: plan.qdqGraph(integer))
+    }
+
+    /// Data-free int8 (ZeroQ): `count` inputs distilled from the BatchNormalization statistics
+    /// of `unfused` (the model as imported, before BN folding), then `int8` on them for `graph`.
+    public static func dataFree(_ graph: Graph, unfused: Graph, count: Int = 32, observer: Observer, biasCorrection: Bool = true,
+                                progress: (String) -> Void = { _ in }) throws -> Result {
+        progress("no calibration images: distilling \(count) from the model's BatchNorm statistics (ZeroQ)")
+        let distilled = try ZeroQ.distill(unfused, count: count) { iteration, loss in
+            progress(String(format: "  iteration %d: statistics loss %.4f", iteration, loss))
+        }
+        return try int8(graph, batches: [distilled], observer: observer, biasCorrection: biasCorrection, progress: progress)
     }
 
     private static func measure(graph: Graph, integer: IntegerModel, wtm: [UInt8], batches: [Tensor]) throws -> Agreement {

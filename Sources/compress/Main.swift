@@ -23,7 +23,7 @@ struct Main: ParsableCommand {
 
     @Argument(help: "The model (.onnx).") var model: String
     @Option(help: "A budget the result must meet: 6MB (weights) or 300MFLOPs (MACs). Repeatable.") var budget: [String] = []
-    @Option(help: "Calibration images: a folder with labels.tsv or one subfolder per class.") var data: String?
+    @Option(help: "Calibration images: a folder with labels.tsv or one subfolder per class. Without it, calibration data is distilled from the model's BatchNorm statistics (ZeroQ); that needs a model whose BatchNorm layers are not folded yet.") var data: String?
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String?
     @Option(help: "Calibrate on the first N images of --data.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
@@ -46,11 +46,7 @@ struct Main: ParsableCommand {
         guard let observer = Observer(rawValue: observer) else {
             throw CommandError("unknown --observer '\(self.observer)'; choose one of \(Observer.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let data else {
-            throw CommandError("give calibration images with --data DIR --prep P (data-free ZeroQ calibration is not built yet)")
-        }
-        guard let prep else { throw CommandError("--data needs --prep to say how its images are prepared: \(Preset.helpText)") }
-        let preset = try InputLoader.parsePreset(prep)
+        if data != nil, prep == nil { throw CommandError("--data needs --prep to say how its images are prepared: \(Preset.helpText)") }
         let loaded = try ModelLoader.load(path: model)
         loaded.notes.forEach { note("note: \($0)") }
         let costs = try loaded.graph.withBatch(1).layerCosts()
@@ -58,9 +54,16 @@ struct Main: ParsableCommand {
         for case .macs(let limit) in budgets where macs > limit {
             throw CommandError("the model has \(humanCount(macs)) MACs, over the \(humanCount(limit)) budget; width search to meet it is not built yet")
         }
-        let samples = try LabeledData(folder: data)
-        let result = try Compression.int8(loaded.graph, data: samples, preset: preset, limit: max(calibrationCount, 1),
-                                          observer: observer, biasCorrection: biasCorrection) { note($0) }
+        let result: Compression.Result
+        if let data, let prep {
+            result = try Compression.int8(loaded.graph, data: try LabeledData(folder: data), preset: try InputLoader.parsePreset(prep),
+                                          limit: max(calibrationCount, 1), observer: observer, biasCorrection: biasCorrection) { note($0) }
+        } else {
+            let unfused = try ModelLoader.load(path: model, simplify: false).graph
+            result = try Compression.dataFree(loaded.graph, unfused: unfused, observer: observer, biasCorrection: biasCorrection) { note($0) }
+        }
+        let calibration = data.map { "images from \($0)" }
+            ?? "no real data used: \(result.agreement.images) inputs distilled from the BatchNorm statistics (ZeroQ)"
         let weightBytes = result.integer.constantBytes
         for case .weightBytes(let limit) in budgets where weightBytes > limit {
             throw CommandError("the int8 model carries \(humanCount(weightBytes))B of weights, over the \(humanCount(limit))B budget; \(humanCount(weightBytes))B is the smallest reachable until lower bit-widths land")
@@ -84,6 +87,7 @@ struct Main: ParsableCommand {
             "weight_bytes": weightBytes, "file_bytes": result.wtm.count,
             "arena_bytes": result.arena.size, "peak_live_bytes": result.arena.peakLiveBytes,
             "calibration_images": result.agreement.images, "top1_agreement": result.agreement.top1,
+            "calibration": data == nil ? "zeroq" : "images",
             "mean_relative_error": result.agreement.relativeError, "seconds": seconds,
         ]
         if let report {
@@ -101,7 +105,8 @@ struct Main: ParsableCommand {
         print("  MACs            \(humanCount(macs))")
         print("  weights         \(humanCount(floatBytes))B float32 → \(humanCount(weightBytes))B int8")
         print("  arena           \(humanCount(result.arena.size))B planned, \(humanCount(result.arena.peakLiveBytes))B peak live")
-        print(String(format: "  agreement       top-1 %.1f%%, mean max|Δ|/max|float| %.4f on %d calibration images",
+        print("  calibration     \(calibration)")
+        print(String(format: "  agreement       top-1 %.1f%%, mean max|Δ|/max|float| %.4f on %d calibration inputs",
                      result.agreement.top1 * 100, result.agreement.relativeError, result.agreement.images))
         for budget in budgets { print("  budget          \(budget): met") }
         print(String(format: "  time            %.1f s", seconds))

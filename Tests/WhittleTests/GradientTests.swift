@@ -94,6 +94,7 @@ final class GradientTests: XCTestCase {
         try check(conv([5, 5], pads: [2, 2, 2, 2], group: 3), [([1, 3, 6, 6], .any), ([3, 1, 5, 5], .any), ([3], .any)], "depthwise 5x5")
         try check(conv([3, 3], pads: [2, 2, 2, 2], dilations: [2, 2]), [([1, 2, 6, 5], .any), ([3, 2, 3, 3], .any)], "dilated")
         try check(conv([1, 1]), [([2, 5, 3, 3], .any), ([4, 5, 1, 1], .any), ([4], .any)], "1x1")
+        try check(conv([1, 1], group: 2), [([2, 4, 3, 2], .any), ([6, 2, 1, 1], .any)], "1x1 grouped")
     }
 
     func testLinearGradients() throws {

@@ -107,7 +107,7 @@ final class TrainingTests: XCTestCase {
     /// The loop trains: the RepVGG MNIST model (unfused, BatchNorm in training mode) with its
     /// classifier re-initialized at random learns it back in one epoch over 2,000 images (the
     /// rest frozen), and scores ≥ 95 % on 500 held-out images (it had 98.95 %; a random
-    /// classifier has about 10 %).
+    /// classifier has about 10 %). BN recalibration afterwards keeps it there.
     func testTrainingLoopRelearnsAClassifier() throws {
         var graph = try ONNXImporter.load(path: try Paths.shared("models/fusion/repvgg/model.onnx")).graph
         let data = try LabeledData(folder: try Paths.shared("data/mnist"))
@@ -139,6 +139,15 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(reports.last?.step, 63)
         let first = trainer.log.prefix(10).reduce(0, +) / 10, last = trainer.log.suffix(10).reduce(0, +) / 10
         XCTAssertLessThan(last, first / 3, "the loss falls")
+        XCTAssertGreaterThanOrEqual(try accuracy(trainer.trainedGraph), 0.95)
+        // BN recalibration: running statistics become the average over 512 training digits.
+        let before = trainer.tape.parameters
+        try trainer.recalibrateBatchNorm(data: data, preset: .mnist, limit: 512, batchSize: 64)
+        let statistics = trainer.tape.batchNormStatistics
+        XCTAssertFalse(statistics.isEmpty)
+        XCTAssert(statistics.allSatisfy { trainer.tape.parameters[$0] != before[$0] }, "every running statistic re-estimated")
+        XCTAssert(before.keys.filter { !statistics.contains($0) }.allSatisfy { trainer.tape.parameters[$0] == before[$0] }, "weights unchanged")
+        XCTAssertFalse(trainer.tape.isTraining)
         XCTAssertGreaterThanOrEqual(try accuracy(trainer.trainedGraph), 0.95)
     }
 }

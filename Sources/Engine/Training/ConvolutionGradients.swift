@@ -3,9 +3,10 @@ import Graph
 /// 2-D convolution for training: im2col + GEMM per image and group forward; backward gives the
 /// weight gradient (dY · colsᵀ), the input gradient (Wᵀ · dY scattered back by col2im) and the
 /// bias gradient (dY summed over images and positions). Columns are recomputed in backward
-/// rather than kept.
+/// rather than kept; a 1×1 stride-1 unpadded convolution reads and writes the image directly.
+/// ConvTranspose is the same pair with the roles of input and output exchanged.
 enum ConvolutionGradients {
-    /// Geometry of one convolution on one input shape.
+    /// Geometry of one convolution on one input shape. For ConvTranspose, "input" is its output.
     private struct Geometry {
         let channels: Int, height: Int, width: Int, outChannels: Int, outHeight: Int, outWidth: Int
         let group: Int, kernel: (Int, Int), stride: (Int, Int), pad: (Int, Int), dilation: (Int, Int)
@@ -14,6 +15,12 @@ enum ConvolutionGradients {
         /// Rows of the column matrix: input channels of a group × taps.
         var depth: Int { groupIn * kernel.0 * kernel.1 }
         var positions: Int { outHeight * outWidth }
+        var inputImage: Int { channels * height * width }
+        var outputImage: Int { outChannels * positions }
+        /// 1×1, stride 1, no padding: the column matrix of a group is its slice of the image.
+        var isPointwise: Bool { kernel == (1, 1) && stride == (1, 1) && pad == (0, 0) && height == outHeight && width == outWidth }
+        /// One input and one output channel per group: run directly, tap by tap, without GEMM.
+        var isDepthwise: Bool { groupIn == 1 && groupOut == 1 }
 
         init(_ a: ConvAttributes, input: [Int], outChannels: Int, outHeight: Int, outWidth: Int) {
             (channels, height, width) = (input[1], input[2], input[3])
@@ -25,54 +32,122 @@ enum ConvolutionGradients {
             dilation = (a.dilations[0], a.dilations[1])
         }
 
-        /// Calls `body(row, column, input offset)` for every column entry that reads the input
-        /// (padded taps read nothing), for the group's channels starting at `channel0`.
+        /// Output positions 0..<n whose input position o · stride + offset lies in 0..<size.
+        /// Example: offset −1, stride 2, size 5, n 3 → 1..<3 (inputs 1 and 3).
+        private func inside(_ offset: Int, stride: Int, size: Int, n: Int) -> Range<Int> {
+            let low = offset >= 0 ? 0 : (-offset + stride - 1) / stride
+            let high = size - 1 - offset < 0 ? 0 : min(n, (size - 1 - offset) / stride + 1)
+            return low..<max(low, high)
+        }
+
+        /// For every column-matrix row and output row that reads the input (padding reads
+        /// nothing): `body(column entry of output column 0, input entry of column 0, output
+        /// columns inside)`; output column ox reads input entry + ox · stride.
         @inline(__always)
-        func forEachTap(channel0: Int, _ body: (Int, Int, Int) -> Void) {
+        func forEachSegment(channel0: Int, _ body: (Int, Int, Range<Int>) -> Void) {
             for c in 0..<groupIn {
                 for i in 0..<kernel.0 { for j in 0..<kernel.1 {
                     let row = (c * kernel.0 + i) * kernel.1 + j
-                    for oy in 0..<outHeight {
+                    let first = j * dilation.1 - pad.1
+                    let columns = inside(first, stride: stride.1, size: width, n: outWidth)
+                    for oy in inside(i * dilation.0 - pad.0, stride: stride.0, size: height, n: outHeight) {
                         let iy = oy * stride.0 - pad.0 + i * dilation.0
-                        guard iy >= 0, iy < height else { continue }
-                        for ox in 0..<outWidth {
-                            let ix = ox * stride.1 - pad.1 + j * dilation.1
-                            guard ix >= 0, ix < width else { continue }
-                            body(row, oy * outWidth + ox, ((channel0 + c) * height + iy) * width + ix)
-                        }
+                        body(row * positions + oy * outWidth, ((channel0 + c) * height + iy) * width + first, columns)
                     }
                 } }
             }
         }
+
+        /// The group's column matrix [depth, positions]: the image itself when pointwise, else
+        /// im2col into `scratch`.
+        func columns<T: TrainingScalar>(_ image: UnsafePointer<T>, group: Int, scratch: UnsafeMutablePointer<T>) -> UnsafePointer<T> {
+            if isPointwise { return image + group * groupIn * height * width }
+            scratch.update(repeating: 0, count: depth * positions)
+            let step = stride.1
+            forEachSegment(channel0: group * groupIn) { out, input, range in
+                for ox in range { scratch[out + ox] = image[input + ox * step] }
+            }
+            return UnsafePointer(scratch)
+        }
+
+        /// Adds a group's column matrix back onto the image positions it was read from (col2im).
+        func scatter<T: TrainingScalar>(_ columns: UnsafePointer<T>, group: Int, onto image: UnsafeMutablePointer<T>) {
+            let step = stride.1
+            forEachSegment(channel0: group * groupIn) { out, input, range in
+                for ox in range { image[input + ox * step] += columns[out + ox] }
+            }
+        }
     }
 
-    private static func im2col<T: TrainingScalar>(_ g: Geometry, image: UnsafePointer<T>, channel0: Int, columns: UnsafeMutablePointer<T>) {
-        columns.update(repeating: 0, count: g.depth * g.positions)
-        let p = g.positions
-        g.forEachTap(channel0: channel0) { row, column, offset in columns[row * p + column] = image[offset] }
+    /// Depthwise forward for one channel of one image: y += Σ taps w · x, segment by segment.
+    /// (`forEachSegment` gives column-matrix entries; with one channel per group, entry
+    /// tap · positions + p is output position p.)
+    private static func depthwise<T: TrainingScalar>(_ g: Geometry, channel: Int, x: UnsafePointer<T>, w: UnsafePointer<T>,
+                                                     y: UnsafeMutablePointer<T>) {
+        let taps = g.kernel.0 * g.kernel.1, step = g.stride.1, out = y + channel * g.positions
+        g.forEachSegment(channel0: channel) { entry, input, range in
+            let weight = w[channel * taps + entry / g.positions], at = entry % g.positions
+            if step == 1 { // contiguous: the loop vectorizes
+                for ox in range { out[at + ox] += weight * x[input + ox] }
+            } else {
+                for ox in range { out[at + ox] += weight * x[input + ox * step] }
+            }
+        }
+    }
+
+    private static func depthwiseBackward<T: TrainingScalar>(_ g: Geometry, channel: Int, x: UnsafePointer<T>, w: UnsafePointer<T>,
+                                                             dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, dw: UnsafeMutablePointer<T>) {
+        let taps = g.kernel.0 * g.kernel.1, step = g.stride.1
+        g.forEachSegment(channel0: channel) { entry, input, range in
+            let tap = channel * taps + entry / g.positions, at = entry % g.positions, weight = w[tap]
+            var sum: T = 0
+            if step == 1 {
+                for ox in range { dx[input + ox] += weight * dy[at + ox] }
+                for ox in range { sum += dy[at + ox] * x[input + ox] }
+            } else {
+                for ox in range {
+                    dx[input + ox * step] += weight * dy[at + ox]
+                    sum += dy[at + ox] * x[input + ox * step]
+                }
+            }
+            dw[tap] += sum
+        }
+    }
+
+    /// Adds bias[m] to every position of channel m of one image.
+    private static func addBias<T: TrainingScalar>(_ bias: Buffer<T>, to image: UnsafeMutablePointer<T>, plane: Int) {
+        for (m, b) in bias.values.enumerated() { for p in 0..<plane { image[m * plane + p] += b } }
+    }
+
+    /// Adds each channel's sum over the image to `sums`.
+    private static func addChannelSums<T: TrainingScalar>(_ image: UnsafePointer<T>, plane: Int, to sums: inout Buffer<T>) {
+        for m in sums.values.indices {
+            var sum: T = 0
+            for p in 0..<plane { sum += image[m * plane + p] }
+            sums.values[m] += sum
+        }
     }
 
     static func forward<T: TrainingScalar>(_ a: ConvAttributes, x: Buffer<T>, w: Buffer<T>, bias: Buffer<T>?,
                                            outputShape: [Int]) -> Buffer<T> {
         let g = Geometry(a, input: x.shape, outChannels: outputShape[1], outHeight: outputShape[2], outWidth: outputShape[3])
         var y = Buffer<T>(zeros: outputShape)
-        var columns = [T](repeating: 0, count: g.depth * g.positions)
-        let inImage = g.channels * g.height * g.width, outImage = g.outChannels * g.positions
+        var scratch = [T](repeating: 0, count: g.isPointwise ? 1 : g.depth * g.positions)
         x.values.withUnsafeBufferPointer { xs in w.values.withUnsafeBufferPointer { ws in
-            y.values.withUnsafeMutableBufferPointer { ys in columns.withUnsafeMutableBufferPointer { cols in
+            y.values.withUnsafeMutableBufferPointer { ys in scratch.withUnsafeMutableBufferPointer { s in
                 for n in 0..<x.shape[0] {
+                    let image = ys.baseAddress! + n * g.outputImage
                     for group in 0..<g.group {
-                        im2col(g, image: xs.baseAddress! + n * inImage, channel0: group * g.groupIn, columns: cols.baseAddress!)
-                        T.gemm(transA: false, transB: false, m: g.groupOut, n: g.positions, k: g.depth, alpha: 1,
-                               a: ws.baseAddress! + group * g.groupOut * g.depth, lda: g.depth, b: cols.baseAddress!, ldb: g.positions,
-                               beta: 0, c: ys.baseAddress! + n * outImage + group * g.groupOut * g.positions, ldc: g.positions)
-                    }
-                    if let bias {
-                        for m in 0..<g.outChannels {
-                            let base = n * outImage + m * g.positions
-                            for p in 0..<g.positions { ys[base + p] += bias.values[m] }
+                        if g.isDepthwise {
+                            depthwise(g, channel: group, x: xs.baseAddress! + n * g.inputImage, w: ws.baseAddress!, y: image)
+                            continue
                         }
+                        let columns = g.columns(xs.baseAddress! + n * g.inputImage, group: group, scratch: s.baseAddress!)
+                        T.gemm(transA: false, transB: false, m: g.groupOut, n: g.positions, k: g.depth, alpha: 1,
+                               a: ws.baseAddress! + group * g.groupOut * g.depth, lda: g.depth, b: columns, ldb: g.positions,
+                               beta: 0, c: image + group * g.groupOut * g.positions, ldc: g.positions)
                     }
+                    if let bias { addBias(bias, to: image, plane: g.positions) }
                 }
             } }
         } }
@@ -83,31 +158,31 @@ enum ConvolutionGradients {
     static func backward<T: TrainingScalar>(_ a: ConvAttributes, x: Buffer<T>, w: Buffer<T>, hasBias: Bool, dy: Buffer<T>) -> [Buffer<T>?] {
         let g = Geometry(a, input: x.shape, outChannels: dy.shape[1], outHeight: dy.shape[2], outWidth: dy.shape[3])
         var dx = Buffer<T>(zeros: x.shape), dw = Buffer<T>(zeros: w.shape), db = Buffer<T>(zeros: [g.outChannels])
-        var columns = [T](repeating: 0, count: g.depth * g.positions)
-        let inImage = g.channels * g.height * g.width, outImage = g.outChannels * g.positions
+        var scratch = [T](repeating: 0, count: g.isPointwise ? 1 : g.depth * g.positions)
         x.values.withUnsafeBufferPointer { xs in w.values.withUnsafeBufferPointer { ws in dy.values.withUnsafeBufferPointer { dys in
             dx.values.withUnsafeMutableBufferPointer { dxs in dw.values.withUnsafeMutableBufferPointer { dws in
-                columns.withUnsafeMutableBufferPointer { cols in
+                scratch.withUnsafeMutableBufferPointer { s in
                     for n in 0..<x.shape[0] {
+                        let image = dxs.baseAddress! + n * g.inputImage
                         for group in 0..<g.group {
-                            let dyGroup = dys.baseAddress! + n * outImage + group * g.groupOut * g.positions
-                            let wGroup = ws.baseAddress! + group * g.groupOut * g.depth
-                            im2col(g, image: xs.baseAddress! + n * inImage, channel0: group * g.groupIn, columns: cols.baseAddress!)
-                            T.gemm(transA: false, transB: true, m: g.groupOut, n: g.depth, k: g.positions, alpha: 1, a: dyGroup,
-                                   lda: g.positions, b: cols.baseAddress!, ldb: g.positions, beta: 1,
-                                   c: dws.baseAddress! + group * g.groupOut * g.depth, ldc: g.depth)
-                            T.gemm(transA: true, transB: false, m: g.depth, n: g.positions, k: g.groupOut, alpha: 1, a: wGroup,
-                                   lda: g.depth, b: dyGroup, ldb: g.positions, beta: 0, c: cols.baseAddress!, ldc: g.positions)
-                            let image = dxs.baseAddress! + n * inImage, p = g.positions
-                            g.forEachTap(channel0: group * g.groupIn) { row, column, offset in image[offset] += cols[row * p + column] }
-                        }
-                        if hasBias {
-                            for m in 0..<g.outChannels {
-                                var sum: T = 0
-                                for p in 0..<g.positions { sum += dys[n * outImage + m * g.positions + p] }
-                                db.values[m] += sum
+                            let dyGroup = dys.baseAddress! + n * g.outputImage + group * g.groupOut * g.positions
+                            if g.isDepthwise {
+                                depthwiseBackward(g, channel: group, x: xs.baseAddress! + n * g.inputImage, w: ws.baseAddress!,
+                                                  dy: dyGroup, dx: image, dw: dws.baseAddress!)
+                                continue
                             }
+                            let columns = g.columns(xs.baseAddress! + n * g.inputImage, group: group, scratch: s.baseAddress!)
+                            T.gemm(transA: false, transB: true, m: g.groupOut, n: g.depth, k: g.positions, alpha: 1, a: dyGroup,
+                                   lda: g.positions, b: columns, ldb: g.positions, beta: 1,
+                                   c: dws.baseAddress! + group * g.groupOut * g.depth, ldc: g.depth)
+                            // Wᵀ · dY: straight into dx when pointwise, else into the scratch and scattered.
+                            let target = g.isPointwise ? image + group * g.groupIn * g.positions : s.baseAddress!
+                            T.gemm(transA: true, transB: false, m: g.depth, n: g.positions, k: g.groupOut, alpha: 1,
+                                   a: ws.baseAddress! + group * g.groupOut * g.depth, lda: g.depth, b: dyGroup, ldb: g.positions,
+                                   beta: 0, c: target, ldc: g.positions)
+                            if !g.isPointwise { g.scatter(s.baseAddress!, group: group, onto: image) }
                         }
+                        if hasBias { addChannelSums(dys.baseAddress! + n * g.outputImage, plane: g.positions, to: &db) }
                     }
                 }
             } }
@@ -121,24 +196,19 @@ enum ConvolutionGradients {
                                                      outputShape: [Int]) -> Buffer<T> {
         let g = Geometry(a, input: outputShape, outChannels: x.shape[1], outHeight: x.shape[2], outWidth: x.shape[3])
         var y = Buffer<T>(zeros: outputShape)
-        var columns = [T](repeating: 0, count: g.depth * g.positions)
-        let inImage = g.outChannels * g.positions, outImage = g.channels * g.height * g.width
+        var scratch = [T](repeating: 0, count: g.depth * g.positions)
         x.values.withUnsafeBufferPointer { xs in w.values.withUnsafeBufferPointer { ws in
-            y.values.withUnsafeMutableBufferPointer { ys in columns.withUnsafeMutableBufferPointer { cols in
+            y.values.withUnsafeMutableBufferPointer { ys in scratch.withUnsafeMutableBufferPointer { s in
                 for n in 0..<x.shape[0] {
+                    let image = ys.baseAddress! + n * g.inputImage
                     for group in 0..<g.group {
                         T.gemm(transA: true, transB: false, m: g.depth, n: g.positions, k: g.groupOut, alpha: 1,
                                a: ws.baseAddress! + group * g.groupOut * g.depth, lda: g.depth,
-                               b: xs.baseAddress! + n * inImage + group * g.groupOut * g.positions, ldb: g.positions,
-                               beta: 0, c: cols.baseAddress!, ldc: g.positions)
-                        let image = ys.baseAddress! + n * outImage, p = g.positions
-                        g.forEachTap(channel0: group * g.groupIn) { row, column, offset in image[offset] += cols[row * p + column] }
+                               b: xs.baseAddress! + n * g.outputImage + group * g.groupOut * g.positions, ldb: g.positions,
+                               beta: 0, c: s.baseAddress!, ldc: g.positions)
+                        g.scatter(s.baseAddress!, group: group, onto: image)
                     }
-                    if let bias {
-                        for m in 0..<g.channels {
-                            for i in 0..<g.height * g.width { ys[n * outImage + m * g.height * g.width + i] += bias.values[m] }
-                        }
-                    }
+                    if let bias { addBias(bias, to: image, plane: g.height * g.width) }
                 }
             } }
         } }
@@ -149,27 +219,22 @@ enum ConvolutionGradients {
                                                       dy: Buffer<T>) -> [Buffer<T>?] {
         let g = Geometry(a, input: dy.shape, outChannels: x.shape[1], outHeight: x.shape[2], outWidth: x.shape[3])
         var dx = Buffer<T>(zeros: x.shape), dw = Buffer<T>(zeros: w.shape), db = Buffer<T>(zeros: [g.channels])
-        var columns = [T](repeating: 0, count: g.depth * g.positions)
-        let inImage = g.outChannels * g.positions, outImage = g.channels * g.height * g.width
+        var scratch = [T](repeating: 0, count: g.depth * g.positions)
         x.values.withUnsafeBufferPointer { xs in w.values.withUnsafeBufferPointer { ws in dy.values.withUnsafeBufferPointer { dys in
             dx.values.withUnsafeMutableBufferPointer { dxs in dw.values.withUnsafeMutableBufferPointer { dws in
-                columns.withUnsafeMutableBufferPointer { cols in
+                scratch.withUnsafeMutableBufferPointer { s in
                     for n in 0..<x.shape[0] {
                         for group in 0..<g.group {
-                            im2col(g, image: dys.baseAddress! + n * outImage, channel0: group * g.groupIn, columns: cols.baseAddress!)
-                            let xGroup = n * inImage + group * g.groupOut * g.positions
+                            let columns = g.columns(dys.baseAddress! + n * g.inputImage, group: group, scratch: s.baseAddress!)
+                            let xGroup = n * g.outputImage + group * g.groupOut * g.positions
                             T.gemm(transA: false, transB: false, m: g.groupOut, n: g.positions, k: g.depth, alpha: 1,
-                                   a: ws.baseAddress! + group * g.groupOut * g.depth, lda: g.depth, b: cols.baseAddress!,
+                                   a: ws.baseAddress! + group * g.groupOut * g.depth, lda: g.depth, b: columns,
                                    ldb: g.positions, beta: 0, c: dxs.baseAddress! + xGroup, ldc: g.positions)
                             T.gemm(transA: false, transB: true, m: g.groupOut, n: g.depth, k: g.positions, alpha: 1,
-                                   a: xs.baseAddress! + xGroup, lda: g.positions, b: cols.baseAddress!, ldb: g.positions, beta: 1,
+                                   a: xs.baseAddress! + xGroup, lda: g.positions, b: columns, ldb: g.positions, beta: 1,
                                    c: dws.baseAddress! + group * g.groupOut * g.depth, ldc: g.depth)
                         }
-                        if hasBias {
-                            for m in 0..<g.channels {
-                                for i in 0..<g.height * g.width { db.values[m] += dys[n * outImage + m * g.height * g.width + i] }
-                            }
-                        }
+                        if hasBias { addChannelSums(dys.baseAddress! + n * g.inputImage, plane: g.height * g.width, to: &db) }
                     }
                 }
             } }

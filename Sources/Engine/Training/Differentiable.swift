@@ -101,15 +101,6 @@ enum Differentiable {
         }
     }
 
-    /// a + b, element by element (gradients of a value read by several nodes add up).
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func sum<T: TrainingScalar>(_ a: Buffer<T>, _ b: Buffer<T>) -> Buffer<T> {
-        var result = a
-        for i in result.values.indices { result.values[i] += b.values[i] }
-        return result
-    }
-
     private static func notBuilt(_ op: Op, _ condition: String) -> EngineError {
         EngineError("training does not differentiate \(op.name) \(condition)")
     }

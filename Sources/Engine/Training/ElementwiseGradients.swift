@@ -59,38 +59,54 @@ enum ElementwiseGradients {
     }
 
     static func unary<T: TrainingScalar>(_ op: Op, _ x: Buffer<T>) -> Buffer<T> {
-        let f: (T) -> T
+        // One literal closure per case, so each loop is compiled with its function inlined.
+        let values: [T]
         switch op {
-        case .relu: f = { Swift.max($0, 0) }
-        case .sigmoid: f = { 1 / (1 + T.exp(-$0)) }
-        case .sqrt: f = { $0.squareRoot() }
-        case .erf: f = { T.erf($0) }
-        case .exp: f = { T.exp($0) }
-        case .tanh: f = { T.tanh($0) }
-        case .clip(let low, let high): f = { Swift.min(Swift.max($0, T(low)), T(high)) }
-        case .hardSigmoid(let alpha, let beta): f = { Swift.min(Swift.max(T(alpha) * $0 + T(beta), 0), 1) }
-        default: f = { $0 * Swift.min(Swift.max($0 / 6 + 0.5, 0), 1) } // hardSwish
+        case .relu: values = x.values.map { Swift.max($0, 0) }
+        case .sigmoid: values = x.values.map { 1 / (1 + T.exp(-$0)) }
+        case .sqrt: values = x.values.map { $0.squareRoot() }
+        case .erf: values = x.values.map { T.erf($0) }
+        case .exp: values = x.values.map { T.exp($0) }
+        case .tanh: values = x.values.map { T.tanh($0) }
+        case .clip(let low, let high):
+            let (l, h) = (T(low), T(high))
+            values = x.values.map { Swift.min(Swift.max($0, l), h) }
+        case .hardSigmoid(let alpha, let beta):
+            let (a, b) = (T(alpha), T(beta))
+            values = x.values.map { Swift.min(Swift.max(a * $0 + b, 0), 1) }
+        default: values = x.values.map { $0 * Swift.min(Swift.max($0 / 6 + 0.5, 0), 1) } // hardSwish
         }
-        return Buffer(shape: x.shape, values: x.values.map(f))
+        return Buffer(shape: x.shape, values: values)
     }
 
     /// dx from dy, the input x and the output y. At a kink (Relu at 0, a clip bound) the
     /// gradient is PyTorch's: Relu passes nothing at 0, Clip passes at its bounds.
     static func unaryBackward<T: TrainingScalar>(_ op: Op, _ x: Buffer<T>, _ y: Buffer<T>, dy: Buffer<T>) -> Buffer<T> {
-        let d: (T, T) -> T // (x, y) → dy/dx
-        switch op {
-        case .relu: d = { x, _ in x > 0 ? 1 : 0 }
-        case .sigmoid: d = { _, y in y * (1 - y) }
-        case .sqrt: d = { _, y in 1 / (2 * y) }
-        case .erf: d = { x, _ in 2 / T(Double.pi).squareRoot() * T.exp(-x * x) }
-        case .exp: d = { _, y in y }
-        case .tanh: d = { _, y in 1 - y * y }
-        case .clip(let low, let high): d = { x, _ in x >= T(low) && x <= T(high) ? 1 : 0 }
-        case .hardSigmoid(let alpha, let beta):
-            d = { x, _ in let z = T(alpha) * x + T(beta); return z > 0 && z < 1 ? T(alpha) : 0 }
-        default: d = { x, _ in x < -3 ? 0 : x > 3 ? 1 : x / 3 + 0.5 } // hardSwish
-        }
-        return Buffer(shape: x.shape, values: (0..<x.count).map { dy.values[$0] * d(x.values[$0], y.values[$0]) })
+        var dx = dy
+        dx.values.withUnsafeMutableBufferPointer { d in x.values.withUnsafeBufferPointer { xs in y.values.withUnsafeBufferPointer { ys in
+            switch op {
+            case .relu: for i in d.indices where xs[i] <= 0 { d[i] = 0 }
+            case .sigmoid: for i in d.indices { d[i] *= ys[i] * (1 - ys[i]) }
+            case .sqrt: for i in d.indices { d[i] /= 2 * ys[i] }
+            case .erf:
+                let c = 2 / T(Double.pi).squareRoot()
+                for i in d.indices { d[i] *= c * T.exp(-xs[i] * xs[i]) }
+            case .exp: for i in d.indices { d[i] *= ys[i] }
+            case .tanh: for i in d.indices { d[i] *= 1 - ys[i] * ys[i] }
+            case .clip(let low, let high):
+                let (l, h) = (T(low), T(high))
+                for i in d.indices where xs[i] < l || xs[i] > h { d[i] = 0 }
+            case .hardSigmoid(let alpha, let beta):
+                let (a, b) = (T(alpha), T(beta))
+                for i in d.indices {
+                    let z = a * xs[i] + b
+                    d[i] = z > 0 && z < 1 ? d[i] * a : 0
+                }
+            default: // hardSwish
+                for i in d.indices { d[i] *= xs[i] < -3 ? 0 : xs[i] > 3 ? 1 : xs[i] / 3 + 0.5 }
+            }
+        } } }
+        return dx
     }
 
     /// (outer, n, inner) of `shape` around `axis`.

@@ -111,7 +111,7 @@ public final class Tape<T: TrainingScalar> {
                                                              training: isTraining, saved: saved[index] ?? [])
             for (name, g) in zip(node.inputs, inputGradients) {
                 guard let g else { continue }
-                gradients[name] = gradients[name].map { Differentiable.sum($0, g) } ?? g
+                gradients[name] = gradients[name].map { $0 + g } ?? g
             }
         }
         return gradients

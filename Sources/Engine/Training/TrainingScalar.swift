@@ -64,4 +64,13 @@ public struct Buffer<T: TrainingScalar>: Equatable, Sendable {
 
     public var count: Int { values.count }
     public var tensor: Tensor { Tensor(shape: shape, floats: values.map { Float($0) }) }
+
+    /// Element by element (gradients of a value read by several nodes add up).
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public static func + (a: Buffer, b: Buffer) -> Buffer {
+        var result = a
+        for i in result.values.indices { result.values[i] += b.values[i] }
+        return result
+    }
 }
