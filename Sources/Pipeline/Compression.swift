@@ -70,7 +70,7 @@ public enum Compression {
     public static func int8(_ graph: Graph, batches: [Tensor], observer: Observer, biasCorrection: Bool = true,
                             progress: (String) -> Void = { _ in }) throws -> Result {
         let plan = try QuantPlan(graph)
-        let statistics = try Calibration.statistics(plan, batches: batches, binned: observer != .minMax)
+        let statistics = try Calibration.statistics(plan, batches: batches, binned: observer != .minMax, means: biasCorrection)
         let integer = try plan.lower(ranges: statistics.histograms.mapValues { $0.range(observer) },
                                      inputMeans: biasCorrection ? statistics.channelMeans : nil)
         let arena = ArenaPlan(integer)

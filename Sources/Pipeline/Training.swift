@@ -76,6 +76,10 @@ public final class Trainer {
     public static func crossEntropy(output: String) -> Objective {
         { outputs, labels in
             guard let logits = outputs[output] else { throw EngineError("the model has no output '\(output)'") }
+            let classes = logits.count / max(logits.shape[0], 1)
+            if let bad = labels.first(where: { !(0..<classes).contains($0) }) {
+                throw EngineError("label \(bad) is outside the model's \(classes) classes")
+            }
             let (loss, gradient) = Loss.crossEntropy(logits, labels: labels)
             return (loss, [output: gradient])
         }
@@ -93,8 +97,9 @@ public final class Trainer {
         guard count > 0, batchSize > 0 else { throw EngineError("nothing to train on: \(count) images, batch \(batchSize)") }
         let trainable = Set(tape.parameters.keys).subtracting(tape.batchNormStatistics).subtracting(frozen)
         var random = SplitMix(seed: seed)
+        let wasTraining = tape.isTraining
         tape.isTraining = true
-        defer { tape.isTraining = false }
+        defer { tape.isTraining = wasTraining }
         let steps = (count + batchSize - 1) / batchSize
         for epoch in 0..<epochs {
             var order = Array(0..<count)
@@ -127,10 +132,10 @@ public final class Trainer {
     public func recalibrateBatchNorm(data: LabeledData, preset: Preset, limit: Int, batchSize: Int) throws {
         let input = tape.graph.inputs[0]
         let count = min(limit, data.samples.count)
-        tape.isTraining = true
-        tape.batchNormMomentum = nil
+        let (training, momentum) = (tape.isTraining, tape.batchNormMomentum)
+        (tape.isTraining, tape.batchNormMomentum) = (true, nil)
         tape.resetBatchNormAverage()
-        defer { (tape.isTraining, tape.batchNormMomentum) = (false, 0.1) }
+        defer { (tape.isTraining, tape.batchNormMomentum) = (training, momentum) }
         for start in stride(from: 0, to: count, by: batchSize) {
             let indices = Array(start..<min(start + batchSize, count))
             let pixels = try data.inputs(indices, preset: preset, size: input.shape[2], channels: input.shape[1])

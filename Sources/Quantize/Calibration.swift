@@ -13,7 +13,8 @@ public enum Calibration {
 
     /// `batches` are NCHW float inputs of the plan's graph; `progress` hears (done, total).
     /// With `binned` false the histograms track extents only: all the min/max observer reads.
-    public static func statistics(_ plan: QuantPlan, batches: [Tensor], binned: Bool = true,
+    /// With `means` false `channelMeans` stays empty (nothing reads them without bias correction).
+    public static func statistics(_ plan: QuantPlan, batches: [Tensor], binned: Bool = true, means: Bool = true,
                                   progress: (Int, Int) -> Void = { _, _ in }) throws -> Statistics {
         var watch = plan.graph
         watch.outputs = plan.observed.filter { $0 != plan.graph.inputs[0].name }
@@ -28,19 +29,21 @@ public enum Calibration {
                 var sum = sums[name] ?? [Double](repeating: 0, count: channels)
                 tensor.floats.withUnsafeBufferPointer { values in
                     histograms[name, default: Histogram(binned: binned)].add(values)
+                    guard means else { return }
                     for start in stride(from: 0, to: values.count, by: inner) {
                         var s: Float = 0
                         for v in values[start..<start + inner] { s += v }
                         sum[(start / inner) % channels] += Double(s)
                     }
                 }
+                guard means else { continue }
                 sums[name] = sum
                 counts[name, default: 0] += tensor.count / channels
             }
             progress(index + 1, batches.count)
         }
-        var means: [String: [Double]] = [:]
-        for (name, sum) in sums { means[name] = sum.map { $0 / Double(counts[name]!) } }
-        return Statistics(histograms: histograms, channelMeans: means)
+        var channelMeans: [String: [Double]] = [:]
+        for (name, sum) in sums { channelMeans[name] = sum.map { $0 / Double(counts[name]!) } }
+        return Statistics(histograms: histograms, channelMeans: channelMeans)
     }
 }

@@ -59,18 +59,11 @@ public enum ZeroQ {
     /// mean over channels of (μ − μ_bn)² + (σ − σ_bn)² for z [N, C, …], and its gradient in z.
     static func statisticsLoss(_ z: Buffer<Float>, mean: [Float], variance: [Float], epsilon: Float) -> (Double, Buffer<Float>) {
         let channels = z.shape[1], inner = z.shape.dropFirst(2).reduce(1, *), m = Float(z.count / max(channels, 1))
-        var sum = [Float](repeating: 0, count: channels), squares = [Float](repeating: 0, count: channels)
-        for i in 0..<z.count {
-            let c = (i / inner) % channels
-            sum[c] += z.values[i]
-            squares[c] += z.values[i] * z.values[i]
-        }
+        let (batchMean, batchVariance) = z.channelStatistics()
+        let batchStd = batchVariance.map { ($0 + epsilon).squareRoot() }
         var loss = 0.0
         var dMean = [Float](repeating: 0, count: channels), dStd = [Float](repeating: 0, count: channels)
-        var batchMean = [Float](repeating: 0, count: channels), batchStd = [Float](repeating: 0, count: channels)
         for c in 0..<channels {
-            batchMean[c] = sum[c] / m
-            batchStd[c] = (max(squares[c] / m - batchMean[c] * batchMean[c], 0) + epsilon).squareRoot()
             let (a, b) = (batchMean[c] - mean[c], batchStd[c] - (variance[c] + epsilon).squareRoot())
             loss += Double(a * a + b * b) / Double(channels)
             (dMean[c], dStd[c]) = (2 * a / Float(channels), 2 * b / Float(channels))

@@ -176,25 +176,9 @@ enum ElementwiseGradients {
         return [dx, dScale, dBias, dMean, dVar]
     }
 
-    /// Per channel (dimension 1) mean and biased variance of x over every other dimension.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    static func channelStatistics<T: TrainingScalar>(_ x: Buffer<T>) -> (mean: [T], variance: [T]) {
-        let channels = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *), count = T(x.count / Swift.max(channels, 1))
-        var mean = [T](repeating: 0, count: channels), variance = [T](repeating: 0, count: channels)
-        for i in 0..<x.count { mean[(i / inner) % channels] += x.values[i] }
-        for c in mean.indices { mean[c] /= count }
-        for i in 0..<x.count {
-            let d = x.values[i] - mean[(i / inner) % channels]
-            variance[(i / inner) % channels] += d * d
-        }
-        for c in variance.indices { variance[c] /= count }
-        return (mean, variance)
-    }
-
     /// BatchNorm in training mode: normalized by the batch's own statistics (biased variance).
     static func batchNormTraining<T: TrainingScalar>(_ inputs: [Buffer<T>], epsilon: T) -> Buffer<T> {
-        let (mean, variance) = channelStatistics(inputs[0])
+        let (mean, variance) = inputs[0].channelStatistics()
         return batchNorm([inputs[0], inputs[1], inputs[2], Buffer(shape: [mean.count], values: mean),
                           Buffer(shape: [variance.count], values: variance)], epsilon: epsilon)
     }
@@ -204,7 +188,7 @@ enum ElementwiseGradients {
     static func batchNormTrainingBackward<T: TrainingScalar>(_ inputs: [Buffer<T>], epsilon: T, dy: Buffer<T>) -> [Buffer<T>?] {
         let x = inputs[0], channels = x.shape[1], inner = x.shape.dropFirst(2).reduce(1, *)
         let count = T(x.count / Swift.max(channels, 1))
-        let (mean, variance) = channelStatistics(x)
+        let (mean, variance) = x.channelStatistics()
         let invStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
         var sumDy = [T](repeating: 0, count: channels), sumDyXhat = [T](repeating: 0, count: channels)
         for i in 0..<x.count {

@@ -83,7 +83,7 @@ public final class Tape<T: TrainingScalar> {
     /// Running mean and variance (the unbiased batch variance, as PyTorch keeps it) moved
     /// towards this batch's.
     private func updateRunningStatistics(_ node: Node, _ x: Buffer<T>) {
-        let (mean, variance) = ElementwiseGradients.channelStatistics(x)
+        let (mean, variance) = x.channelStatistics()
         let n = Double(x.count / max(x.shape[1], 1))
         let unbiased = variance.map { Double($0) * n / max(n - 1, 1) }
         let rate = batchNormMomentum ?? 1 / Double(averagedBatches + 1)

@@ -65,6 +65,25 @@ public struct Buffer<T: TrainingScalar>: Equatable, Sendable {
     public var count: Int { values.count }
     public var tensor: Tensor { Tensor(shape: shape, floats: values.map { Float($0) }) }
 
+    /// Per channel (dimension 1) mean and biased variance over every other dimension: the
+    /// statistics BatchNorm normalizes by in training mode.
+    /// Example: [[1, 3], [5, 7]] as [2, 2] (two channels of one value each, batch 2): channel 0
+    /// holds 1 and 5 → mean 3, variance 4.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func channelStatistics() -> (mean: [T], variance: [T]) {
+        let channels = shape[1], inner = shape.dropFirst(2).reduce(1, *), n = T(count / Swift.max(channels, 1))
+        var mean = [T](repeating: 0, count: channels), variance = [T](repeating: 0, count: channels)
+        for i in 0..<count { mean[(i / inner) % channels] += values[i] }
+        for c in mean.indices { mean[c] /= n }
+        for i in 0..<count {
+            let d = values[i] - mean[(i / inner) % channels]
+            variance[(i / inner) % channels] += d * d
+        }
+        for c in variance.indices { variance[c] /= n }
+        return (mean, variance)
+    }
+
     /// Element by element (gradients of a value read by several nodes add up).
     @_specialize(where T == Float)
     @_specialize(where T == Double)
