@@ -25,6 +25,12 @@ void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t
 /// Example: row {1, 2, 3, 4, 5} → even {1, 3, 5}, odd {2, 4}.
 void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *odd);
 
+/// The epilogue of a convolution's SGEMM: row r of `values` (rows of `count` floats, `stride`
+/// apart) becomes clamp(value + bias[r], low, high). `bias` may be NULL (no bias).
+/// Example: rows {1, −2}, {3, 9}, bias {1, −1}, clamp [0, 6] → {2, 0}, {2, 6}.
+void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias,
+                       float low, float high);
+
 #ifdef __cplusplus
 }
 #endif

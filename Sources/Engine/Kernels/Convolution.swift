@@ -39,8 +39,8 @@ enum Convolution {
                           output: result, outputShape: outputShape, phases: columns)
                 continue
             }
-            // Output columns go in blocks of about 256 KB: the bias is written, SGEMM accumulates
-            // onto it (beta 1) and the clamp runs while the block is still in cache.
+            // Output columns go in blocks of about 256 KB: SGEMM writes a block and the bias and
+            // clamp are applied while it is still in cache.
             let block = min(outPlane, max(64, 65_536 / max(groupOut, 1)))
             for g in 0..<a.group {
                 let source: UnsafePointer<Float>
@@ -52,28 +52,17 @@ enum Convolution {
                     source = UnsafePointer(columns)
                 }
                 let groupResult = result + g * groupOut * outPlane
+                let groupBias = bias.map { $0.pointer + g * groupOut }
                 for start in stride(from: 0, to: outPlane, by: block) {
                     let count = min(block, outPlane - start)
-                    if let bias {
-                        for m in 0..<groupOut {
-                            (groupResult + m * outPlane + start).update(repeating: bias.pointer[g * groupOut + m], count: count)
-                        }
-                    }
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(count), Int32(kernelSize),
                                 1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source + start, Int32(outPlane),
-                                bias == nil ? 0 : 1, groupResult + start, Int32(outPlane))
-                    for m in 0..<groupOut { Elementwise.clamp(groupResult + m * outPlane + start, count: count, low: low, high: high) }
+                                0, groupResult + start, Int32(outPlane))
+                    if groupBias != nil || activation != nil {
+                        wt_f32_bias_clamp(groupResult + start, groupOut, count, outPlane, groupBias, low, high)
+                    }
                 }
             }
-        }
-    }
-
-    /// Adds the bias per channel to one image's output.
-    static func addBias(_ output: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, channels: Int, plane: Int) {
-        for c in 0..<channels {
-            let out = output + c * plane
-            let b = bias[c]
-            for i in 0..<plane { out[i] += b }
         }
     }
 
@@ -226,8 +215,8 @@ enum Convolution {
         }
         if let bias {
             for n in 0..<batch {
-                addBias(output + n * outChannels * outHeight * outWidth, bias: bias.pointer, channels: outChannels,
-                        plane: outHeight * outWidth)
+                let plane = outHeight * outWidth
+                wt_f32_bias_clamp(output + n * outChannels * plane, outChannels, plane, plane, bias.pointer, -.infinity, .infinity)
             }
         }
     }

@@ -27,7 +27,7 @@ static void wt_f32_dwconv_rows__scalar(const float *source, ptrdiff_t row_step, 
 /* Eight outputs of one row starting at ox, clamped and stored (fewer at the row's end). */
 __attribute__((target("avx2,fma")))
 static inline void wt_store8(float *out, size_t ox, size_t out_width, __m256 v, __m256 vlow, __m256 vhigh) {
-  v = _mm256_min_ps(_mm256_max_ps(v, vlow), vhigh);
+  v = _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)); /* in this order a NaN passes through */
   if (ox + 8 <= out_width) {
     _mm256_storeu_ps(out + ox, v);
   } else {
@@ -117,6 +117,45 @@ void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *od
   }
 #endif
   wt_f32_deinterleave2__scalar(row, count, even, odd);
+}
+
+static void wt_f32_bias_clamp__scalar(float *values, size_t rows, size_t count, size_t stride, const float *bias,
+                                      float low, float high) {
+  for (size_t r = 0; r < rows; r++) {
+    float *row = values + r * stride;
+    const float b = bias ? bias[r] : 0;
+    for (size_t i = 0; i < count; i++) row[i] = wt_clamp(row[i] + b, low, high);
+  }
+}
+
+#ifdef WT_HAVE_AVX2_PATH
+__attribute__((target("avx2")))
+static void wt_f32_bias_clamp__avx2(float *values, size_t rows, size_t count, size_t stride, const float *bias,
+                                    float low, float high) {
+  const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high);
+  for (size_t r = 0; r < rows; r++) {
+    float *row = values + r * stride;
+    const float b = bias ? bias[r] : 0;
+    const __m256 vb = _mm256_set1_ps(b);
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+      const __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + i), vb);
+      _mm256_storeu_ps(row + i, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)));
+    }
+    for (; i < count; i++) row[i] = wt_clamp(row[i] + b, low, high);
+  }
+}
+#endif
+
+void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias, float low,
+                       float high) {
+#ifdef WT_HAVE_AVX2_PATH
+  if (wt_has_avx2_fma()) {
+    wt_f32_bias_clamp__avx2(values, rows, count, stride, bias, low, high);
+    return;
+  }
+#endif
+  wt_f32_bias_clamp__scalar(values, rows, count, stride, bias, low, high);
 }
 
 typedef void (*wt_dwconv_fn)(const float *, ptrdiff_t, const ptrdiff_t *, const float *, size_t, float,
