@@ -1,3 +1,4 @@
+import COpenBLAS
 import Graph
 
 /// Why a graph could not run: an input of the wrong shape, a missing input, an op the Engine
@@ -70,6 +71,13 @@ public final class Engine {
             outputs[output] = Tensor(shape: split ? [batch] + shape.dropFirst() : shape, floats: results[index])
         }
         return outputs
+    }
+
+    /// Stops OpenBLAS's idle worker threads, which otherwise spin on another core for about
+    /// 0.1 s after the library loads. Timing the C runtime calls this first: `compress profile`
+    /// on two threads would share its second core with them. The next Engine run restarts them.
+    public static func stopIdleBLASThreads() {
+        whittle_blas_stop_idle_threads()
     }
 
     /// Whether every op treats the images of a batch independently, so running them one at a

@@ -1,3 +1,4 @@
+import Engine
 import Export
 import Foundation
 import Graph
@@ -27,6 +28,7 @@ public struct Profile: Sendable {
     /// Profiles the model at `path`. The input is a fixed pseudo-random image: latency does not
     /// depend on the values.
     public static func measure(path: String, runs: Int, warmup: Int = 5, kernels: Runner.Kernels = .auto, threads: Int = 1) throws -> Profile {
+        Engine.stopIdleBLASThreads()
         let inference = try IntegerInference(path: path, kernels: kernels, threads: threads)
         let model = inference.model, runner = inference.runner
         var state: UInt32 = 12345

@@ -32,11 +32,11 @@ static inline size_t wt_panel_rows(size_t depth) {
   return rows < 4 ? 4 : (rows > 32 ? 32 : rows);
 }
 
-/* Scratch of a GEMM op: the uint8 panel, the same panel widened to int16, and the 4 gathered
- * im2col rows of one 4-pixel panel, each 64-byte aligned. */
+/* Scratch of a GEMM op: the uint8 panel, the same panel widened to int16, and the gathered
+ * im2col rows of the chunk (as many bytes as the panel), each 64-byte aligned. */
 static inline size_t wt_gemm_scratch_size(size_t depth) {
   const size_t panel = wt_panel_rows(depth) * wt_round_up(depth, WT_PACK_KR);
-  return wt_round_up(panel, 64) + wt_round_up(2 * panel, 64) + 4 * wt_round_up(depth, WT_PACK_KR) + 64;
+  return 2 * wt_round_up(panel, 64) + wt_round_up(2 * panel, 64);
 }
 
 /* Bytes of one group's GEMM-packed weights. */
