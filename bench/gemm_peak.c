@@ -7,7 +7,8 @@
  *   madd:    vpmaddwd + vpaddd per 16 MACs (our AVX2 kernel's arithmetic);
  *   vnni:    vpdpbusd per 32 MACs (our AVX-VNNI kernel's);
  *   vnni512: vpdpbusd on ZMM per 64 MACs (our AVX-512 VNNI kernel's).
- * The micro-kernels run on a panel and weights that stay in L1, requantization included.
+ * The micro-kernels run as the GEMM driver calls them, on a panel and weights in L1,
+ * requantization included.
  * GOP/s counts a multiply-accumulate as 2 operations. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -57,21 +58,22 @@ PEAK(peak_vnni, "avx2,avxvnni", SIX(VNNI) VNNI(, 0) VNNI(, 1) VNNI(, 2) VNNI(, 3
 PEAK(peak_vnni512, "avx512f,avx512vnni", SIX(VNNI512) VNNI512(, 0) VNNI512(, 1) VNNI512(, 2) VNNI512(, 3) VNNI512(, 4) VNNI512(, 5),
      12 * 64)
 
-/* One micro-kernel on a depth-K tile: MR × NR × K MACs per call. */
+/* One micro-kernel called as the GEMM driver calls it: one packed chunk of wt_panel_rows(K)
+ * pixels (32 at K = 256, 16 at K = 1024) × NR channels × K, requantization included. */
 static double kernel_gops(void (*run)(const wt_gemm_tile *), size_t nr, size_t depth, int int16_panel, double seconds) {
-  const size_t groups = depth / 4;
-  void *panel = aligned_alloc(64, groups * WT_GEMM_MR * 4 * 4);
-  int8_t *weights = aligned_alloc(64, groups * 32 * 4);
+  const size_t groups = depth / 4, rows = wt_panel_rows(depth), panel_values = rows * groups * 4;
+  void *panel = aligned_alloc(64, wt_round_up(2 * panel_values, 64));
+  int8_t *weights = aligned_alloc(64, groups * WT_PACK_TILE * 2); /* two 16-channel blocks */
   int32_t bias[32] = {0}, mult[32], shift[32];
-  uint8_t y[2 * WT_GEMM_MR * 32];
-  for (size_t i = 0; i < 2 * groups * WT_GEMM_MR * 4; i++) {
+  uint8_t *y = malloc(rows * 32);
+  for (size_t i = 0; i < panel_values; i++) {
     if (int16_panel) ((int16_t *)panel)[i] = (int16_t)(i % 251);
     else ((uint8_t *)panel)[i] = (uint8_t)(i % 251);
   }
-  for (size_t i = 0; i < groups * 128; i++) weights[i] = (int8_t)(i % 255 - 127);
+  for (size_t i = 0; i < groups * WT_PACK_TILE * 2; i++) weights[i] = (int8_t)(i % 255 - 127);
   for (int i = 0; i < 32; i++) mult[i] = 1 << 30, shift[i] = -12;
-  const wt_gemm_tile tile = {.rows = 2 * WT_GEMM_MR, .columns = nr, .depth_groups = groups, .panel = panel, .weights = weights,
-                             .block_stride = groups * 32, .bias = bias, .multiplier = mult, .shift = shift, .act_max = 255,
+  const wt_gemm_tile tile = {.rows = rows, .columns = nr, .depth_groups = groups, .panel = panel, .weights = weights,
+                             .block_stride = groups * WT_PACK_TILE, .bias = bias, .multiplier = mult, .shift = shift, .act_max = 255,
                              .y = y, .y_stride = 32};
   long calls = 0;
   const double start = now();
@@ -82,7 +84,8 @@ static double kernel_gops(void (*run)(const wt_gemm_tile *), size_t nr, size_t d
   } while ((elapsed = now() - start) < seconds);
   free(panel);
   free(weights);
-  return 2.0 * 2 * WT_GEMM_MR * (double)nr * (double)depth * (double)calls / elapsed / 1e9;
+  free(y);
+  return 2.0 * (double)rows * (double)nr * (double)depth * (double)calls / elapsed / 1e9;
 }
 
 int main(int argc, char **argv) {

@@ -3,11 +3,11 @@ import Graph
 /// The weight layouts the runtime's kernels read, as `Sources/Runtime/kernels/packing.h` defines
 /// them: written by `WTM.write`, read back by `WTM.read`.
 ///
-/// GEMM layout: output channels in blocks of 8, depth in groups of 4, each 8×4 tile 32 bytes,
+/// GEMM layout: output channels in blocks of 16, depth in groups of 4, each 16×4 tile 64 bytes,
 /// zeros past the edges. For an FC with K = 6 and M = 3 there are 2 depth groups; w[2][5]
-/// lands at byte (0·2 + 1)·32 + 2·4 + 1 = 41 of 64.
+/// lands at byte (0·2 + 1)·64 + 2·4 + 1 = 73 of 128.
 enum WeightPacking {
-    static let blockOutputs = 8, blockDepth = 4
+    static let blockOutputs = 16, blockDepth = 4
 
     /// Packs row-major `weights` [outputs][depth] into the GEMM layout.
     static func packGEMM(_ weights: ArraySlice<Int8>, outputs: Int, depth: Int) -> [Int8] {

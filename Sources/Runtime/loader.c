@@ -13,7 +13,7 @@
 #define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
 #define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
 
-const char *wt_runtime_version(void) { return "whittle-runtime 0.3 (wtm format 2)"; }
+const char *wt_runtime_version(void) { return "whittle-runtime 0.3 (wtm format 3)"; }
 
 const char *wt_status_string(wt_status status) {
   switch (status) {

@@ -187,7 +187,7 @@ static void conv_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, si
         if (depthwise)
           weights[k] = v;
         else /* the packed position of w[m][k] (packing.h) */
-          weights[g * wt_packed_group_size(cout / group, depth) + ((m / 8) * ((depth + 3) / 4) + k / 4) * 32 + (m % 8) * 4 + k % 4] = v;
+          weights[g * wt_packed_group_size(cout / group, depth) + wt_packed_index(depth, m, k)] = v;
       }
   c.op.blobs[WT_B_WEIGHTS] = blob(weights, weight_bytes);
   free(weights);
@@ -211,7 +211,7 @@ static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t
   int8_t *weights = calloc(bytes, 1);
   for (size_t m = 0; m < outputs; m++)
     for (size_t k = 0; k < depth; k++)
-      weights[((m / 8) * ((depth + 3) / 4) + k / 4) * 32 + (m % 8) * 4 + k % 4] = (int8_t)uniform(-128, 127);
+      weights[wt_packed_index(depth, m, k)] = (int8_t)uniform(-128, 127);
   c.op.blobs[WT_B_WEIGHTS] = blob(weights, bytes);
   free(weights);
   bias_blob(&c.op, outputs);

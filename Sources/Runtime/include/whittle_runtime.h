@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_FORMAT_VERSION 2
+#define WT_FORMAT_VERSION 3
 #define WT_MAGIC "WTM\x1a"
 #define WT_ALIGNMENT 64u
 #define WT_MAX_INPUTS 4u

@@ -190,7 +190,7 @@ static void gemm_task(void *context, size_t task, size_t thread) {
   const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
   const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
   const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
-  const size_t block_stride = dg * WT_PACK_NR * WT_PACK_KR;
+  const size_t block_stride = dg * WT_PACK_TILE;
   for (size_t m = 0; m < job->out_per_group; m += job->uk->nr) {
     const size_t oc = group * job->out_per_group + m;
     const wt_gemm_tile tile = {
@@ -198,7 +198,7 @@ static void gemm_task(void *context, size_t task, size_t thread) {
         .columns = job->out_per_group - m < job->uk->nr ? job->out_per_group - m : job->uk->nr,
         .depth_groups = dg,
         .panel = prepared,
-        .weights = weights + m / WT_PACK_NR * block_stride,
+        .weights = weights + m / WT_PACK_NR * block_stride + m % WT_PACK_NR * WT_PACK_KR,
         .block_stride = block_stride,
         .bias = bias + oc,
         .multiplier = mult + oc,

@@ -15,8 +15,9 @@
 typedef struct {
   size_t rows, columns, depth_groups;
   const void *panel;        /* ⌈rows/4⌉ panels of [depth_groups][WT_GEMM_MR][4] activations, uint8 or int16 */
-  const int8_t *weights;    /* the first 8-channel block's first depth group */
-  size_t block_stride;      /* bytes from one 8-channel block to the next */
+  const int8_t *weights;    /* the tile's first channel in its 16-channel block, first depth group;
+                               depth group q + 1 is WT_PACK_TILE bytes on */
+  size_t block_stride;      /* bytes from one 16-channel block to the next */
   const int32_t *bias, *multiplier, *shift; /* `columns` entries each */
   int32_t output_zero_point, act_min, act_max;
   uint8_t *y;               /* row r, channel j at y[r · y_stride + j] */
@@ -24,7 +25,7 @@ typedef struct {
 } wt_gemm_tile;
 
 typedef struct {
-  size_t nr;  /* output channels per call: a multiple of 8 */
+  size_t nr;  /* output channels per call: 8 or a multiple of 16 */
   /* Turns the uint8 panel of `count` bytes into the form `run` reads (NULL: uint8 as is).
    * Writes to `out`, which has room for 2 · count bytes. */
   void (*prepare)(const uint8_t *panel, size_t count, void *out);

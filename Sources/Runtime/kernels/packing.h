@@ -5,10 +5,11 @@
  * same bytes and a .wtm holds its weights once.
  *
  * GEMM layout (FC, and conv unless depthwise): per group, output channels in blocks of
- * WT_PACK_NR = 8 and depth in groups of WT_PACK_KR = 4. Weight w[m][k] of a group with depth K
- * sits at byte ((m / 8) · ceil(K / 4) + k / 4) · 32 + (m % 8) · 4 + k % 4, zeros past the
+ * WT_PACK_NR = 16 and depth in groups of WT_PACK_KR = 4. Weight w[m][k] of a group with depth K
+ * sits at byte ((m / 16) · ceil(K / 4) + k / 4) · 64 + (m % 16) · 4 + k % 4, zeros past the
  * edges. A conv's depth index is k = (ky · kw + kx) · C/g + c. Example: FC with K = 6, M = 3:
- * ceil(6/4) = 2 depth groups of 32 bytes; w[2][5] is at (0·2 + 1)·32 + 2·4 + 1 = 41.
+ * ceil(6/4) = 2 depth groups of 64 bytes; w[2][5] is at (0·2 + 1)·64 + 2·4 + 1 = 73.
+ * One 64-byte tile is one ZMM of `vpdpbusd` weights; 8-channel kernels read its halves. 
  *
  * Depthwise layout (C/g = M/g = 1): w[tap][m], tap = ky · kw + kx, so the channels of one tap
  * are contiguous, as in NHWC activations.
@@ -21,7 +22,7 @@
 
 #include "whittle_runtime.h"
 
-#define WT_PACK_NR 8u
+#define WT_PACK_NR 16u
 #define WT_PACK_KR 4u
 static inline size_t wt_round_up(size_t value, size_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
@@ -44,11 +45,18 @@ static inline size_t wt_packed_group_size(size_t outputs, size_t depth) {
   return wt_round_up(outputs, WT_PACK_NR) * wt_round_up(depth, WT_PACK_KR);
 }
 
+/* Bytes of one depth group of one channel block: the step from depth group q to q + 1. */
+#define WT_PACK_TILE (WT_PACK_NR * WT_PACK_KR)
+
+/* Where w[m][k] of a GEMM-packed group of depth `depth` sits. */
+static inline size_t wt_packed_index(size_t depth, size_t m, size_t k) {
+  const size_t depth_groups = (depth + WT_PACK_KR - 1) / WT_PACK_KR;
+  return ((m / WT_PACK_NR) * depth_groups + k / WT_PACK_KR) * WT_PACK_TILE + (m % WT_PACK_NR) * WT_PACK_KR + k % WT_PACK_KR;
+}
+
 /* w[m][k] of a GEMM-packed group. */
 static inline int8_t wt_packed_weight(const int8_t *group, size_t depth, size_t m, size_t k) {
-  const size_t depth_groups = (depth + WT_PACK_KR - 1) / WT_PACK_KR;
-  return group[((m / WT_PACK_NR) * depth_groups + k / WT_PACK_KR) * (WT_PACK_NR * WT_PACK_KR) +
-               (m % WT_PACK_NR) * WT_PACK_KR + k % WT_PACK_KR];
+  return group[wt_packed_index(depth, m, k)];
 }
 
 /* Whether a conv op is depthwise: one input and one output channel per group. */

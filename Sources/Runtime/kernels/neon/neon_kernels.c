@@ -89,15 +89,15 @@ WT_DOTPROD static void gemm_4x8c4__neondot(const wt_gemm_tile *t) {
   /* 128 · Σk w[m][k] per channel: the offset the signed panel took away. */
   int32x4_t sum0 = vdupq_n_s32(0), sum1 = sum0;
   for (size_t q = 0; q < t->depth_groups; q++) {
-    sum0 = vdotq_s32(sum0, vld1q_s8(t->weights + q * 32), vdupq_n_s8(1));
-    sum1 = vdotq_s32(sum1, vld1q_s8(t->weights + q * 32 + 16), vdupq_n_s8(1));
+    sum0 = vdotq_s32(sum0, vld1q_s8(t->weights + q * WT_PACK_TILE), vdupq_n_s8(1));
+    sum1 = vdotq_s32(sum1, vld1q_s8(t->weights + q * WT_PACK_TILE + 16), vdupq_n_s8(1));
   }
   sum0 = vshlq_n_s32(sum0, 7), sum1 = vshlq_n_s32(sum1, 7);
   const int8_t *panel = (const int8_t *)t->panel;
   for (size_t first = 0; first < t->rows; first += WT_GEMM_MR, panel += t->depth_groups * WT_GEMM_MR * 4) {
     int32x4_t a0 = sum0, a1 = sum0, a2 = sum0, a3 = sum0, b0 = sum1, b1 = sum1, b2 = sum1, b3 = sum1;
     const int8_t *w = t->weights, *x = panel;
-    for (size_t q = 0; q < t->depth_groups; q++, w += 32, x += 16) {
+    for (size_t q = 0; q < t->depth_groups; q++, w += WT_PACK_TILE, x += 16) {
       const int8x16_t u = vld1q_s8(w), v = vld1q_s8(w + 16), p = vld1q_s8(x);
       a0 = vdotq_laneq_s32(a0, u, p, 0), b0 = vdotq_laneq_s32(b0, v, p, 0);
       a1 = vdotq_laneq_s32(a1, u, p, 1), b1 = vdotq_laneq_s32(b1, v, p, 1);
@@ -116,8 +116,8 @@ static void gemm_4x8c4__neon(const wt_gemm_tile *t) {
   const tile_constants c = load_constants(t);
   int32x4_t sum0 = vdupq_n_s32(0), sum1 = sum0;
   for (size_t q = 0; q < t->depth_groups; q++) {
-    sum0 = vpadalq_s16(sum0, vpaddlq_s8(vld1q_s8(t->weights + q * 32)));
-    sum1 = vpadalq_s16(sum1, vpaddlq_s8(vld1q_s8(t->weights + q * 32 + 16)));
+    sum0 = vpadalq_s16(sum0, vpaddlq_s8(vld1q_s8(t->weights + q * WT_PACK_TILE)));
+    sum1 = vpadalq_s16(sum1, vpaddlq_s8(vld1q_s8(t->weights + q * WT_PACK_TILE + 16)));
   }
   sum0 = vshlq_n_s32(sum0, 7), sum1 = vshlq_n_s32(sum1, 7);
   const int8_t *panel = (const int8_t *)t->panel;
@@ -126,7 +126,7 @@ static void gemm_4x8c4__neon(const wt_gemm_tile *t) {
     int32x4_t a0 = vdupq_n_s32(0), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
     int32x4_t a2 = a0, b2 = a0, c2 = a0, d2 = a0, a3 = a0, b3 = a0, c3 = a0, d3 = a0;
     const int8_t *w = t->weights, *x = panel;
-    for (size_t q = 0; q < t->depth_groups; q++, w += 32, x += 16) {
+    for (size_t q = 0; q < t->depth_groups; q++, w += WT_PACK_TILE, x += 16) {
       const int8x16_t u = vld1q_s8(w), v = vld1q_s8(w + 16);
       const int32x4_t p = vreinterpretq_s32_s8(vld1q_s8(x));
 #define WT_ROW(r)                                                                        \

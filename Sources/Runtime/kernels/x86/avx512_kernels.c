@@ -20,12 +20,6 @@ static inline int32_t load32(const uint8_t *p) {
   return v;
 }
 
-/* Two 8-channel blocks of one depth group as one vector: [block i | block i+1]. */
-static inline WT_AVX512 __m512i weight_pair(const int8_t *first, const int8_t *second) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(const void *)first)),
-                            _mm256_loadu_si256((const __m256i *)(const void *)second), 1);
-}
-
 /* Requantizes and stores one pixel's accumulators: channels [0, 16) and, with `two`, [16, 32). */
 typedef struct {
   wt_requant_avx512 rq0, rq1;
@@ -56,9 +50,8 @@ static inline WT_AVX512 void store_pixel(const tile_constants *c, uint8_t *y, __
 
 static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_gemm_tile *t, int two) {
   const size_t columns0 = t->columns < 16 ? t->columns : 16, columns1 = t->columns > 16 ? t->columns - 16 : 0;
-  const size_t blocks = (t->columns + 7) / 8, panel_bytes = t->depth_groups * WT_GEMM_MR * 4;
-  const int8_t *blk[4];
-  for (size_t i = 0; i < 4; i++) blk[i] = t->weights + (i < blocks ? i : 0) * t->block_stride;
+  const size_t panel_bytes = t->depth_groups * WT_GEMM_MR * 4;
+  const int8_t *first_block = t->weights, *second_block = two ? t->weights + t->block_stride : t->weights;
   tile_constants c;
   c.rq0 = wt_requant_avx512_load(t->multiplier, t->shift, columns0);
   c.rq1 = two ? wt_requant_avx512_load(t->multiplier + 16, t->shift + 16, columns1) : c.rq0;
@@ -75,8 +68,8 @@ static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_g
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
     for (size_t q = 0; q < t->depth_groups; q++) {
-      const __m512i u = weight_pair(blk[0] + q * 32, blk[1] + q * 32);
-      const __m512i v = two ? weight_pair(blk[2] + q * 32, blk[3] + q * 32) : u;
+      const __m512i u = _mm512_loadu_si512((const void *)(first_block + q * WT_PACK_TILE));
+      const __m512i v = two ? _mm512_loadu_si512((const void *)(second_block + q * WT_PACK_TILE)) : u;
       WT_DPBUSD_ROW(0, p0, q); WT_DPBUSD_ROW(1, p0, q); WT_DPBUSD_ROW(2, p0, q); WT_DPBUSD_ROW(3, p0, q);
       WT_DPBUSD_ROW(4, p1, q); WT_DPBUSD_ROW(5, p1, q); WT_DPBUSD_ROW(6, p1, q); WT_DPBUSD_ROW(7, p1, q);
     }
@@ -89,8 +82,8 @@ static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_g
   for (; first < t->rows; first += WT_GEMM_MR, panel += panel_bytes) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     for (size_t q = 0; q < t->depth_groups; q++) {
-      const __m512i u = weight_pair(blk[0] + q * 32, blk[1] + q * 32);
-      const __m512i v = two ? weight_pair(blk[2] + q * 32, blk[3] + q * 32) : u;
+      const __m512i u = _mm512_loadu_si512((const void *)(first_block + q * WT_PACK_TILE));
+      const __m512i v = two ? _mm512_loadu_si512((const void *)(second_block + q * WT_PACK_TILE)) : u;
       WT_DPBUSD_ROW(0, panel, q); WT_DPBUSD_ROW(1, panel, q); WT_DPBUSD_ROW(2, panel, q); WT_DPBUSD_ROW(3, panel, q);
     }
     const __m512i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};

@@ -87,7 +87,7 @@ WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
     __m256i lo0 = _mm256_setzero_si256(), lo1 = lo0, lo2 = lo0, lo3 = lo0, hi0 = lo0, hi1 = lo0, hi2 = lo0, hi3 = lo0;
     const int16_t *a = panel;
     const int8_t *w = t->weights;
-    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w += 32) {
+    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w += WT_PACK_TILE) {
       const __m256i w_lo = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)w));
       const __m256i w_hi = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)(w + 16)));
       const __m256i x0 = _mm256_set1_epi64x(load64(a)), x1 = _mm256_set1_epi64x(load64(a + 4));
@@ -118,8 +118,8 @@ WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out)
 }
 
 /* uint8 panel: each pixel's 4 depth bytes broadcast as one dword; vpdpbusd sums the 4 products
- * of each channel straight into its int32 lane. The second 8-channel block reuses the first's
- * pointer when the tile has 8 channels or fewer, so nothing is read past the weights. */
+ * of each channel straight into its int32 lane. The two halves of a 16-channel weight tile are
+ * the two 8-channel blocks (packing pads every block to 16 channels, so both are readable). */
 __attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *t) {
   const block_constants c0 = load_block(t, 0, t->columns);
   const block_constants c1 = t->columns > 8 ? load_block(t, 8, t->columns - 8) : c0;
@@ -128,8 +128,8 @@ __attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(con
   for (size_t first = 0; first < t->rows; first += WT_GEMM_MR, panel += t->depth_groups * WT_GEMM_MR * 4) {
     __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
     const uint8_t *a = panel;
-    const int8_t *w0 = t->weights, *w1 = t->columns > 8 ? t->weights + t->block_stride : t->weights;
-    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w0 += 32, w1 += 32) {
+    const int8_t *w0 = t->weights, *w1 = t->weights + 32;
+    for (size_t q = 0; q < t->depth_groups; q++, a += WT_GEMM_MR * 4, w0 += WT_PACK_TILE, w1 += WT_PACK_TILE) {
       const __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)w0);
       const __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)w1);
       const __m256i x0 = _mm256_set1_epi32(load32(a)), x1 = _mm256_set1_epi32(load32(a + 4));
