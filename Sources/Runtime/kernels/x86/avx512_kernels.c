@@ -29,11 +29,12 @@ typedef struct {
   __mmask32 store;
 } tile_constants;
 
-static inline WT_AVX512 void store_pixel(const tile_constants *c, uint8_t *y, __m512i first, __m512i second, int two) {
-  const __m512i q0 = wt_requantize_avx512(_mm512_add_epi32(first, c->bias0), &c->rq0);
+static inline WT_AVX512 void store_pixel(const tile_constants *c, uint8_t *y, __m512i first, __m512i second, int two,
+                                        int clamped) {
+  const __m512i q0 = wt_requantize_avx512(_mm512_add_epi32(first, c->bias0), &c->rq0, clamped);
   if (two)
     _mm256_mask_storeu_epi8(y, c->store,
-                            wt_output32_avx512(q0, wt_requantize_avx512(_mm512_add_epi32(second, c->bias1), &c->rq1), c->zy16,
+                            wt_output32_avx512(q0, wt_requantize_avx512(_mm512_add_epi32(second, c->bias1), &c->rq1, clamped), c->zy16,
                                                c->low8, c->high8));
   else
     _mm_mask_storeu_epi8(y, c->store0, wt_output16_avx512(q0, c->zy, c->low, c->high));
@@ -48,7 +49,7 @@ static inline WT_AVX512 void store_pixel(const tile_constants *c, uint8_t *y, __
     if (two) b##r = _mm512_dpbusd_epi32(b##r, x, v);                                              \
   } while (0)
 
-static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_gemm_tile *t, int two) {
+static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_gemm_tile *t, int two, int clamped) {
   const size_t columns0 = t->columns < 16 ? t->columns : 16, columns1 = t->columns > 16 ? t->columns - 16 : 0;
   const size_t panel_bytes = t->depth_groups * WT_GEMM_MR * 4;
   const int8_t *first_block = t->weights, *second_block = two ? t->weights + t->block_stride : t->weights;
@@ -74,10 +75,10 @@ static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_g
       WT_DPBUSD_ROW(4, p1, q); WT_DPBUSD_ROW(5, p1, q); WT_DPBUSD_ROW(6, p1, q); WT_DPBUSD_ROW(7, p1, q);
     }
     uint8_t *y = t->y + first * t->y_stride;
-    store_pixel(&c, y, a0, b0, two), store_pixel(&c, y + t->y_stride, a1, b1, two);
-    store_pixel(&c, y + 2 * t->y_stride, a2, b2, two), store_pixel(&c, y + 3 * t->y_stride, a3, b3, two);
-    store_pixel(&c, y + 4 * t->y_stride, a4, b4, two), store_pixel(&c, y + 5 * t->y_stride, a5, b5, two);
-    store_pixel(&c, y + 6 * t->y_stride, a6, b6, two), store_pixel(&c, y + 7 * t->y_stride, a7, b7, two);
+    store_pixel(&c, y, a0, b0, two, clamped), store_pixel(&c, y + t->y_stride, a1, b1, two, clamped);
+    store_pixel(&c, y + 2 * t->y_stride, a2, b2, two, clamped), store_pixel(&c, y + 3 * t->y_stride, a3, b3, two, clamped);
+    store_pixel(&c, y + 4 * t->y_stride, a4, b4, two, clamped), store_pixel(&c, y + 5 * t->y_stride, a5, b5, two, clamped);
+    store_pixel(&c, y + 6 * t->y_stride, a6, b6, two, clamped), store_pixel(&c, y + 7 * t->y_stride, a7, b7, two, clamped);
   }
   for (; first < t->rows; first += WT_GEMM_MR, panel += panel_bytes) {
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -88,16 +89,20 @@ static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_g
     }
     const __m512i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};
     const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
-    for (size_t r = 0; r < rows; r++) store_pixel(&c, t->y + (first + r) * t->y_stride, first_half[r], second_half[r], two);
+    for (size_t r = 0; r < rows; r++) store_pixel(&c, t->y + (first + r) * t->y_stride, first_half[r], second_half[r], two, clamped);
   }
 }
 #undef WT_DPBUSD_ROW
 
+/* One copy per case, each with its branches fixed: 16 or 32 channels; a clamp at or above the
+ * zero point (wt_round_product_avx512) or not. */
 WT_AVX512 void wt_qu8_gemm_8x32c4__avx512vnni(const wt_gemm_tile *t) {
-  if (t->columns > 16)
-    gemm_4x32(t, 1);
-  else
-    gemm_4x32(t, 0);
+  const int clamped = t->act_min >= t->output_zero_point;
+  if (t->columns > 16) {
+    if (clamped) gemm_4x32(t, 1, 1); else gemm_4x32(t, 1, 0);
+  } else {
+    if (clamped) gemm_4x32(t, 0, 1); else gemm_4x32(t, 0, 0);
+  }
 }
 
 /* ---- depthwise: taps in pairs as in dwconv_avx2.c, 32 channels per step. Unpacking bytes
@@ -120,7 +125,7 @@ typedef struct {
 
 /* Channels [0, 32) of one output pixel from its taps' rows (NULL: a padded row). */
 static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_block *b, size_t kh, size_t kw, const uint8_t *const *rows,
-                                                                      ptrdiff_t ix0, uint8_t *y, int inside) {
+                                                                      ptrdiff_t ix0, uint8_t *y, int inside, int clamped) {
   const size_t taps = kh * kw, pairs = (taps + 1) / 2;
   __m512i acc_a = b->bias_a, acc_b = b->bias_b;
   WT_UNROLL
@@ -147,11 +152,12 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_pixel(const dw_bl
   const __m512i low16 = _mm512_shuffle_i64x2(acc_a, acc_b, _MM_SHUFFLE(1, 0, 1, 0));
   const __m512i high16 = _mm512_shuffle_i64x2(acc_a, acc_b, _MM_SHUFFLE(3, 2, 3, 2));
   _mm256_mask_storeu_epi8(y, b->mask,
-                          wt_output32_avx512(wt_requantize_avx512(low16, &b->rq0), wt_requantize_avx512(high16, &b->rq1), b->zy,
+                          wt_output32_avx512(wt_requantize_avx512(low16, &b->rq0, clamped), wt_requantize_avx512(high16, &b->rq1, clamped), b->zy,
                                              b->low, b->high));
 }
 
-static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) {
+static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1,
+                                                                    int clamped) {
   for (size_t n = 0; n < b->w.batch; n++)
     for (size_t oy = oy0; oy < oy1; oy++) {
       const uint8_t *rows[MAX_TAPS];
@@ -166,16 +172,21 @@ static inline __attribute__((always_inline)) WT_AVX512 void dw_run(const dw_bloc
         const ptrdiff_t ix0 = (ptrdiff_t)(ox * b->w.stride_w) - (ptrdiff_t)b->w.pad_left;
         const int inside = rows_inside && ix0 >= 0 && ix0 + (ptrdiff_t)((kw - 1) * b->w.dilation_w) < (ptrdiff_t)b->w.width;
         if (inside)
-          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->w.channels, 1);
+          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->w.channels, 1, clamped);
         else
-          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->w.channels, 0);
+          dw_pixel(b, kh, kw, rows, ix0, y + ox * b->w.channels, 0, clamped);
       }
     }
 }
 
-static WT_AVX512 void dw_3x3(const dw_block *b, size_t oy0, size_t oy1) { dw_run(b, 3, 3, oy0, oy1); }
-static WT_AVX512 void dw_5x5(const dw_block *b, size_t oy0, size_t oy1) { dw_run(b, 5, 5, oy0, oy1); }
-static WT_AVX512 void dw_any(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) { dw_run(b, kh, kw, oy0, oy1); }
+/* Copies for the common windows, each with and without a clamp at or above the zero point. */
+static WT_AVX512 void dw_3x3(const dw_block *b, size_t oy0, size_t oy1, int clamped) {
+  if (clamped) dw_run(b, 3, 3, oy0, oy1, 1); else dw_run(b, 3, 3, oy0, oy1, 0);
+}
+static WT_AVX512 void dw_5x5(const dw_block *b, size_t oy0, size_t oy1, int clamped) {
+  if (clamped) dw_run(b, 5, 5, oy0, oy1, 1); else dw_run(b, 5, 5, oy0, oy1, 0);
+}
+static WT_AVX512 void dw_any(const dw_block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) { dw_run(b, kh, kw, oy0, oy1, 0); }
 
 /* The op, split into tasks of one 32-channel block × one band of output rows. */
 typedef struct {
@@ -214,10 +225,11 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
   size_t oy0, oy1;
   wt_band_rows(&job->bands, task % job->bands.count, &oy0, &oy1);
+  const int clamped = op->act_min >= job->call->out->zero_point;
   if (kh == 3 && kw == 3)
-    dw_3x3(&b, oy0, oy1);
+    dw_3x3(&b, oy0, oy1, clamped);
   else if (kh == 5 && kw == 5)
-    dw_5x5(&b, oy0, oy1);
+    dw_5x5(&b, oy0, oy1, clamped);
   else
     dw_any(&b, kh, kw, oy0, oy1);
 }
@@ -266,7 +278,7 @@ WT_AVX512 void wt_qu8_add__avx512vnni(const wt_op_call *call) {
           _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(call->x[0] + i + 16 * h))), za), left);
       const __m512i b = _mm512_sll_epi32(
           _mm512_sub_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(call->x[1] + i + 16 * h))), zb), left);
-      sums[h] = wt_requantize_avx512(_mm512_add_epi32(wt_requantize_avx512(a, &r[0]), wt_requantize_avx512(b, &r[1])), &r[2]);
+      sums[h] = wt_requantize_avx512(_mm512_add_epi32(wt_requantize_avx512(a, &r[0], 0), wt_requantize_avx512(b, &r[1], 0)), &r[2], 0);
     }
     _mm256_storeu_si256((__m256i *)(void *)(call->y + i), wt_output32_avx512(sums[0], sums[1], zy16, low, high));
   }

@@ -48,22 +48,31 @@ static inline WT_AVX512 wt_requant_avx512 wt_requant_avx512_load(const int32_t *
   return q;
 }
 
-/* The rounding of one 64-bit product lane set (even or odd lanes). */
-static inline WT_AVX512 __m512i wt_round_product_avx512(__m512i p, __m512i offset, __m512i minus, __m512i shift) {
-  const __mmask8 below = _mm512_cmplt_epi64_mask(p, _mm512_set1_epi64(-((int64_t)1 << 30)));
+/* The rounding of one 64-bit product lane set (even or odd lanes).
+ *
+ * `negatives_clamped` (a constant, so the unused branch compiles away): the caller's clamp
+ * starts at or above the output zero point (a ReLU folded in), so every q ≤ 0 becomes the same
+ * byte. The correction for negative products is then skipped: without it a product p < 0 still
+ * gives q ≤ 0, since p + 2^30 + half·2^31 < 2^30 + 2^(30+r) ≤ 2^(31+r) (half = 0 when r = 0).
+ * Example: p = −3·2^30, r = 1: q = −1 with the correction, 0 without; both clamp to the same byte. */
+static inline WT_AVX512 __m512i wt_round_product_avx512(__m512i p, __m512i offset, __m512i minus, __m512i shift,
+                                                        int negatives_clamped) {
   const __m512i sum = _mm512_add_epi64(p, offset);
+  if (negatives_clamped) return _mm512_srav_epi64(sum, shift);
+  const __mmask8 below = _mm512_cmplt_epi64_mask(p, _mm512_set1_epi64(-((int64_t)1 << 30)));
   return _mm512_srav_epi64(_mm512_mask_sub_epi64(sum, below, sum, minus), shift);
 }
 
-static inline WT_AVX512 __m512i wt_requantize_avx512(__m512i a, const wt_requant_avx512 *q) {
+static inline WT_AVX512 __m512i wt_requantize_avx512(__m512i a, const wt_requant_avx512 *q, int negatives_clamped) {
   if (q->any_left) { /* a << left, saturating to int32 */
     const __m512i shifted = _mm512_sllv_epi32(a, q->left);
     const __mmask16 exact = _mm512_cmpeq_epi32_mask(_mm512_srav_epi32(shifted, q->left), a);
     a = _mm512_mask_blend_epi32(exact, _mm512_xor_si512(_mm512_set1_epi32(INT32_MAX), _mm512_srai_epi32(a, 31)), shifted);
   }
-  const __m512i even = wt_round_product_avx512(_mm512_mul_epi32(a, q->multiplier), q->offset_even, q->minus_even, q->shift_even);
+  const __m512i even = wt_round_product_avx512(_mm512_mul_epi32(a, q->multiplier), q->offset_even, q->minus_even, q->shift_even,
+                                               negatives_clamped);
   const __m512i odd = wt_round_product_avx512(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), q->multiplier_odd), q->offset_odd,
-                                              q->minus_odd, q->shift_odd);
+                                              q->minus_odd, q->shift_odd, negatives_clamped);
   return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
 }
 
