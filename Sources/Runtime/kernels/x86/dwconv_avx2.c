@@ -33,7 +33,8 @@ typedef struct {
   __m128i zx, low, high;
 } block;
 
-static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) {
+static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1,
+                                                                     int clamped) {
   const size_t taps = kh * kw, pairs = (taps + 1) / 2;
   for (size_t n = 0; n < b->w.batch; n++)
     for (size_t oy = oy0; oy < oy1; oy++) {
@@ -65,7 +66,7 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
           acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(xa, xb)), b->w_hi[i]));
         }
         _mm_storeu_si128((__m128i *)(void *)(y + ox * b->w.channels),
-                         wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo), wt_requantize_avx2(acc_hi, &b->rq_hi), b->zy,
+                         wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo, clamped), wt_requantize_avx2(acc_hi, &b->rq_hi, clamped), b->zy,
                                           b->low, b->high));
       }
       for (size_t ox = 0; ox < b->w.out_w; ox++) {
@@ -84,7 +85,7 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
           acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpacklo_epi8(x[2 * i], x[2 * i + 1])), b->w_lo[i]));
           acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_unpackhi_epi8(x[2 * i], x[2 * i + 1])), b->w_hi[i]));
         }
-        const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo), wt_requantize_avx2(acc_hi, &b->rq_hi), b->zy,
+        const __m128i bytes = wt_output16_avx2(wt_requantize_avx2(acc_lo, &b->rq_lo, clamped), wt_requantize_avx2(acc_hi, &b->rq_hi, clamped), b->zy,
                                                b->low, b->high);
         uint8_t *out = y + ox * b->w.channels;
         if (b->count == 16) {
@@ -98,9 +99,14 @@ static inline __attribute__((always_inline)) WT_AVX2 void run_block(const block 
     }
 }
 
-static WT_AVX2 void run_3x3(const block *b, size_t oy0, size_t oy1) { run_block(b, 3, 3, oy0, oy1); }
-static WT_AVX2 void run_5x5(const block *b, size_t oy0, size_t oy1) { run_block(b, 5, 5, oy0, oy1); }
-static WT_AVX2 void run_any(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) { run_block(b, kh, kw, oy0, oy1); }
+/* Copies for the common windows, each with and without a clamp at or above the zero point. */
+static WT_AVX2 void run_3x3(const block *b, size_t oy0, size_t oy1, int clamped) {
+  if (clamped) run_block(b, 3, 3, oy0, oy1, 1); else run_block(b, 3, 3, oy0, oy1, 0);
+}
+static WT_AVX2 void run_5x5(const block *b, size_t oy0, size_t oy1, int clamped) {
+  if (clamped) run_block(b, 5, 5, oy0, oy1, 1); else run_block(b, 5, 5, oy0, oy1, 0);
+}
+static WT_AVX2 void run_any(const block *b, size_t kh, size_t kw, size_t oy0, size_t oy1) { run_block(b, kh, kw, oy0, oy1, 0); }
 
 /* Constants of channels [c, c + count) of 16, zero-padded past count. */
 static void copy_constants(const int32_t *from, size_t count, int32_t to[16]) {
@@ -146,10 +152,11 @@ static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
   size_t oy0, oy1;
   wt_band_rows(&j->bands, index % j->bands.count, &oy0, &oy1);
+  const int clamped = j->call->op->act_min >= j->call->out->zero_point;
   if (kh == 3 && kw == 3)
-    run_3x3(&b, oy0, oy1);
+    run_3x3(&b, oy0, oy1, clamped);
   else if (kh == 5 && kw == 5)
-    run_5x5(&b, oy0, oy1);
+    run_5x5(&b, oy0, oy1, clamped);
   else
     run_any(&b, kh, kw, oy0, oy1);
 }

@@ -27,7 +27,7 @@ WT_AVX2 void wt_qu8_add__avx2(const wt_op_call *call) {
           _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(call->x[0] + i + 8 * h))), va), left);
       const __m256i b = _mm256_sll_epi32(
           _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(call->x[1] + i + 8 * h))), vb), left);
-      sums[h] = wt_requantize_avx2(_mm256_add_epi32(wt_requantize_avx2(a, &ra), wt_requantize_avx2(b, &rb)), &ry);
+      sums[h] = wt_requantize_avx2(_mm256_add_epi32(wt_requantize_avx2(a, &ra, 0), wt_requantize_avx2(b, &rb, 0)), &ry, 0);
     }
     _mm_storeu_si128((__m128i *)(void *)(call->y + i), wt_output16_avx2(sums[0], sums[1], vy, low, high));
   }
@@ -50,7 +50,7 @@ WT_AVX2 void wt_qu8_mul__avx2(const wt_op_call *call) {
       const size_t j = same ? i : (i / plane) * channels + i % channels;
       const __m256i a = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(call->x[0] + i))), za);
       const __m256i b = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(call->x[1] + j))), zb);
-      const __m256i q = wt_requantize_avx2(_mm256_mullo_epi32(a, b), &rq);
+      const __m256i q = wt_requantize_avx2(_mm256_mullo_epi32(a, b), &rq, 0);
       _mm_storel_epi64((__m128i *)(void *)(call->y + i), wt_output16_avx2(q, q, zy, low, high));
     }
   wt_qu8_mul_range__ref(call, i);
@@ -76,7 +76,7 @@ WT_AVX2 void wt_qu8_mean__avx2(const wt_op_call *call) {
                                      : (memcpy(bytes, x, count), _mm_loadl_epi64((const __m128i *)(const void *)bytes));
         sum = _mm256_add_epi32(sum, _mm256_cvtepu8_epi32(v));
       }
-      const __m256i q = wt_requantize_avx2(_mm256_sub_epi32(sum, offset), &rq);
+      const __m256i q = wt_requantize_avx2(_mm256_sub_epi32(sum, offset), &rq, 0);
       uint8_t out[16];
       _mm_storeu_si128((__m128i *)(void *)out, wt_output16_avx2(q, q, zy, low, high));
       memcpy(call->y + n * channels + c, out, count);

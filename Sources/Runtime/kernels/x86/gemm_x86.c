@@ -44,8 +44,8 @@ static inline WT_AVX2 output_constants load_output(const wt_gemm_tile *t) {
 }
 
 /* One block's accumulators requantized (bias added first). */
-static inline WT_AVX2 __m256i requantize_block(__m256i acc, const block_constants *b) {
-  return wt_requantize_avx2(_mm256_add_epi32(acc, b->bias), &b->rq);
+static inline WT_AVX2 __m256i requantize_block(__m256i acc, const block_constants *b, int clamped) {
+  return wt_requantize_avx2(_mm256_add_epi32(acc, b->bias), &b->rq, clamped);
 }
 
 /* Offsets, clamps and stores one pixel's requantized channels [0, columns) (16 at most). */
@@ -79,7 +79,7 @@ static inline int32_t load32(const uint8_t *p) {
  * widened to two vectors of 4 channels × 4 depths; vpmaddwd leaves two partial sums per
  * channel, folded by vphaddd at the end. Accumulators are named, not an array, so every
  * compiler keeps them in registers. */
-WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
+static inline __attribute__((always_inline)) WT_AVX2 void gemm_4x8(const wt_gemm_tile *t, int clamped) {
   const block_constants b = load_block(t, 0, t->columns);
   const output_constants o = load_output(t);
   const int16_t *panel = (const int16_t *)t->panel;
@@ -103,10 +103,15 @@ WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
         _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo2, hi2), 0xD8), _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo3, hi3), 0xD8)};
     const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
     for (size_t r = 0; r < rows; r++) {
-      const __m256i q = requantize_block(acc[r], &b);
+      const __m256i q = requantize_block(acc[r], &b, clamped);
       store_row(t->y + (first + r) * t->y_stride, q, q, &o, t->columns);
     }
   }
+}
+
+/* One copy with and without a clamp at or above the zero point (wt_requantize_avx2). */
+WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
+  if (t->act_min >= t->output_zero_point) gemm_4x8(t, 1); else gemm_4x8(t, 0);
 }
 
 WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out) {
@@ -120,7 +125,8 @@ WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out)
 /* uint8 panel: each pixel's 4 depth bytes broadcast as one dword; vpdpbusd sums the 4 products
  * of each channel straight into its int32 lane. The two halves of a 16-channel weight tile are
  * the two 8-channel blocks (packing pads every block to 16 channels, so both are readable). */
-__attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *t) {
+#define WT_AVXVNNI __attribute__((target("avx2,fma,avxvnni")))
+static inline __attribute__((always_inline)) WT_AVXVNNI void gemm_4x16(const wt_gemm_tile *t, int clamped) {
   const block_constants c0 = load_block(t, 0, t->columns);
   const block_constants c1 = t->columns > 8 ? load_block(t, 8, t->columns - 8) : c0;
   const output_constants o = load_output(t);
@@ -142,10 +148,15 @@ __attribute__((target("avx2,fma,avxvnni"))) void wt_qu8_gemm_4x16c4__avxvnni(con
     const __m256i first_half[WT_GEMM_MR] = {a0, a1, a2, a3}, second_half[WT_GEMM_MR] = {b0, b1, b2, b3};
     const size_t rows = t->rows - first < WT_GEMM_MR ? t->rows - first : WT_GEMM_MR;
     for (size_t r = 0; r < rows; r++) {
-      const __m256i q0 = requantize_block(first_half[r], &c0);
-      store_row(t->y + (first + r) * t->y_stride, q0, t->columns > 8 ? requantize_block(second_half[r], &c1) : q0, &o, t->columns);
+      const __m256i q0 = requantize_block(first_half[r], &c0, clamped);
+      store_row(t->y + (first + r) * t->y_stride, q0, t->columns > 8 ? requantize_block(second_half[r], &c1, clamped) : q0, &o,
+                t->columns);
     }
   }
+}
+
+WT_AVXVNNI void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *t) {
+  if (t->act_min >= t->output_zero_point) gemm_4x16(t, 1); else gemm_4x16(t, 0);
 }
 
 static const wt_gemm_ukernel avx2 = {.nr = 8, .prepare = wt_widen_panel__avx2, .run = wt_qu8_gemm_4x8c4__avx2};

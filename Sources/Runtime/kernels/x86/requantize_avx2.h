@@ -51,12 +51,22 @@ static inline WT_AVX2 wt_requant_avx2 wt_requant_avx2_broadcast(int32_t multipli
   return wt_requant_avx2_load(m, s);
 }
 
-static inline WT_AVX2 __m256i wt_requantize_avx2(__m256i a, const wt_requant_avx2 *q) {
+/* `negatives_clamped` (a constant, so the unused branch compiles away): the caller's clamp
+ * starts at or above the output zero point (a ReLU folded in), so every q ≤ 0 becomes the same
+ * byte, and a negative a, whose q is ≤ 0, may be rounded as 0: no signs to carry. */
+static inline WT_AVX2 __m256i wt_requantize_avx2(__m256i a, const wt_requant_avx2 *q, int negatives_clamped) {
   const __m256i zero = _mm256_setzero_si256();
   if (q->any_left) { /* a << left, saturating to int32 */
     const __m256i shifted = _mm256_sllv_epi32(a, q->left);
     const __m256i exact = _mm256_cmpeq_epi32(_mm256_srav_epi32(shifted, q->left), a);
     a = _mm256_blendv_epi8(_mm256_xor_si256(_mm256_set1_epi32(INT32_MAX), _mm256_srai_epi32(a, 31)), shifted, exact);
+  }
+  if (negatives_clamped) {
+    const __m256i positive = _mm256_max_epi32(a, zero);
+    const __m256i even = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epu32(positive, q->multiplier), q->offset_even), q->shift_even);
+    const __m256i odd = _mm256_srlv_epi64(
+        _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(positive, 32), q->multiplier_odd), q->offset_odd), q->shift_odd);
+    return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
   }
   const __m256i negative = _mm256_cmpgt_epi32(zero, a);
   const __m256i magnitude = _mm256_abs_epi32(a); /* INT32_MIN gives 2^31, read unsigned */
