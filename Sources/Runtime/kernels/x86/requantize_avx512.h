@@ -71,9 +71,11 @@ static inline WT_AVX512 __m512i wt_requantize_avx512(__m512i a, const wt_requant
   }
   const __m512i even = wt_round_product_avx512(_mm512_mul_epi32(a, q->multiplier), q->offset_even, q->minus_even, q->shift_even,
                                                negatives_clamped);
-  const __m512i odd = wt_round_product_avx512(_mm512_mul_epi32(_mm512_srli_epi64(a, 32), q->multiplier_odd), q->offset_odd,
-                                              q->minus_odd, q->shift_odd, negatives_clamped);
-  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  /* The odd lanes move to the even positions and back with in-lane shuffles (shuffle port),
+   * leaving the shift port to the rounding shifts. */
+  const __m512i odd = wt_round_product_avx512(_mm512_mul_epi32(_mm512_shuffle_epi32(a, (_MM_PERM_ENUM)0xF5), q->multiplier_odd),
+                                              q->offset_odd, q->minus_odd, q->shift_odd, negatives_clamped);
+  return _mm512_mask_shuffle_epi32(even, 0xAAAA, odd, (_MM_PERM_ENUM)0xA0);
 }
 
 /* clamp(zy + q, low, high) for 32 requantized lanes (two vectors) as 32 bytes in order.
