@@ -21,7 +21,7 @@ let package = Package(
         ]),
         .target(name: "Search", dependencies: ["Engine", "Graph"]),
         .target(
-            name: "Quantize", dependencies: ["Engine", "Graph"],
+            name: "Quantize", dependencies: ["Engine", "Graph", "CFloatKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .target(name: "Export", dependencies: ["Graph", "ONNXProto", "WhittleRuntime"]),

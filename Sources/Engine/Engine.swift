@@ -52,7 +52,11 @@ public final class Engine {
         }
         let plan = plan!
         let items = split ? batch : 1
-        var results = graph.outputs.map { _ in [Float]() }
+        var results = graph.outputs.map { output in
+            var values = [Float]()
+            values.reserveCapacity(plan.shape(output).reduce(1, *) * items)
+            return values
+        }
         for item in 0..<items {
             for input in graph.inputs {
                 let count = planShapes[input.name]!.reduce(1, *)

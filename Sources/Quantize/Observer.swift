@@ -1,3 +1,4 @@
+import CFloatKernels
 import Foundation
 
 /// How a tensor's quantization range is chosen from its calibration values.
@@ -52,10 +53,7 @@ public struct Histogram: Sendable {
 
     public mutating func add(_ values: UnsafeBufferPointer<Float>) {
         var (lo, hi) = (low, high)
-        for v in values {
-            lo = min(lo, v)
-            hi = max(hi, v)
-        }
+        wt_f32_min_max(values.baseAddress, values.count, &lo, &hi)
         (low, high) = (lo, hi)
         guard binned, hi > lo else { return }
         if width == 0 {
@@ -65,14 +63,9 @@ public struct Histogram: Sendable {
         while lo < gridLow || hi > gridLow + width * Float(Histogram.binCount) { grow(towardsLow: lo < gridLow) }
         // Four interleaved integer tallies: after a Relu most values land in one bin, and four
         // counters keep the increments from waiting on each other.
-        let n = Histogram.binCount, inverse = 1 / width, origin = gridLow, last = Float(n - 1)
+        let n = Histogram.binCount
         var tallies = [UInt32](repeating: 0, count: 4 * n)
-        tallies.withUnsafeMutableBufferPointer { t in
-            for (i, v) in values.enumerated() {
-                let position = min(max((v - origin) * inverse, 0), last) // truncation is floor from here
-                t[(i & 3) * n + (position.isNaN ? 0 : Int(position))] += 1
-            }
-        }
+        wt_f32_histogram(values.baseAddress, values.count, gridLow, 1 / width, n, &tallies)
         for bin in 0..<n { counts[bin] += Double(tallies[bin] + tallies[n + bin] + tallies[2 * n + bin] + tallies[3 * n + bin]) }
     }
 

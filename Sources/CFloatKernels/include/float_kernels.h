@@ -3,6 +3,7 @@
 /// Float kernels of the Engine's hot loops, in C so they can use AVX2 and FMA where the CPU has
 /// them (chosen at run time) while the Swift code stays at the x86-64 baseline.
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,6 +31,16 @@ void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *od
 /// Example: rows {1, −2}, {3, 9}, bias {1, −1}, clamp [0, 6] → {2, 0}, {2, 6}.
 void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias,
                        float low, float high);
+
+/// The smallest and largest of `count` values, folded into *low and *high (NaNs are skipped).
+/// Example: {3, −1, 2} with *low = 0, *high = 0 → *low = −1, *high = 3.
+void wt_f32_min_max(const float *values, size_t count, float *low, float *high);
+
+/// Histogram binning: value i adds 1 to tallies[(i % 4) · bins + b], with
+/// b = ⌊clamp((v − origin) · inverse, 0, bins − 1)⌋ and NaN in bin 0. Four interleaved tallies
+/// keep the increments from waiting on each other when most values share a bin.
+/// Example: origin 0, inverse 2, bins 4: the values 0.2, 0.9, 7 land in bins 0, 1, 3.
+void wt_f32_histogram(const float *values, size_t count, float origin, float inverse, size_t bins, uint32_t *tallies);
 
 #ifdef __cplusplus
 }
