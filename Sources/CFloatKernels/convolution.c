@@ -147,24 +147,14 @@ void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, 
 }
 
 
-typedef void (*wt_dwconv_fn)(const float *, ptrdiff_t, const ptrdiff_t *, const float *, size_t, float,
-                             float, float, size_t, size_t, float *);
-
-static wt_dwconv_fn wt_select_dwconv(void) {
-#ifdef WT_HAVE_AVX2_PATH
-  if (wt_has_avx2_fma()) return wt_f32_dwconv_rows__avx2;
-#endif
-  return wt_f32_dwconv_rows__scalar;
-}
-
 void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                         const float *weights, size_t taps, float bias, float low, float high,
                         size_t out_height, size_t out_width, float *output) {
-  static wt_dwconv_fn selected;
-  wt_dwconv_fn kernel = __atomic_load_n(&selected, __ATOMIC_RELAXED);
-  if (!kernel) {
-    kernel = wt_select_dwconv();
-    __atomic_store_n(&selected, kernel, __ATOMIC_RELAXED);
+#ifdef WT_HAVE_AVX2_PATH
+  if (wt_has_avx2_fma()) {
+    wt_f32_dwconv_rows__avx2(source, row_step, offsets, weights, taps, bias, low, high, out_height, out_width, output);
+    return;
   }
-  kernel(source, row_step, offsets, weights, taps, bias, low, high, out_height, out_width, output);
+#endif
+  wt_f32_dwconv_rows__scalar(source, row_step, offsets, weights, taps, bias, low, high, out_height, out_width, output);
 }
