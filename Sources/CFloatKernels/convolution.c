@@ -28,20 +28,38 @@ static inline void wt_store8(float *out, size_t ox, size_t out_width, __m256 v, 
   if (ox + 8 <= out_width) {
     _mm256_storeu_ps(out + ox, v);
   } else {
-    float lanes[8];
-    _mm256_storeu_ps(lanes, v);
-    for (size_t i = 0; ox + i < out_width; i++) out[ox + i] = lanes[i];
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    _mm256_maskstore_ps(out + ox, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(out_width - ox)), lanes), v);
   }
 }
 
-/* Two output rows at a time, sixteen columns at a time: each weight broadcast feeds four FMAs. */
+/* Two output rows at a time, sixteen columns at a time: each weight broadcast feeds four FMAs.
+ * Rows of at most eight outputs (7×7 planes) go four rows at a time, eight columns each, so no
+ * FMA works on columns past the row's end. */
 __attribute__((target("avx2,fma")))
 static void wt_f32_dwconv_rows__avx2(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                                      const float *weights, size_t taps, float bias, float low,
                                      float high, size_t out_height, size_t out_width, float *output) {
   const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high), vbias = _mm256_set1_ps(bias);
   size_t oy = 0;
-  for (; oy + 2 <= out_height; oy += 2) {
+  for (; out_width <= 8 && oy + 4 <= out_height; oy += 4) {
+    const float *row = source + (ptrdiff_t)oy * row_step;
+    __m256 a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
+    for (size_t t = 0; t < taps; t++) {
+      const __m256 w = _mm256_broadcast_ss(weights + t);
+      const float *at = row + offsets[t];
+      a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at), a0);
+      a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + row_step), a1);
+      a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + 2 * row_step), a2);
+      a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + 3 * row_step), a3);
+    }
+    float *out = output + oy * out_width;
+    wt_store8(out, 0, out_width, a0, vlow, vhigh);
+    wt_store8(out + out_width, 0, out_width, a1, vlow, vhigh);
+    wt_store8(out + 2 * out_width, 0, out_width, a2, vlow, vhigh);
+    wt_store8(out + 3 * out_width, 0, out_width, a3, vlow, vhigh);
+  }
+  for (; out_width > 8 && oy + 2 <= out_height; oy += 2) {
     const float *row0 = source + (ptrdiff_t)oy * row_step, *row1 = row0 + row_step;
     float *out0 = output + oy * out_width, *out1 = out0 + out_width;
     for (size_t ox = 0; ox < out_width; ox += 16) {
@@ -82,6 +100,10 @@ static void wt_f32_deinterleave2__scalar(const float *row, size_t count, float *
   }
 }
 
+static void wt_f32_copy_row__scalar(const float *row, size_t count, float *target) {
+  for (size_t i = 0; i < count; i++) target[i] = row[i];
+}
+
 #ifdef WT_HAVE_AVX2_PATH
 __attribute__((target("avx2")))
 static void wt_f32_deinterleave2__avx2(const float *row, size_t count, float *even, float *odd) {
@@ -95,16 +117,48 @@ static void wt_f32_deinterleave2__avx2(const float *row, size_t count, float *ev
   }
   wt_f32_deinterleave2__scalar(row + i, count - i, even + i / 2, odd + i / 2);
 }
+
+/* Eight floats at a time; the tail with a masked store, so the padding after the row stays. */
+__attribute__((target("avx2")))
+static void wt_f32_copy_row__avx2(const float *row, size_t count, float *target) {
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) _mm256_storeu_ps(target + i, _mm256_loadu_ps(row + i));
+  if (i < count) {
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(count - i)), lanes);
+    _mm256_maskstore_ps(target + i, mask, _mm256_maskload_ps(row + i, mask));
+  }
+}
 #endif
 
-void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *odd) {
+void wt_f32_fill_phases(const float *plane, size_t height, size_t width, size_t top, size_t left, size_t stride,
+                        size_t row_stride, size_t phase_size, float *phases) {
 #ifdef WT_HAVE_AVX2_PATH
-  if (wt_has_avx2_fma()) {
-    wt_f32_deinterleave2__avx2(row, count, even, odd);
-    return;
-  }
+  const int avx2 = wt_has_avx2_fma();
 #endif
-  wt_f32_deinterleave2__scalar(row, count, even, odd);
+  for (size_t y = 0; y < height; y++) {
+    const float *line = plane + y * width;
+    float *target = phases + (y + top) * row_stride;
+    if (stride == 1) {
+#ifdef WT_HAVE_AVX2_PATH
+      if (avx2) { wt_f32_copy_row__avx2(line, width, target + left); continue; }
+#endif
+      wt_f32_copy_row__scalar(line, width, target + left);
+    } else if (stride == 2) {
+      /* padded column c = column + left goes to phase c % 2 at c / 2 */
+      float *even = left % 2 == 0 ? target : target + phase_size;
+      float *odd = left % 2 == 0 ? target + phase_size : target;
+#ifdef WT_HAVE_AVX2_PATH
+      if (avx2) { wt_f32_deinterleave2__avx2(line, width, even + left / 2, odd + (left + 1) / 2); continue; }
+#endif
+      wt_f32_deinterleave2__scalar(line, width, even + left / 2, odd + (left + 1) / 2);
+    } else {
+      for (size_t column = 0; column < width; column++) {
+        const size_t padded = column + left;
+        target[(padded % stride) * phase_size + padded / stride] = line[column];
+      }
+    }
+  }
 }
 
 static void wt_f32_bias_clamp__scalar(float *values, size_t rows, size_t count, size_t stride, const float *bias,

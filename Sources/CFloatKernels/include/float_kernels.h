@@ -21,10 +21,14 @@ void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t
                         const float *weights, size_t taps, float bias, float low, float high,
                         size_t out_height, size_t out_width, float *output);
 
-/// Splits a row into its even and odd columns: even[j] = row[2j], odd[j] = row[2j + 1]
-/// for the `count` columns of the row.
-/// Example: row {1, 2, 3, 4, 5} → even {1, 3, 5}, odd {2, 4}.
-void wt_f32_deinterleave2(const float *row, size_t count, float *even, float *odd);
+/// Copies one input plane (height × width) into the zero-padded phase planes a depthwise
+/// convolution reads: padded column c = column + left of padded row y + top goes to phase
+/// c % stride (planes `phase_size` floats apart) at row y + top, column c / stride (rows
+/// `row_stride` apart). Only those positions are written, so padding zeroed once stays zero for
+/// every plane of the same shape.
+/// Example: stride 2, left 1, row {1, 2, 3, 4}: phase 0 gets {·, 2, 4}, phase 1 gets {1, 3}.
+void wt_f32_fill_phases(const float *plane, size_t height, size_t width, size_t top, size_t left, size_t stride,
+                        size_t row_stride, size_t phase_size, float *phases);
 
 /// The epilogue of a convolution's SGEMM: row r of `values` (rows of `count` floats, `stride`
 /// apart) becomes clamp(value + bias[r], low, high). `bias` may be NULL (no bias).
