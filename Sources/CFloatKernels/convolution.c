@@ -162,24 +162,34 @@ void wt_f32_fill_phases(const float *plane, size_t height, size_t width, size_t 
 }
 
 static void wt_f32_bias_clamp__scalar(float *values, size_t rows, size_t count, size_t stride, const float *bias,
-                                      float low, float high) {
+                                      const float *addend, float low, float high) {
   for (size_t r = 0; r < rows; r++) {
     float *row = values + r * stride;
+    const float *add = addend ? addend + r * stride : NULL;
     const float b = bias ? bias[r] : 0;
-    for (size_t i = 0; i < count; i++) row[i] = wt_clamp(row[i] + b, low, high);
+    for (size_t i = 0; i < count; i++) row[i] = wt_clamp(row[i] + b + (add ? add[i] : 0), low, high);
   }
 }
 
 #ifdef WT_HAVE_AVX2_PATH
 __attribute__((target("avx2")))
 static void wt_f32_bias_clamp__avx2(float *values, size_t rows, size_t count, size_t stride, const float *bias,
-                                    float low, float high) {
+                                    const float *addend, float low, float high) {
   const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high);
   for (size_t r = 0; r < rows; r++) {
     float *row = values + r * stride;
+    const float *add = addend ? addend + r * stride : NULL;
     const float b = bias ? bias[r] : 0;
     const __m256 vb = _mm256_set1_ps(b);
     size_t i = 0;
+    if (add) {
+      for (; i + 8 <= count; i += 8) {
+        const __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(row + i), vb), _mm256_loadu_ps(add + i));
+        _mm256_storeu_ps(row + i, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)));
+      }
+      for (; i < count; i++) row[i] = wt_clamp(row[i] + b + add[i], low, high);
+      continue;
+    }
     for (; i + 8 <= count; i += 8) {
       const __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + i), vb);
       _mm256_storeu_ps(row + i, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)));
@@ -189,17 +199,16 @@ static void wt_f32_bias_clamp__avx2(float *values, size_t rows, size_t count, si
 }
 #endif
 
-void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias, float low,
-                       float high) {
+void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias, const float *addend,
+                       float low, float high) {
 #ifdef WT_HAVE_AVX2_PATH
   if (wt_has_avx2_fma()) {
-    wt_f32_bias_clamp__avx2(values, rows, count, stride, bias, low, high);
+    wt_f32_bias_clamp__avx2(values, rows, count, stride, bias, addend, low, high);
     return;
   }
 #endif
-  wt_f32_bias_clamp__scalar(values, rows, count, stride, bias, low, high);
+  wt_f32_bias_clamp__scalar(values, rows, count, stride, bias, addend, low, high);
 }
-
 
 void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                         const float *weights, size_t taps, float bias, float low, float high,

@@ -1,12 +1,16 @@
 import Graph
 
-/// One kernel call: a graph node, or a Conv/Gemm with the Relu or Clip after it folded in.
+/// One kernel call: a graph node, or a Conv/Gemm with the Relu or Clip after it folded in, or a
+/// Conv with the residual Add after it (and a Relu or Clip after that) folded in.
 struct Step {
     var name: String
     var op: Op
+    /// The op's inputs, then the addend when there is one.
     var inputs: [String]
     var output: String
     var activation: Activation?
+    /// The other input of a folded Add: the convolution's epilogue adds it before the clamp.
+    var addend: String?
 }
 
 /// A Relu or Clip folded into the kernel before it: a clamp applied while the output is in cache.
@@ -38,7 +42,7 @@ final class Plan {
     private let scratch: UnsafeMutablePointer<Float>
     private let weights: [String: ConstantBuffer]
     /// Every step's operands and output pointer, resolved once so a forward pass allocates nothing.
-    private var bound: [(inputs: [Operand], output: UnsafeMutablePointer<Float>, shape: [Int])] = []
+    private var bound: [(inputs: [Operand], addend: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, shape: [Int])] = []
 
     init(graph: Graph, inputShapes: [String: [Int]], weights: [String: ConstantBuffer]) throws {
         self.inputShapes = inputShapes
@@ -48,7 +52,7 @@ final class Plan {
         let shapes: [String: [Int]]
         do { shapes = try shapeGraph.inferShapes() } catch { throw EngineError("\(error)") }
         self.shapes = shapes
-        let steps = Plan.fuseActivations(graph)
+        let steps = Plan.fuseEpilogues(graph, shapes: shapes)
         self.steps = steps
 
         // Last step that reads each activation; graph outputs live to the end.
@@ -89,8 +93,9 @@ final class Plan {
         }
         scratch = .allocate(capacity: scratchSize)
         bound = steps.map { step in
-            (step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }, pointer(step.output),
-             shapes[step.output]!)
+            let operands = step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }
+            return (step.addend == nil ? operands : operands.dropLast(), step.addend.map { UnsafePointer(pointer($0)) },
+                    pointer(step.output), shapes[step.output]!)
         }
     }
 
@@ -99,22 +104,47 @@ final class Plan {
         scratch.deallocate()
     }
 
-    /// The graph's nodes as steps, with a Relu or Clip that alone reads a Conv or Gemm output
-    /// folded into that step (the intermediate value never exists).
-    static func fuseActivations(_ graph: Graph) -> [Step] {
+    /// The graph's nodes as steps, with what follows a Conv or Gemm folded into its epilogue
+    /// when the Conv or Gemm output has that node as its only reader and is not a graph output
+    /// (the intermediate value never exists):
+    /// - a Relu or Clip;
+    /// - for a Conv, an Add of a same-shaped value computed before it (a residual connection),
+    ///   and a Relu or Clip after that Add.
+    static func fuseEpilogues(_ graph: Graph, shapes: [String: [Int]]) -> [Step] {
         let consumers = graph.consumers()
         let outputs = Set(graph.outputs)
+        var producer: [String: Int] = [:]
+        for (index, node) in graph.nodes.enumerated() { for output in node.outputs { producer[output] = index } }
+        /// The node that alone reads `value`, when `value` is not a graph output.
+        func onlyReader(_ value: String) -> Int? {
+            guard let readers = consumers[value], readers.count == 1, !outputs.contains(value) else { return nil }
+            return readers[0]
+        }
         var steps: [Step] = []
         var folded = Set<Int>()
         for (index, node) in graph.nodes.enumerated() where !folded.contains(index) {
             var step = Step(name: node.name, op: node.op, inputs: node.inputs, output: node.outputs[0], activation: nil)
             switch node.op {
             case .conv, .gemm:
-                if let readers = consumers[node.outputs[0]], readers.count == 1, !outputs.contains(node.outputs[0]),
-                   let activation = Activation(graph.nodes[readers[0]].op) {
+                guard let reader = onlyReader(step.output) else { break }
+                if let activation = Activation(graph.nodes[reader].op) {
                     step.activation = activation
-                    step.output = graph.nodes[readers[0]].outputs[0]
-                    folded.insert(readers[0])
+                    step.output = graph.nodes[reader].outputs[0]
+                    folded.insert(reader)
+                    break
+                }
+                let add = graph.nodes[reader]
+                guard case .conv = node.op, case .add = add.op, add.inputs.count == 2 else { break }
+                let other = add.inputs[0] == step.output ? add.inputs[1] : add.inputs[0]
+                guard other != step.output, shapes[other] == shapes[step.output], (producer[other] ?? -1) < index else { break }
+                step.addend = other
+                step.inputs.append(other)
+                step.output = add.outputs[0]
+                folded.insert(reader)
+                if let next = onlyReader(step.output), let activation = Activation(graph.nodes[next].op) {
+                    step.activation = activation
+                    step.output = graph.nodes[next].outputs[0]
+                    folded.insert(next)
                 }
             default:
                 break
@@ -137,7 +167,7 @@ final class Plan {
         for (step, operands) in zip(steps, bound) {
             do {
                 try Kernels.run(step.op, inputs: operands.inputs, output: operands.output, outputShape: operands.shape,
-                                activation: step.activation, scratch: scratch)
+                                activation: step.activation, addend: operands.addend, scratch: scratch)
             } catch let error as EngineError {
                 throw EngineError("node '\(step.name)' (\(step.op.name)): \(error.description)")
             }

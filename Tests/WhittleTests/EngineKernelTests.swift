@@ -63,6 +63,38 @@ final class EngineKernelTests: XCTestCase {
         }
     }
 
+    /// Residual Adds folded into the convolution after them: a ResNet-style Conv → Add → Relu,
+    /// whose other Add input comes from a convolution listed earlier (the first, listed before
+    /// that input exists, must not take the Add), and a depthwise Conv → Add → Clip.
+    func testResidualAddsFoldIntoConvolutions() throws {
+        var random = SeededRandom(seed: 7)
+        let x = random.tensor([2, 4, 6, 6])
+        let pointwise = ConvAttributes(kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1)
+        let full = ConvAttributes(kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1)
+        let depthwise = ConvAttributes(kernel: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 4)
+        let constants = ["wa": random.tensor([4, 4, 1, 1]), "ba": random.tensor([4]), "wb": random.tensor([4, 4, 3, 3]),
+                         "bb": random.tensor([4]), "wc": random.tensor([4, 1, 3, 3]), "bc": random.tensor([4])]
+        let nodes = [
+            Node(name: "a", op: .conv(pointwise), inputs: ["x", "wa", "ba"], outputs: ["ya"]),
+            Node(name: "b", op: .conv(full), inputs: ["x", "wb", "bb"], outputs: ["yb"]),
+            Node(name: "sum", op: .add, inputs: ["ya", "yb"], outputs: ["s"]),
+            Node(name: "relu", op: .relu, inputs: ["s"], outputs: ["r"]),
+            Node(name: "c", op: .conv(depthwise), inputs: ["r", "wc", "bc"], outputs: ["yc"]),
+            Node(name: "skip", op: .add, inputs: ["r", "yc"], outputs: ["t"]),
+            Node(name: "clip", op: .clip(min: 0, max: 1.5), inputs: ["t"], outputs: ["y"]),
+        ]
+        let graph = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: [1, 4, 6, 6])], outputs: ["y"], nodes: nodes,
+                          initializers: constants)
+        let y = try Engine(graph: graph).run(["x": x])["y"]!
+
+        let ya = referenceConv(x, constants["wa"]!, constants["ba"]!, pointwise)
+        let yb = referenceConv(x, constants["wb"]!, constants["bb"]!, full)
+        let r = zip(ya, yb).map { max($0 + $1, 0) }
+        let yc = referenceConv(Tensor(shape: x.shape, floats: r), constants["wc"]!, constants["bc"]!, depthwise)
+        let expected = zip(r, yc).map { min(max($0 + $1, 0), 1.5) }
+        XCTAssertLessThan(relativeError(y.floats, expected), 1e-5)
+    }
+
     func testConvTransposeMatchesScatterLoops() throws {
         var random = SeededRandom(seed: 2)
         for (stride, pad, group) in [(2, 0, 1), (2, 1, 1), (1, 1, 2), (3, 0, 1)] {

@@ -31,9 +31,11 @@ void wt_f32_fill_phases(const float *plane, size_t height, size_t width, size_t 
                         size_t row_stride, size_t phase_size, float *phases);
 
 /// The epilogue of a convolution's SGEMM: row r of `values` (rows of `count` floats, `stride`
-/// apart) becomes clamp(value + bias[r], low, high). `bias` may be NULL (no bias).
-/// Example: rows {1, −2}, {3, 9}, bias {1, −1}, clamp [0, 6] → {2, 0}, {2, 6}.
-void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias,
+/// apart) becomes clamp(value + bias[r] + addend, low, high), where `addend` (a residual Add
+/// folded into the convolution) has the same layout as `values`. `bias` and `addend` may be NULL.
+/// Example: rows {1, −2}, {3, 9}, bias {1, −1}, no addend, clamp [0, 6] → {2, 0}, {2, 6}; with
+/// addend rows {1, 1}, {−5, 0} → {3, 0}, {0, 6}.
+void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias, const float *addend,
                        float low, float high);
 
 /// The smallest and largest of `count` values, folded into *low and *high (NaNs are skipped).

@@ -23,8 +23,10 @@ enum Convolution {
         weight[1] * a.kernel[0] * a.kernel[1] * input[2] * input[3]
     }
 
+    /// `addend` (a residual Add folded in, shaped like the output) is added before the clamp.
     static func conv(_ a: ConvAttributes, x: Operand, w: Operand, bias: Operand?, output: UnsafeMutablePointer<Float>,
-                     outputShape: [Int], activation: Activation?, columns: UnsafeMutablePointer<Float>) {
+                     outputShape: [Int], activation: Activation?, addend: UnsafePointer<Float>?,
+                     columns: UnsafeMutablePointer<Float>) {
         let (batch, inChannels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (outChannels, outHeight, outWidth) = (outputShape[1], outputShape[2], outputShape[3])
         let groupIn = inChannels / a.group, groupOut = outChannels / a.group
@@ -34,9 +36,15 @@ enum Convolution {
         for n in 0..<batch {
             let image = x.pointer + n * inChannels * inPlane
             let result = output + n * outChannels * outPlane
+            let imageAddend = addend.map { $0 + n * outChannels * outPlane }
             if isDepthwise(a, weight: w.shape) {
-                depthwise(a, image: image, inputShape: x.shape, w: w, bias: bias?.pointer, clamp: (low, high),
+                // With an addend the clamp waits for the epilogue pass that adds it.
+                depthwise(a, image: image, inputShape: x.shape, w: w, bias: bias?.pointer,
+                          clamp: imageAddend == nil ? (low, high) : (-.infinity, .infinity),
                           output: result, outputShape: outputShape, phases: columns)
+                if let imageAddend {
+                    wt_f32_bias_clamp(result, outChannels, outPlane, outPlane, nil, imageAddend, low, high)
+                }
                 continue
             }
             let block = columnBlock(rows: groupOut, depth: kernelSize, columns: outPlane)
@@ -51,13 +59,15 @@ enum Convolution {
                 }
                 let groupResult = result + g * groupOut * outPlane
                 let groupBias = bias.map { $0.pointer + g * groupOut }
+                let groupAddend = imageAddend.map { $0 + g * groupOut * outPlane }
                 for start in stride(from: 0, to: outPlane, by: block) {
                     let count = min(block, outPlane - start)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(count), Int32(kernelSize),
                                 1, w.pointer + g * groupOut * kernelSize, Int32(kernelSize), source + start, Int32(outPlane),
                                 0, groupResult + start, Int32(outPlane))
-                    if groupBias != nil || activation != nil {
-                        wt_f32_bias_clamp(groupResult + start, groupOut, count, outPlane, groupBias, low, high)
+                    if groupBias != nil || activation != nil || groupAddend != nil {
+                        wt_f32_bias_clamp(groupResult + start, groupOut, count, outPlane, groupBias,
+                                          groupAddend.map { $0 + start }, low, high)
                     }
                 }
             }
@@ -203,7 +213,7 @@ enum Convolution {
         if let bias {
             for n in 0..<batch {
                 let plane = outHeight * outWidth
-                wt_f32_bias_clamp(output + n * outChannels * plane, outChannels, plane, plane, bias.pointer, -.infinity, .infinity)
+                wt_f32_bias_clamp(output + n * outChannels * plane, outChannels, plane, plane, bias.pointer, nil, -.infinity, .infinity)
             }
         }
     }

@@ -27,14 +27,15 @@ enum Kernels {
         guard a.kernel.count == 2 else { throw EngineError("\(op.name) with \(a.kernel.count) spatial dimensions is not supported (2 are)") }
     }
 
-    /// Runs `op`; `activation`, folded in from a following Relu/Clip, only comes with Conv and Gemm.
+    /// Runs `op`; `activation`, folded in from a following Relu/Clip, only comes with Conv and
+    /// Gemm, and `addend`, folded in from a following Add, only with Conv (see `Plan.fuseEpilogues`).
     static func run(_ op: Op, inputs: [Operand], output: UnsafeMutablePointer<Float>, outputShape: [Int],
-                    activation: Activation?, scratch: UnsafeMutablePointer<Float>) throws {
+                    activation: Activation?, addend: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>) throws {
         let count = outputShape.reduce(1, *)
         switch op {
         case .conv(let a):
-            Convolution.conv(a, x: inputs[0], w: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil,
-                             output: output, outputShape: outputShape, activation: activation, columns: scratch)
+            Convolution.conv(a, x: inputs[0], w: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil, output: output,
+                             outputShape: outputShape, activation: activation, addend: addend, columns: scratch)
         case .convTranspose(let a, _):
             Convolution.convTranspose(a, x: inputs[0], w: inputs[1], bias: inputs.count > 2 ? inputs[2] : nil,
                                       output: output, outputShape: outputShape, columns: scratch)
