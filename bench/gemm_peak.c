@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
   if (wt_cpu_has_avxvnni()) {
     printf(", \"peak_vnni_gops\": %.1f", peak_vnni(seconds));
     for (int i = 0; i < 3; i++)
-      printf(", \"avxvnni_4x16c4_k%zu_gops\": %.1f", depths[i], kernel_gops(wt_qu8_gemm_4x16c4__avxvnni, 16, depths[i], 0, seconds));
+      printf(", \"avxvnni_6x16c4_k%zu_gops\": %.1f", depths[i], kernel_gops(wt_qu8_gemm_6x16c4__avxvnni, 16, depths[i], 0, seconds));
   }
   if (wt_cpu_has_avx512vnni()) {
     printf(", \"peak_vnni512_gops\": %.1f", peak_vnni512(seconds));

@@ -27,7 +27,7 @@ void wt_qu8_mul__avx2(const wt_op_call *call);
 void wt_qu8_mean__avx2(const wt_op_call *call);
 /* The GEMM micro-kernels (gemm_driver.h): MR × NR pixels × channels, depth in groups of 4. */
 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *tile);     /* panel int16 (wt_widen_panel__avx2) */
-void wt_qu8_gemm_4x16c4__avxvnni(const wt_gemm_tile *tile); /* panel uint8 */
+void wt_qu8_gemm_6x16c4__avxvnni(const wt_gemm_tile *tile); /* panel uint8 */
 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out);
 void wt_qu8_gemm_8x32c4__avx512vnni(const wt_gemm_tile *tile); /* panel uint8 */
 void wt_qu8_conv__avx512vnni(const wt_op_call *call);            /* depthwise or GEMM (vpdpbusd on ZMM) */
