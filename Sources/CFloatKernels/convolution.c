@@ -35,14 +35,17 @@ static inline void wt_store8(float *out, size_t ox, size_t out_width, __m256 v, 
 
 /* Two output rows at a time, sixteen columns at a time: each weight broadcast feeds four FMAs.
  * Rows of at most eight outputs (7×7 planes) go four rows at a time, eight columns each, so no
- * FMA works on columns past the row's end. */
+ * FMA works on columns past the row's end. When the row count is not a multiple of the tile's,
+ * the last tile ends at the last row and recomputes a few rows the one before it wrote (the
+ * same values): a lone row would be one chain of dependent FMAs, 25 long for a 5×5 kernel. */
 __attribute__((target("avx2,fma")))
 static void wt_f32_dwconv_rows__avx2(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                                      const float *weights, size_t taps, float bias, float low,
                                      float high, size_t out_height, size_t out_width, float *output) {
   const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high), vbias = _mm256_set1_ps(bias);
   size_t oy = 0;
-  for (; out_width <= 8 && oy + 4 <= out_height; oy += 4) {
+  for (size_t done = 0; out_width <= 8 && out_height >= 4 && done < out_height; done += 4, oy = out_height) {
+    oy = done + 4 <= out_height ? done : out_height - 4;
     const float *row = source + (ptrdiff_t)oy * row_step;
     __m256 a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
     for (size_t t = 0; t < taps; t++) {
@@ -59,7 +62,8 @@ static void wt_f32_dwconv_rows__avx2(const float *source, ptrdiff_t row_step, co
     wt_store8(out + 2 * out_width, 0, out_width, a2, vlow, vhigh);
     wt_store8(out + 3 * out_width, 0, out_width, a3, vlow, vhigh);
   }
-  for (; out_width > 8 && oy + 2 <= out_height; oy += 2) {
+  for (size_t done = 0; out_width > 8 && out_height >= 2 && done < out_height; done += 2, oy = out_height) {
+    oy = done + 2 <= out_height ? done : out_height - 2;
     const float *row0 = source + (ptrdiff_t)oy * row_step, *row1 = row0 + row_step;
     float *out0 = output + oy * out_width, *out1 = out0 + out_width;
     for (size_t ox = 0; ox < out_width; ox += 16) {
