@@ -1,4 +1,4 @@
-/* The Engine's convolution loops: depthwise rows, the stride-2 deinterleave, the SGEMM epilogue. */
+/* The Engine's convolution loops: depthwise rows, the phase-plane fill, the SGEMM epilogue. */
 #include "cpu_features.h"
 #include "float_kernels.h"
 
@@ -21,70 +21,89 @@ static void wt_f32_dwconv_rows__scalar(const float *source, ptrdiff_t row_step, 
 }
 
 #ifdef WT_HAVE_AVX2_PATH
+/* The mask of the first `count` (< 8) lanes, for a row's tail. */
+__attribute__((target("avx2")))
+static inline __m256i wt_tail_mask(size_t count) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 /* Eight outputs of one row starting at ox, clamped and stored (fewer at the row's end). */
 __attribute__((target("avx2,fma")))
 static inline void wt_store8(float *out, size_t ox, size_t out_width, __m256 v, __m256 vlow, __m256 vhigh) {
   v = _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)); /* in this order a NaN passes through */
-  if (ox + 8 <= out_width) {
+  if (ox + 8 <= out_width)
     _mm256_storeu_ps(out + ox, v);
-  } else {
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    _mm256_maskstore_ps(out + ox, _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(out_width - ox)), lanes), v);
+  else
+    _mm256_maskstore_ps(out + ox, wt_tail_mask(out_width - ox), v);
+}
+
+/* Output rows oy..oy + 3 of at most eight outputs each: each weight broadcast feeds four FMAs. */
+__attribute__((target("avx2,fma")))
+static inline void wt_dw_rows4x8(const float *row, ptrdiff_t row_step, const ptrdiff_t *offsets, const float *weights,
+                                 size_t taps, __m256 vbias, __m256 vlow, __m256 vhigh, float *out, size_t out_width) {
+  __m256 a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
+  for (size_t t = 0; t < taps; t++) {
+    const __m256 w = _mm256_broadcast_ss(weights + t);
+    const float *at = row + offsets[t];
+    a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at), a0);
+    a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + row_step), a1);
+    a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + 2 * row_step), a2);
+    a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + 3 * row_step), a3);
+  }
+  wt_store8(out, 0, out_width, a0, vlow, vhigh);
+  wt_store8(out + out_width, 0, out_width, a1, vlow, vhigh);
+  wt_store8(out + 2 * out_width, 0, out_width, a2, vlow, vhigh);
+  wt_store8(out + 3 * out_width, 0, out_width, a3, vlow, vhigh);
+}
+
+/* Output rows oy and oy + 1, sixteen columns at a time: each weight broadcast feeds four FMAs. */
+__attribute__((target("avx2,fma")))
+static inline void wt_dw_rows2x16(const float *row0, ptrdiff_t row_step, const ptrdiff_t *offsets, const float *weights,
+                                  size_t taps, __m256 vbias, __m256 vlow, __m256 vhigh, float *out0, size_t out_width) {
+  const float *row1 = row0 + row_step;
+  float *out1 = out0 + out_width;
+  for (size_t ox = 0; ox < out_width; ox += 16) {
+    __m256 a0 = vbias, b0 = vbias, a1 = vbias, b1 = vbias;
+    for (size_t t = 0; t < taps; t++) {
+      const __m256 w = _mm256_broadcast_ss(weights + t);
+      const ptrdiff_t at = offsets[t] + (ptrdiff_t)ox;
+      a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row0 + at), a0);
+      b0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row0 + at + 8), b0);
+      a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row1 + at), a1);
+      b1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row1 + at + 8), b1);
+    }
+    wt_store8(out0, ox, out_width, a0, vlow, vhigh);
+    wt_store8(out1, ox, out_width, a1, vlow, vhigh);
+    if (ox + 8 < out_width) {
+      wt_store8(out0, ox + 8, out_width, b0, vlow, vhigh);
+      wt_store8(out1, ox + 8, out_width, b1, vlow, vhigh);
+    }
   }
 }
 
-/* Two output rows at a time, sixteen columns at a time: each weight broadcast feeds four FMAs.
- * Rows of at most eight outputs (7×7 planes) go four rows at a time, eight columns each, so no
- * FMA works on columns past the row's end. When the row count is not a multiple of the tile's,
- * the last tile ends at the last row and recomputes a few rows the one before it wrote (the
- * same values): a lone row would be one chain of dependent FMAs, 25 long for a 5×5 kernel. */
+/* Tiles of two rows by sixteen columns, or of four rows by eight columns when rows hold at most
+ * eight outputs (7×7 planes), so no FMA works on columns past the row's end. When the row count
+ * is not a multiple of the tile's, the last tile ends at the last row and recomputes a few rows
+ * the one before it wrote (the same values): a lone row would be one chain of dependent FMAs,
+ * 25 long for a 5×5 kernel. Planes shorter than a tile go row by row. */
 __attribute__((target("avx2,fma")))
 static void wt_f32_dwconv_rows__avx2(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                                      const float *weights, size_t taps, float bias, float low,
                                      float high, size_t out_height, size_t out_width, float *output) {
   const __m256 vlow = _mm256_set1_ps(low), vhigh = _mm256_set1_ps(high), vbias = _mm256_set1_ps(bias);
-  size_t oy = 0;
-  for (size_t done = 0; out_width <= 8 && out_height >= 4 && done < out_height; done += 4, oy = out_height) {
-    oy = done + 4 <= out_height ? done : out_height - 4;
-    const float *row = source + (ptrdiff_t)oy * row_step;
-    __m256 a0 = vbias, a1 = vbias, a2 = vbias, a3 = vbias;
-    for (size_t t = 0; t < taps; t++) {
-      const __m256 w = _mm256_broadcast_ss(weights + t);
-      const float *at = row + offsets[t];
-      a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at), a0);
-      a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + row_step), a1);
-      a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + 2 * row_step), a2);
-      a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(at + 3 * row_step), a3);
+  const size_t tile = out_width <= 8 ? 4 : 2;
+  if (out_height >= tile) {
+    for (size_t done = 0; done < out_height; done += tile) {
+      const size_t oy = done + tile <= out_height ? done : out_height - tile;
+      const float *row = source + (ptrdiff_t)oy * row_step;
+      if (tile == 4)
+        wt_dw_rows4x8(row, row_step, offsets, weights, taps, vbias, vlow, vhigh, output + oy * out_width, out_width);
+      else
+        wt_dw_rows2x16(row, row_step, offsets, weights, taps, vbias, vlow, vhigh, output + oy * out_width, out_width);
     }
-    float *out = output + oy * out_width;
-    wt_store8(out, 0, out_width, a0, vlow, vhigh);
-    wt_store8(out + out_width, 0, out_width, a1, vlow, vhigh);
-    wt_store8(out + 2 * out_width, 0, out_width, a2, vlow, vhigh);
-    wt_store8(out + 3 * out_width, 0, out_width, a3, vlow, vhigh);
+    return;
   }
-  for (size_t done = 0; out_width > 8 && out_height >= 2 && done < out_height; done += 2, oy = out_height) {
-    oy = done + 2 <= out_height ? done : out_height - 2;
-    const float *row0 = source + (ptrdiff_t)oy * row_step, *row1 = row0 + row_step;
-    float *out0 = output + oy * out_width, *out1 = out0 + out_width;
-    for (size_t ox = 0; ox < out_width; ox += 16) {
-      __m256 a0 = vbias, b0 = vbias, a1 = vbias, b1 = vbias;
-      for (size_t t = 0; t < taps; t++) {
-        const __m256 w = _mm256_broadcast_ss(weights + t);
-        const ptrdiff_t at = offsets[t] + (ptrdiff_t)ox;
-        a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row0 + at), a0);
-        b0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row0 + at + 8), b0);
-        a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row1 + at), a1);
-        b1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(row1 + at + 8), b1);
-      }
-      wt_store8(out0, ox, out_width, a0, vlow, vhigh);
-      wt_store8(out1, ox, out_width, a1, vlow, vhigh);
-      if (ox + 8 < out_width) {
-        wt_store8(out0, ox + 8, out_width, b0, vlow, vhigh);
-        wt_store8(out1, ox + 8, out_width, b1, vlow, vhigh);
-      }
-    }
-  }
-  for (; oy < out_height; oy++) {
+  for (size_t oy = 0; oy < out_height; oy++) {
     const float *row = source + (ptrdiff_t)oy * row_step;
     float *out = output + oy * out_width;
     for (size_t ox = 0; ox < out_width; ox += 8) {
@@ -128,8 +147,7 @@ static void wt_f32_copy_row__avx2(const float *row, size_t count, float *target)
   size_t i = 0;
   for (; i + 8 <= count; i += 8) _mm256_storeu_ps(target + i, _mm256_loadu_ps(row + i));
   if (i < count) {
-    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(count - i)), lanes);
+    const __m256i mask = wt_tail_mask(count - i);
     _mm256_maskstore_ps(target + i, mask, _mm256_maskload_ps(row + i, mask));
   }
 }
@@ -171,7 +189,7 @@ static void wt_f32_bias_clamp__scalar(float *values, size_t rows, size_t count, 
     float *row = values + r * stride;
     const float *add = addend ? addend + r * stride : NULL;
     const float b = bias ? bias[r] : 0;
-    for (size_t i = 0; i < count; i++) row[i] = wt_clamp(row[i] + b + (add ? add[i] : 0), low, high);
+    for (size_t i = 0; i < count; i++) row[i] = wt_clamp(add ? row[i] + b + add[i] : row[i] + b, low, high);
   }
 }
 
@@ -186,19 +204,12 @@ static void wt_f32_bias_clamp__avx2(float *values, size_t rows, size_t count, si
     const float b = bias ? bias[r] : 0;
     const __m256 vb = _mm256_set1_ps(b);
     size_t i = 0;
-    if (add) {
-      for (; i + 8 <= count; i += 8) {
-        const __m256 v = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(row + i), vb), _mm256_loadu_ps(add + i));
-        _mm256_storeu_ps(row + i, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)));
-      }
-      for (; i < count; i++) row[i] = wt_clamp(row[i] + b + add[i], low, high);
-      continue;
-    }
     for (; i + 8 <= count; i += 8) {
-      const __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + i), vb);
+      __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + i), vb);
+      if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(add + i));
       _mm256_storeu_ps(row + i, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)));
     }
-    for (; i < count; i++) row[i] = wt_clamp(row[i] + b, low, high);
+    for (; i < count; i++) row[i] = wt_clamp(add ? row[i] + b + add[i] : row[i] + b, low, high);
   }
 }
 #endif

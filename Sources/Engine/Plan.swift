@@ -5,12 +5,14 @@ import Graph
 struct Step {
     var name: String
     var op: Op
-    /// The op's inputs, then the addend when there is one.
     var inputs: [String]
     var output: String
     var activation: Activation?
     /// The other input of a folded Add: the convolution's epilogue adds it before the clamp.
     var addend: String?
+
+    /// Every value the step reads: the op's inputs and the addend.
+    var reads: [String] { addend.map { inputs + [$0] } ?? inputs }
 }
 
 /// A Relu or Clip folded into the kernel before it: a clamp applied while the output is in cache.
@@ -57,7 +59,7 @@ final class Plan {
 
         // Last step that reads each activation; graph outputs live to the end.
         var lastUse: [String: Int] = [:]
-        for (index, step) in steps.enumerated() { for input in step.inputs { lastUse[input] = index } }
+        for (index, step) in steps.enumerated() { for input in step.reads { lastUse[input] = index } }
         for output in graph.outputs { lastUse[output] = steps.count }
 
         var capacities: [Int] = []
@@ -81,7 +83,7 @@ final class Plan {
             allocate(step.output)
             let inputShapes = step.inputs.map { shapes[$0]! }
             scratchSize = max(scratchSize, try Kernels.scratchSize(step.op, inputs: inputShapes, output: shapes[step.output]!))
-            for input in Set(step.inputs) where lastUse[input] == index {
+            for input in Set(step.reads) where lastUse[input] == index {
                 if let slot = slotOf[input] { free.append(slot) }
             }
         }
@@ -93,9 +95,8 @@ final class Plan {
         }
         scratch = .allocate(capacity: scratchSize)
         bound = steps.map { step in
-            let operands = step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) }
-            return (step.addend == nil ? operands : operands.dropLast(), step.addend.map { UnsafePointer(pointer($0)) },
-                    pointer(step.output), shapes[step.output]!)
+            (step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) },
+             step.addend.map { UnsafePointer(pointer($0)) }, pointer(step.output), shapes[step.output]!)
         }
     }
 
@@ -138,7 +139,6 @@ final class Plan {
                 let other = add.inputs[0] == step.output ? add.inputs[1] : add.inputs[0]
                 guard other != step.output, shapes[other] == shapes[step.output], (producer[other] ?? -1) < index else { break }
                 step.addend = other
-                step.inputs.append(other)
                 step.output = add.outputs[0]
                 folded.insert(reader)
                 if let next = onlyReader(step.output), let activation = Activation(graph.nodes[next].op) {

@@ -33,6 +33,11 @@ static inline uint8_t wt_clamp_u8(int64_t v, int32_t low, int32_t high) {
   return (uint8_t)(v < low ? low : (v > high ? high : v));
 }
 
+/* Whether an output clamp starts at or above the zero point (a ReLU folded in): every
+ * requantized q ≤ 0 then gives the same byte, so the SIMD kernels may take the shorter rounding
+ * that is exact only for q > 0 (`negatives_clamped` in requantize_avx2.h, requantize_avx512.h). */
+static inline int wt_clamps_negatives(int32_t act_min, int32_t zero_point) { return act_min >= zero_point; }
+
 /* Every kernel takes the op record, its operand tensors and their arena pointers. */
 typedef struct {
   const wt_op *op;

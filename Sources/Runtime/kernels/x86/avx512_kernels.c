@@ -97,7 +97,7 @@ static inline __attribute__((always_inline)) WT_AVX512 void gemm_4x32(const wt_g
 /* One copy per case, each with its branches fixed: 16 or 32 channels; a clamp at or above the
  * zero point (wt_round_product_avx512) or not. */
 WT_AVX512 void wt_qu8_gemm_8x32c4__avx512vnni(const wt_gemm_tile *t) {
-  const int clamped = t->act_min >= t->output_zero_point;
+  const int clamped = wt_clamps_negatives(t->act_min, t->output_zero_point);
   if (t->columns > 16) {
     if (clamped) gemm_4x32(t, 1, 1); else gemm_4x32(t, 1, 0);
   } else {
@@ -225,7 +225,7 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   b.rq1 = wt_requant_avx512_load(mult + c + (count1 > 0 ? 16 : 0), shift + c + (count1 > 0 ? 16 : 0), count1);
   size_t oy0, oy1;
   wt_band_rows(&job->bands, task % job->bands.count, &oy0, &oy1);
-  const int clamped = op->act_min >= job->call->out->zero_point;
+  const int clamped = wt_clamps_negatives(op->act_min, job->call->out->zero_point);
   if (kh == 3 && kw == 3)
     dw_3x3(&b, oy0, oy1, clamped);
   else if (kh == 5 && kw == 5)

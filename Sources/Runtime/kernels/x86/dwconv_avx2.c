@@ -152,7 +152,7 @@ static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   b.rq_hi = wt_requant_avx2_load(mult16 + 8, shift16 + 8);
   size_t oy0, oy1;
   wt_band_rows(&j->bands, index % j->bands.count, &oy0, &oy1);
-  const int clamped = j->call->op->act_min >= j->call->out->zero_point;
+  const int clamped = wt_clamps_negatives(j->call->op->act_min, j->call->out->zero_point);
   if (kh == 3 && kw == 3)
     run_3x3(&b, oy0, oy1, clamped);
   else if (kh == 5 && kw == 5)

@@ -111,7 +111,7 @@ static inline __attribute__((always_inline)) WT_AVX2 void gemm_4x8(const wt_gemm
 
 /* One copy with and without a clamp at or above the zero point (wt_requantize_avx2). */
 WT_AVX2 void wt_qu8_gemm_4x8c4__avx2(const wt_gemm_tile *t) {
-  if (t->act_min >= t->output_zero_point) gemm_4x8(t, 1); else gemm_4x8(t, 0);
+  if (wt_clamps_negatives(t->act_min, t->output_zero_point)) gemm_4x8(t, 1); else gemm_4x8(t, 0);
 }
 
 WT_AVX2 void wt_widen_panel__avx2(const uint8_t *panel, size_t count, void *out) {
@@ -184,7 +184,7 @@ static inline __attribute__((always_inline)) WT_AVXVNNI void gemm_6x16(const wt_
 }
 
 WT_AVXVNNI void wt_qu8_gemm_6x16c4__avxvnni(const wt_gemm_tile *t) {
-  if (t->act_min >= t->output_zero_point) gemm_6x16(t, 1); else gemm_6x16(t, 0);
+  if (wt_clamps_negatives(t->act_min, t->output_zero_point)) gemm_6x16(t, 1); else gemm_6x16(t, 0);
 }
 
 static const wt_gemm_ukernel avx2 = {.nr = 8, .prepare = wt_widen_panel__avx2, .run = wt_qu8_gemm_4x8c4__avx2};
