@@ -90,13 +90,14 @@ public enum Compression {
         return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: plan.qdqGraph(integer))
     }
 
-    /// Data-free int8 (ZeroQ): `count` inputs distilled from the BatchNormalization statistics
-    /// of `unfused` (the model as imported, before BN folding), then `int8` on them for `graph`.
-    public static func dataFree(_ graph: Graph, unfused: Graph, count: Int = 32, observer: Observer, biasCorrection: Bool = true,
-                                progress: (String) -> Void = { _ in }) throws -> Result {
-        progress("no calibration images: distilling \(count) from the model's BatchNorm statistics (ZeroQ)")
-        let distilled = try ZeroQ.distill(unfused, count: count) { iteration, loss in
-            progress(String(format: "  iteration %d: statistics loss %.4f", iteration, loss))
+    /// Data-free int8 (ZeroQ): `count` inputs distilled on `source` towards `targets` (from
+    /// `ZeroQ.targets`), then `int8` on them for `graph`. `source` is the graph the targets name
+    /// tensors of: the model as imported, before BN folding, for BatchNorm targets.
+    public static func dataFree(_ graph: Graph, source: Graph, targets: [ZeroQ.Target], count: Int = 8, observer: Observer,
+                                biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
+        progress("no calibration images: distilling \(count) towards the statistics of \(targets.count) layers (ZeroQ)")
+        let distilled = try ZeroQ.distill(source, targets: targets, count: count) { iteration, loss in
+            progress(String(format: "  iteration %d: loss %.4f", iteration, loss))
         }
         return try int8(graph, batches: [distilled], observer: observer, biasCorrection: biasCorrection, progress: progress)
     }

@@ -104,11 +104,11 @@ final class FusionTests: XCTestCase {
         let path = try Paths.shared("models/fusion/repvgg/model.onnx")
         let graph = try ModelLoader.load(path: path).graph
         let unfused = try ModelLoader.load(path: path, simplify: false).graph
-        let result = try Compression.dataFree(graph, unfused: unfused, observer: .mse)
+        let result = try Compression.dataFree(graph, source: unfused, targets: try ZeroQ.targets(unfused), observer: .mse)
         let hits = try testHits(graph, result, try LabeledData(folder: try Paths.shared("data/mnist")))
         XCTAssertLessThanOrEqual(hits.float - hits.int8, 60, "ZeroQ int8 \(hits.int8) against float \(hits.float) of 2,000")
         print("RepVGG MNIST test digits, ZeroQ: int8 \(hits.int8), float \(hits.float) of 2,000")
-        XCTAssertThrowsError(try ZeroQ.distill(graph, count: 2)) { error in
+        XCTAssertThrowsError(try ZeroQ.targets(graph)) { error in
             XCTAssert("\(error)".contains("BatchNormalization"), "\(error)")
         }
     }

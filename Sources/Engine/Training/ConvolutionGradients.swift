@@ -95,21 +95,20 @@ enum ConvolutionGradients {
         }
     }
 
+    /// dx, and dw unless it is nil.
     private static func depthwiseBackward<T: TrainingScalar>(_ g: Geometry, channel: Int, x: UnsafePointer<T>, w: UnsafePointer<T>,
-                                                             dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, dw: UnsafeMutablePointer<T>) {
+                                                             dy: UnsafePointer<T>, dx: UnsafeMutablePointer<T>, dw: UnsafeMutablePointer<T>?) {
         let taps = g.kernel.0 * g.kernel.1, step = g.stride.1
         g.forEachSegment(channel0: channel) { entry, input, range in
             let tap = channel * taps + entry / g.positions, at = entry % g.positions, weight = w[tap]
-            var sum: T = 0
-            if step == 1 {
+            if step == 1 { // contiguous: the loop vectorizes
                 for ox in range { dx[input + ox] += weight * dy[at + ox] }
-                for ox in range { sum += dy[at + ox] * x[input + ox] }
             } else {
-                for ox in range {
-                    dx[input + ox * step] += weight * dy[at + ox]
-                    sum += dy[at + ox] * x[input + ox * step]
-                }
+                for ox in range { dx[input + ox * step] += weight * dy[at + ox] }
             }
+            guard let dw else { return }
+            var sum: T = 0
+            for ox in range { sum += dy[at + ox] * x[input + ox * step] }
             dw[tap] += sum
         }
     }
@@ -154,10 +153,12 @@ enum ConvolutionGradients {
         return y
     }
 
-    /// Gradients of x, w and (when the conv has one) the bias.
-    static func backward<T: TrainingScalar>(_ a: ConvAttributes, x: Buffer<T>, w: Buffer<T>, hasBias: Bool, dy: Buffer<T>) -> [Buffer<T>?] {
+    /// Gradients of x, w and (when the conv has one) the bias; of x alone when not `parameters`.
+    static func backward<T: TrainingScalar>(_ a: ConvAttributes, x: Buffer<T>, w: Buffer<T>, hasBias: Bool, dy: Buffer<T>,
+                                            parameters: Bool = true) -> [Buffer<T>?] {
         let g = Geometry(a, input: x.shape, outChannels: dy.shape[1], outHeight: dy.shape[2], outWidth: dy.shape[3])
-        var dx = Buffer<T>(zeros: x.shape), dw = Buffer<T>(zeros: w.shape), db = Buffer<T>(zeros: [g.outChannels])
+        var dx = Buffer<T>(zeros: x.shape), dw = Buffer<T>(zeros: parameters ? w.shape : [0])
+        var db = Buffer<T>(zeros: [parameters ? g.outChannels : 0])
         var scratch = [T](repeating: 0, count: g.isPointwise ? 1 : g.depth * g.positions)
         x.values.withUnsafeBufferPointer { xs in w.values.withUnsafeBufferPointer { ws in dy.values.withUnsafeBufferPointer { dys in
             dx.values.withUnsafeMutableBufferPointer { dxs in dw.values.withUnsafeMutableBufferPointer { dws in
@@ -168,13 +169,15 @@ enum ConvolutionGradients {
                             let dyGroup = dys.baseAddress! + n * g.outputImage + group * g.groupOut * g.positions
                             if g.isDepthwise {
                                 depthwiseBackward(g, channel: group, x: xs.baseAddress! + n * g.inputImage, w: ws.baseAddress!,
-                                                  dy: dyGroup, dx: image, dw: dws.baseAddress!)
+                                                  dy: dyGroup, dx: image, dw: parameters ? dws.baseAddress! : nil)
                                 continue
                             }
-                            let columns = g.columns(xs.baseAddress! + n * g.inputImage, group: group, scratch: s.baseAddress!)
-                            T.gemm(transA: false, transB: true, m: g.groupOut, n: g.depth, k: g.positions, alpha: 1, a: dyGroup,
-                                   lda: g.positions, b: columns, ldb: g.positions, beta: 1,
-                                   c: dws.baseAddress! + group * g.groupOut * g.depth, ldc: g.depth)
+                            if parameters {
+                                let columns = g.columns(xs.baseAddress! + n * g.inputImage, group: group, scratch: s.baseAddress!)
+                                T.gemm(transA: false, transB: true, m: g.groupOut, n: g.depth, k: g.positions, alpha: 1, a: dyGroup,
+                                       lda: g.positions, b: columns, ldb: g.positions, beta: 1,
+                                       c: dws.baseAddress! + group * g.groupOut * g.depth, ldc: g.depth)
+                            }
                             // Wᵀ · dY: straight into dx when pointwise, else into the scratch and scattered.
                             let target = g.isPointwise ? image + group * g.groupIn * g.positions : s.baseAddress!
                             T.gemm(transA: true, transB: false, m: g.depth, n: g.positions, k: g.groupOut, alpha: 1,
@@ -182,11 +185,12 @@ enum ConvolutionGradients {
                                    beta: 0, c: target, ldc: g.positions)
                             if !g.isPointwise { g.scatter(s.baseAddress!, group: group, onto: image) }
                         }
-                        if hasBias { addChannelSums(dys.baseAddress! + n * g.outputImage, plane: g.positions, to: &db) }
+                        if hasBias, parameters { addChannelSums(dys.baseAddress! + n * g.outputImage, plane: g.positions, to: &db) }
                     }
                 }
             } }
         } } }
+        guard parameters else { return [dx] }
         return [dx, dw] + (hasBias ? [db] : [])
     }
 

@@ -60,10 +60,10 @@ enum Differentiable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     static func backward<T: TrainingScalar>(_ op: Op, _ x: [Buffer<T>], output y: Buffer<T>, gradient dy: Buffer<T>,
-                                            training: Bool, saved: [Int]) throws -> [Buffer<T>?] {
+                                            training: Bool, saved: [Int], parameters: Bool = true) throws -> [Buffer<T>?] {
         switch op {
         case .conv(let a):
-            return ConvolutionGradients.backward(a, x: x[0], w: x[1], hasBias: x.count > 2, dy: dy)
+            return ConvolutionGradients.backward(a, x: x[0], w: x[1], hasBias: x.count > 2, dy: dy, parameters: parameters)
         case .gemm(let alpha, let beta, let transA, let transB):
             return LinearGradients.gemmBackward(x[0], x[1], x.count > 2 ? x[2] : nil, alpha: T(alpha), beta: T(beta),
                                                 transA: transA, transB: transB, dy: dy)

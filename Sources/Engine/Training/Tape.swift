@@ -96,8 +96,9 @@ public final class Tape<T: TrainingScalar> {
 
     /// Gradients of the loss whose gradients with respect to graph outputs are `seeds` (by output
     /// name; an output without a seed contributes nothing), for every value the seeds reach:
-    /// graph inputs, parameters and intermediate values, by name.
-    public func backward(_ seeds: [String: Buffer<T>]) throws -> [String: Buffer<T>] {
+    /// graph inputs, parameters and intermediate values, by name. Without `parameters`,
+    /// convolutions skip their weight and bias gradients (for gradients in the input alone).
+    public func backward(_ seeds: [String: Buffer<T>], parameters: Bool = true) throws -> [String: Buffer<T>] {
         var gradients: [String: Buffer<T>] = [:]
         for (name, seed) in seeds {
             guard let value = values[name] else { throw EngineError("'\(name)' has no value: run forward first") }
@@ -108,7 +109,7 @@ public final class Tape<T: TrainingScalar> {
             guard let gradient = gradients[node.outputs[0]] else { continue }
             let operands = node.inputs.map { values[$0]! }
             let inputGradients = try Differentiable.backward(node.op, operands, output: values[node.outputs[0]]!, gradient: gradient,
-                                                             training: isTraining, saved: saved[index] ?? [])
+                                                             training: isTraining, saved: saved[index] ?? [], parameters: parameters)
             for (name, g) in zip(node.inputs, inputGradients) {
                 guard let g else { continue }
                 gradients[name] = gradients[name].map { $0 + g } ?? g

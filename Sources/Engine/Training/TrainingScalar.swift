@@ -72,13 +72,22 @@ public struct Buffer<T: TrainingScalar>: Equatable, Sendable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func channelStatistics() -> (mean: [T], variance: [T]) {
-        let channels = shape[1], inner = shape.dropFirst(2).reduce(1, *), n = T(count / Swift.max(channels, 1))
+        let channels = shape[1], inner = shape.dropFirst(2).reduce(1, *), images = count / Swift.max(channels * inner, 1)
+        let n = T(images * inner)
         var mean = [T](repeating: 0, count: channels), variance = [T](repeating: 0, count: channels)
-        for i in 0..<count { mean[(i / inner) % channels] += values[i] }
-        for c in mean.indices { mean[c] /= n }
-        for i in 0..<count {
-            let d = values[i] - mean[(i / inner) % channels]
-            variance[(i / inner) % channels] += d * d
+        values.withUnsafeBufferPointer { v in
+            for plane in 0..<images * channels {
+                var sum: T = 0
+                for p in plane * inner..<(plane + 1) * inner { sum += v[p] }
+                mean[plane % channels] += sum
+            }
+            for c in mean.indices { mean[c] /= n }
+            for plane in 0..<images * channels {
+                let mu = mean[plane % channels]
+                var sum: T = 0
+                for p in plane * inner..<(plane + 1) * inner { sum += (v[p] - mu) * (v[p] - mu) }
+                variance[plane % channels] += sum
+            }
         }
         for c in variance.indices { variance[c] /= n }
         return (mean, variance)
