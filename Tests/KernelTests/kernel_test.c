@@ -388,6 +388,16 @@ static void sweep(const wt_kernel_set *set, int random_cases) {
     conv_case(set, n, h, w, cin, cout, group, k, kw, stride, dilation, uniform(0, 2) != 0);
     release_all();
   }
+  /* Depthwise beyond the sizes above: channel blocks of 64 with remainders and rows longer
+   * than the 16-column chunks of the AVX-512 VNNI quad path. */
+  const size_t depthwise_kernels[] = {2, 3, 3, 5, 5, 7, 9};
+  for (int i = 0; i < random_cases / 2; i++) {
+    const size_t kh = depthwise_kernels[next() % 7], kw = uniform(0, 3) == 0 ? depthwise_kernels[next() % 7] : kh;
+    const size_t channels = uniform(0, 1) ? 16 * (size_t)uniform(1, 10) : (size_t)uniform(1, 150);
+    conv_case(set, (size_t)uniform(1, 2), (size_t)uniform(1, 20), (size_t)uniform(1, 40), channels, channels, channels, kh, kw,
+              (size_t)uniform(1, 2), uniform(0, 5) == 0 ? 2 : 1, uniform(0, 3) != 0);
+    release_all();
+  }
   for (int i = 0; i < random_cases; i++) {
     add_case(set, (size_t)uniform(1, 100));
     release_all();

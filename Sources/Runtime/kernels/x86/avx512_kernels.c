@@ -234,6 +234,214 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
     dw_any(&b, kh, kw, oy0, oy1);
 }
 
+/* ---- depthwise with vpdpbusd: each input row is rearranged once into "quads", the bytes of
+ * four neighbouring columns per channel ([x(ix) x(ix+1) x(ix+2) x(ix+3)] per channel), so one
+ * vpdpbusd does four taps of a kernel row for 16 channels, with no shuffles per output pixel.
+ * A row of quads is kept in a ring of kh rows and serves every output row that reads it.
+ *
+ * Unpacking works within 128-bit lanes, so accumulator a holds channels 16L + 4a + (0…3) in
+ * lane L; the bias and requantization constants are permuted the same way, and the lane-wise
+ * packs of the output put the channels back in order. A block of more than 32 channels fills
+ * the four lanes with 64 channels of one pixel; a block of at most 32 fills lanes 0–1 with
+ * one pixel and lanes 2–3 with the next (the quads are stored accumulator-major, so the two
+ * pixels' quads are adjacent and one load takes both).
+ *
+ * Taken for dilation 1, stride_w 1 or 2, kw ≤ 8 and kh ≤ 7; the rest go by pairs (dw_task). */
+#define QUAD_KH 7u
+#define QUAD_GROUPS 2u /* quads per kernel row: kw ≤ 8 */
+#define QUAD_CHUNK 16u /* output columns per pass */
+#define QUAD_POSITIONS (QUAD_CHUNK + 5u)
+
+typedef struct {
+  const uint8_t *x;
+  uint8_t *y;
+  wt_window w;
+  size_t lanes; /* 128-bit lanes per pixel: 4 (64 channels) or 2 (32 channels, two pixels) */
+  __mmask64 mask;
+  __m512i weights[QUAD_KH][QUAD_GROUPS][4]; /* [ky][quad][accumulator], taps past kw zero */
+  __m512i bias[4], zy16, zx, low, high;
+  wt_requant_avx512 rq[4];
+} dq_block;
+
+/* The quads of four columns, as the accumulators' lanes read them. */
+static inline WT_AVX512 void interleave4(__m512i a, __m512i b, __m512i c, __m512i d, __m512i out[4]) {
+  const __m512i ab_lo = _mm512_unpacklo_epi8(a, b), ab_hi = _mm512_unpackhi_epi8(a, b);
+  const __m512i cd_lo = _mm512_unpacklo_epi8(c, d), cd_hi = _mm512_unpackhi_epi8(c, d);
+  out[0] = _mm512_unpacklo_epi16(ab_lo, cd_lo);
+  out[1] = _mm512_unpackhi_epi16(ab_lo, cd_lo);
+  out[2] = _mm512_unpacklo_epi16(ab_hi, cd_hi);
+  out[3] = _mm512_unpackhi_epi16(ab_hi, cd_hi);
+}
+
+/* Column ix of a row (NULL: padding): the block's channels, the input zero point outside. */
+static inline WT_AVX512 __m512i dq_column(const dq_block *b, const uint8_t *row, ptrdiff_t ix) {
+  if (row == NULL || ix < 0 || ix >= (ptrdiff_t)b->w.width) return b->zx;
+  return _mm512_mask_loadu_epi8(b->zx, b->mask, row + (size_t)ix * b->w.channels);
+}
+
+/* A ring row: quads[a][q] of 16·lanes bytes, position q starting at column ix0 + q·step. */
+static inline WT_AVX512 void dq_row(const dq_block *b, const uint8_t *row, ptrdiff_t ix0, size_t step, size_t count, uint8_t *quads) {
+  const size_t bytes = 16 * b->lanes;
+  for (size_t q = 0; q < count; q++) {
+    const ptrdiff_t ix = ix0 + (ptrdiff_t)(q * step);
+    __m512i v[4];
+    interleave4(dq_column(b, row, ix), dq_column(b, row, ix + 1), dq_column(b, row, ix + 2), dq_column(b, row, ix + 3), v);
+    for (size_t a = 0; a < 4; a++) {
+      uint8_t *at = quads + (a * QUAD_POSITIONS + q) * bytes;
+      if (b->lanes == 4)
+        _mm512_storeu_si512((void *)at, v[a]);
+      else
+        _mm256_storeu_si256((__m256i *)(void *)at, _mm512_castsi512_si256(v[a]));
+    }
+  }
+}
+
+static inline __attribute__((always_inline)) WT_AVX512 void dq_run(const dq_block *b, size_t kh, size_t groups, size_t step,
+                                                                    size_t oy0, size_t oy1, int clamped) {
+  __m512i ring[QUAD_KH][4 * QUAD_POSITIONS]; /* per row: quads[a][q] as dq_row writes them */
+  ptrdiff_t held[QUAD_KH];
+  const size_t shift = 4 / step;                       /* positions between a kernel row's quads */
+  const size_t bytes = 16 * b->lanes, pixels = 4 / b->lanes; /* per vector */
+  const __mmask32 store = (__mmask32)(b->mask & 0xffffffffu);
+  for (size_t n = 0; n < b->w.batch; n++)
+    for (size_t ox0 = 0; ox0 < b->w.out_w; ox0 += QUAD_CHUNK) {
+      const size_t columns = b->w.out_w - ox0 < QUAD_CHUNK ? b->w.out_w - ox0 : QUAD_CHUNK;
+      const size_t positions = columns + pixels - 1 + (groups - 1) * shift;
+      const ptrdiff_t ix0 = (ptrdiff_t)(ox0 * step) - (ptrdiff_t)b->w.pad_left;
+      for (size_t i = 0; i < kh; i++) held[i] = PTRDIFF_MIN;
+      for (size_t oy = oy0; oy < oy1; oy++) {
+        const uint8_t *rows[QUAD_KH];
+        for (size_t ky = 0; ky < kh; ky++) {
+          const ptrdiff_t iy = (ptrdiff_t)(oy * b->w.stride_h + ky) - (ptrdiff_t)b->w.pad_top;
+          const size_t slot = (size_t)((iy % (ptrdiff_t)kh + (ptrdiff_t)kh) % (ptrdiff_t)kh);
+          if (held[slot] != iy) {
+            const uint8_t *row = iy < 0 || iy >= (ptrdiff_t)b->w.height ? NULL : b->x + (n * b->w.height + (size_t)iy) * b->w.width * b->w.channels;
+            dq_row(b, row, ix0, step, positions, (uint8_t *)ring[slot]);
+            held[slot] = iy;
+          }
+          rows[ky] = (const uint8_t *)ring[slot];
+        }
+        uint8_t *y = b->y + ((n * b->w.out_h + oy) * b->w.out_w + ox0) * b->w.channels;
+        for (size_t j = 0; j < columns; j += pixels) {
+          __m512i acc[4] = {b->bias[0], b->bias[1], b->bias[2], b->bias[3]};
+          WT_UNROLL
+          for (size_t ky = 0; ky < kh; ky++)
+            WT_UNROLL
+            for (size_t g = 0; g < groups; g++)
+              WT_UNROLL
+              for (size_t a = 0; a < 4; a++) {
+                const __m512i x = _mm512_loadu_si512((const void *)(rows[ky] + (a * QUAD_POSITIONS + j + g * shift) * bytes));
+                acc[a] = _mm512_dpbusd_epi32(acc[a], x, b->weights[ky][g][a]);
+              }
+          __m512i q[4];
+          WT_UNROLL
+          for (size_t a = 0; a < 4; a++) q[a] = wt_requantize_avx512(acc[a], &b->rq[a], clamped);
+          /* Lane L of packs(q0, q1) holds channels 16L + 0…7 of its pixel, of packs(q2, q3) 16L + 8…15. */
+          const __m512i w01 = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), b->zy16);
+          const __m512i w23 = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), b->zy16);
+          const __m512i out = _mm512_max_epu8(_mm512_min_epu8(_mm512_packus_epi16(w01, w23), b->high), b->low);
+          if (b->lanes == 4) {
+            _mm512_mask_storeu_epi8(y + j * b->w.channels, b->mask, out);
+          } else {
+            _mm256_mask_storeu_epi8(y + j * b->w.channels, store, _mm512_castsi512_si256(out));
+            if (j + 1 < columns) _mm256_mask_storeu_epi8(y + (j + 1) * b->w.channels, store, _mm512_extracti64x4_epi64(out, 1));
+          }
+        }
+      }
+    }
+}
+
+/* Copies for the common windows (3×3 and 5×5 at strides 1 and 2), each with and without a
+ * clamp at or above the zero point. */
+static WT_AVX512 void dq_3x3(const dq_block *b, size_t step, size_t oy0, size_t oy1, int clamped) {
+  if (step == 1) {
+    if (clamped) dq_run(b, 3, 1, 1, oy0, oy1, 1); else dq_run(b, 3, 1, 1, oy0, oy1, 0);
+  } else {
+    if (clamped) dq_run(b, 3, 1, 2, oy0, oy1, 1); else dq_run(b, 3, 1, 2, oy0, oy1, 0);
+  }
+}
+static WT_AVX512 void dq_5x5(const dq_block *b, size_t step, size_t oy0, size_t oy1, int clamped) {
+  if (step == 1) {
+    if (clamped) dq_run(b, 5, 2, 1, oy0, oy1, 1); else dq_run(b, 5, 2, 1, oy0, oy1, 0);
+  } else {
+    if (clamped) dq_run(b, 5, 2, 2, oy0, oy1, 1); else dq_run(b, 5, 2, 2, oy0, oy1, 0);
+  }
+}
+static WT_AVX512 void dq_any(const dq_block *b, size_t step, size_t oy0, size_t oy1) {
+  dq_run(b, b->w.kh, (b->w.kw + 3) / 4, step, oy0, oy1, 0);
+}
+
+/* Tasks of one block × one band of output rows: blocks of 64 channels, the last of at most
+ * 32 when the channels leave 32 or fewer (32 alone, the rest of 96). */
+typedef struct {
+  const wt_op_call *call;
+  wt_window w;
+  wt_bands bands;
+} dq_job;
+
+static WT_AVX512 void dq_task(void *context, size_t task, size_t thread) {
+  (void)thread;
+  const dq_job *job = (const dq_job *)context;
+  const wt_op *op = job->call->op;
+  const uint8_t *data = job->call->data;
+  const int8_t *weights = (const int8_t *)(data + op->blobs[WT_B_WEIGHTS].offset);
+  const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
+  const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
+  const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
+  const wt_window w = job->w;
+  const size_t c = task / job->bands.count * 64, count = w.channels - c < 64 ? w.channels - c : 64;
+  dq_block b = {
+      .x = job->call->x[0] + c, .y = job->call->y + c, .w = w, .lanes = count > 32 ? 4 : 2,
+      .mask = count >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << count) - 1,
+      .zy16 = _mm512_set1_epi16((short)job->call->out->zero_point), .zx = _mm512_set1_epi8((char)job->call->in[0]->zero_point),
+      .low = _mm512_set1_epi8((char)op->act_min), .high = _mm512_set1_epi8((char)op->act_max),
+  };
+  /* Weights as the quads: with two pixels per vector, the block's 32 channels in both halves. */
+  const __m512i zero = _mm512_setzero_si512();
+  for (size_t ky = 0; ky < w.kh; ky++)
+    for (size_t g = 0; g < (w.kw + 3) / 4; g++) {
+      __m512i tap[4];
+      for (size_t i = 0; i < 4; i++) {
+        const size_t kx = 4 * g + i;
+        const int8_t *from = weights + (ky * w.kw + kx) * w.channels + c;
+        tap[i] = kx >= w.kw        ? zero
+                 : b.lanes == 4 ? _mm512_maskz_loadu_epi8(b.mask, from)
+                                : _mm512_broadcast_i64x4(_mm256_maskz_loadu_epi8((__mmask32)b.mask, from));
+      }
+      interleave4(tap[0], tap[1], tap[2], tap[3], b.weights[ky][g]);
+    }
+  /* Accumulator a, lane L, element i is channel 16·(L mod lanes) + 4a + i. */
+  int32_t bias_p[64], mult_p[64], shift_p[64];
+  for (size_t a = 0; a < 4; a++)
+    for (size_t l = 0; l < 4; l++)
+      for (size_t i = 0; i < 4; i++) {
+        const size_t channel = 16 * (l % b.lanes) + 4 * a + i, at = 16 * a + 4 * l + i;
+        const int valid = channel < count;
+        bias_p[at] = valid ? bias[c + channel] : 0;
+        mult_p[at] = valid ? mult[c + channel] : 0;
+        shift_p[at] = valid ? shift[c + channel] : 0;
+      }
+  for (size_t a = 0; a < 4; a++) {
+    b.bias[a] = _mm512_loadu_si512((const void *)(bias_p + 16 * a));
+    b.rq[a] = wt_requant_avx512_load(mult_p + 16 * a, shift_p + 16 * a, 16);
+  }
+  size_t oy0, oy1;
+  wt_band_rows(&job->bands, task % job->bands.count, &oy0, &oy1);
+  const int clamped = wt_clamps_negatives(op->act_min, job->call->out->zero_point);
+  if (w.kh == 3 && w.kw == 3)
+    dq_3x3(&b, w.stride_w, oy0, oy1, clamped);
+  else if (w.kh == 5 && w.kw == 5)
+    dq_5x5(&b, w.stride_w, oy0, oy1, clamped);
+  else
+    dq_any(&b, w.stride_w, oy0, oy1);
+}
+
+/* Whether the quad path takes a window. */
+static int dq_takes(const wt_window *w) {
+  return w->dilation_h == 1 && w->dilation_w == 1 && (w->stride_w == 1 || w->stride_w == 2) && w->kw <= 4 * QUAD_GROUPS &&
+         w->kh <= QUAD_KH;
+}
+
 WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
   const wt_op *op = call->op;
   const wt_tensor *in = call->in[0], *out = call->out;
@@ -241,15 +449,21 @@ WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
     wt_qu8_conv__ref(call);
     return;
   }
+  const wt_window w = wt_window_of(op, in, out);
   const dw_job job = {
       .call = call,
       .bands = wt_row_bands(out->dims[1], call->pool),
       .geometry = {
-          .w = wt_window_of(op, in, out), .zy = _mm512_set1_epi16((short)out->zero_point),
+          .w = w, .zy = _mm512_set1_epi16((short)out->zero_point),
           .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
           .zx = _mm256_set1_epi8((char)in->zero_point),
       },
   };
+  if (dq_takes(&w)) {
+    const dq_job quads = {.call = call, .w = w, .bands = job.bands};
+    wt_parallel_for(call->pool, (in->dims[3] + 63) / 64 * quads.bands.count, dq_task, (void *)&quads);
+    return;
+  }
   wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * job.bands.count, dw_task, (void *)&job);
 }
 
