@@ -9,6 +9,9 @@ Ours: `compress profile MODEL.wtm --runs N --json` (median_ms), for each x86 ker
 runs (AVX-512 VNNI, AVX-VNNI, AVX2); the .wtm is made by the main job calibrated on 20 images.
 ONNX Runtime: quantize_static QDQ, per-channel, U8 activations / S8 weights (as
 ../shared/bench/ort_reference.py), intra_op_num_threads=1, median of N runs after warm-up.
+Each round measures ONNX Runtime and then each of our kernel sets; a set's ratio is the median
+over the rounds of that round's ours / ONNX Runtime, so the machine's swings between rounds
+(twofold within a minute here) cancel in each pair. The ms columns are medians over rounds.
 Two threads: ours (`--threads 2`, default kernels) against ONNX Runtime's intra_op_num_threads=2,
 as ranges over the rounds (two-thread scaling on shared machines varies run to run).
 Prints a table and one JSON line.
@@ -132,7 +135,7 @@ def main():
         r = {"ort_int8_ms": statistics.median(theirs)}
         for k in ours:
             r[f"ours_{k}_ms"] = statistics.median(ours[k])
-            r[f"ratio_{k}"] = statistics.median(ours[k]) / statistics.median(theirs)
+            r[f"ratio_{k}"] = statistics.median(ratios[k])
             r[f"ratio_{k}_range"] = [min(ratios[k]), max(ratios[k])]
         r["two_threads"] = {"ort_ms_range": [min(theirs2), max(theirs2)], "ours_ms_range": [min(ours2), max(ours2)],
                             "ratio_range": [min(ratios2), max(ratios2)]}
