@@ -3,8 +3,9 @@ import Foundation
 
 /// Labeled images for evaluation and calibration. A folder holds either
 /// - `labels.tsv` (header, then file, class_index, …; rows whose class is not a number are skipped),
-/// - MNIST IDX files (`*-images-idx3-ubyte[.gz]` and `*-labels-idx1-ubyte[.gz]`), or
-/// - one subfolder per class, classes numbered in name order.
+/// - MNIST IDX files (`*-images-idx3-ubyte[.gz]` and `*-labels-idx1-ubyte[.gz]`),
+/// - one subfolder per class, classes numbered in name order, or
+/// - the images themselves, unlabeled (label `unlabeled`): enough to calibrate or verify, not to evaluate.
 public struct LabeledData: Sendable {
     public enum Source: Sendable {
         case file(String)
@@ -13,6 +14,8 @@ public struct LabeledData: Sendable {
     }
 
     public var samples: [(source: Source, label: Int)]
+    /// The label of an image from a folder without labels.
+    public static let unlabeled = -1
 
     public init(folder: String) throws {
         let manager = FileManager.default
@@ -33,14 +36,21 @@ public struct LabeledData: Sendable {
                 return manager.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDir) && isDir.boolValue
             }
             samples = try classes.enumerated().flatMap { index, name in
-                try manager.contentsOfDirectory(atPath: url.appendingPathComponent(name).path).sorted()
-                    .filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
+                try Self.images(manager.contentsOfDirectory(atPath: url.appendingPathComponent(name).path).sorted())
                     .map { (Source.file(url.appendingPathComponent(name).appendingPathComponent($0).path), index) }
+            }
+            if samples.isEmpty {
+                samples = Self.images(entries).map { (Source.file(url.appendingPathComponent($0).path), Self.unlabeled) }
             }
         }
         guard !samples.isEmpty else {
-            throw DatasetError("'\(folder)' has no labeled images: expected labels.tsv, MNIST IDX files or one subfolder per class")
+            throw DatasetError("'\(folder)' has no images: expected labels.tsv, MNIST IDX files, one subfolder per class, or JPEG/PNG files")
         }
+    }
+
+    /// The JPEG and PNG files among `names`.
+    private static func images(_ names: [String]) -> [String] {
+        names.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
     }
 
     private static func readTable(_ path: String, folder: URL) throws -> [(Source, Int)] {

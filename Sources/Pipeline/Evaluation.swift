@@ -52,6 +52,9 @@ public enum Evaluation {
             let classes = scores.count / indices.count
             for (row, index) in indices.enumerated() {
                 let label = data.samples[index].label
+                guard label != LabeledData.unlabeled else {
+                    throw EngineError("the images have no labels to score against: give a folder with labels.tsv or one subfolder per class")
+                }
                 guard label >= 0, label < classes else {
                     throw EngineError("image \(index) has label \(label), outside the model's \(classes) classes")
                 }

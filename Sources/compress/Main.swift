@@ -25,7 +25,7 @@ struct Main: ParsableCommand {
 
     @Argument(help: "The model (.onnx).") var model: String
     @Option(help: "A budget the result must meet: 6MB (weights) or 300MFLOPs (MACs). Repeatable.") var budget: [String] = []
-    @Option(help: "Calibration images: a folder with labels.tsv or one subfolder per class. Without it, calibration data is distilled from the model's BatchNorm statistics (ZeroQ); that needs a model whose BatchNorm layers are not folded yet, or --bn-statistics.") var data: String?
+    @Option(help: "Calibration images: a folder of JPEG/PNG files (or one with labels.tsv or a subfolder per class; labels are not used). Without it, calibration data is distilled from the model's BatchNorm statistics (ZeroQ); that needs a model whose BatchNorm layers are not folded yet, or --bn-statistics.") var data: String?
     @Option(help: ArgumentHelp("Without --data: the statistics a folded model's BatchNorm layers had, for ZeroQ. An .npz with, for each Conv whose weight initializer is W, W.mean and W.variance: its output's per-channel mean and variance (BN's beta and gamma²·var/(var + eps)). models/efficientnet-lite0-bn-statistics.npz is the bundled model's.", valueName: "file.npz"))
     var bnStatistics: String?
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String?

@@ -9,7 +9,7 @@ struct Verify: ParsableCommand {
         discussion: "Runs both on the first --count images of --data and counts output elements that differ; any is an error (exit 1). --kernels checks one kernel set of the runtime.")
 
     @Argument(help: "The model (.wtm).") var model: String
-    @Option(help: "A folder of images: labels.tsv or one subfolder per class.") var data: String
+    @Option(help: "A folder of JPEG/PNG images (labels.tsv or a subfolder per class also work; labels are not used).") var data: String
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "How many images.") var count = 50
     @Option(help: ArgumentHelp(stringLiteral: KernelsOption.help)) var kernels = Runner.Kernels.auto.rawValue

@@ -1,6 +1,7 @@
 import Foundation
 import Datasets
 import Graph
+import Pipeline
 import XCTest
 
 final class DatasetsTests: XCTestCase {
@@ -46,6 +47,28 @@ final class DatasetsTests: XCTestCase {
         let data = try LabeledData(folder: folder.path)
         XCTAssertEqual(data.samples.map(\.label), [0, 1, 1])
         XCTAssertEqual(try data.input(2, preset: .tf, size: 32, channels: 3).count, 3 * 32 * 32)
+    }
+
+    /// A folder of images without labels is enough to calibrate, and evaluating on it says why not.
+    func testUnlabeledFolder() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-unlabeled-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for image in ["chelsea.png", "china.jpg"] {
+            try FileManager.default.copyItem(atPath: try Paths.shared("data/package-samples/\(image)"), toPath: folder.appendingPathComponent(image).path)
+        }
+        try Data("not an image".utf8).write(to: folder.appendingPathComponent("notes.txt"))
+        let data = try LabeledData(folder: folder.path)
+        XCTAssertEqual(data.samples.map(\.label), [LabeledData.unlabeled, LabeledData.unlabeled])
+        let mnist = try ModelLoader.load(path: try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")).graph
+        XCTAssertThrowsError(try Evaluation.accuracy(of: mnist, on: data, preset: .mnist)) { error in
+            XCTAssertTrue("\(error)".contains("no labels"), "\(error)")
+        }
+        let empty = folder.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        XCTAssertThrowsError(try LabeledData(folder: empty.path)) { error in
+            XCTAssertTrue("\(error)".contains("JPEG/PNG"), "\(error)")
+        }
     }
 
     func testLabeledFolders() throws {
