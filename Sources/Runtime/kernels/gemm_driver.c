@@ -185,11 +185,11 @@ static void gemm_task(void *context, size_t task, size_t thread) {
     pack_panel(job->g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, dg, in_place ? NULL : gathered + r * dg * 4,
                panel + r * dg * 4);
   if (job->uk->prepare != NULL) job->uk->prepare(panel, wt_round_up(rows, WT_GEMM_MR) * dg * 4, prepared);
-  const int8_t *weights = (const int8_t *)(call->data + op->blobs[WT_B_WEIGHTS].offset) +
+  const int8_t *weights = (const int8_t *)wt_op_bytes(call, WT_B_WEIGHTS) +
                           group * wt_packed_group_size(job->out_per_group, job->depth);
-  const int32_t *bias = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_BIAS].offset);
-  const int32_t *mult = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_MULTIPLIER].offset);
-  const int32_t *shift = (const int32_t *)(const void *)(call->data + op->blobs[WT_B_SHIFT].offset);
+  const int32_t *bias = wt_op_int32s(call, WT_B_BIAS);
+  const int32_t *mult = wt_op_int32s(call, WT_B_MULTIPLIER);
+  const int32_t *shift = wt_op_int32s(call, WT_B_SHIFT);
   const size_t block_stride = dg * WT_PACK_TILE;
   for (size_t m = 0; m < job->out_per_group; m += job->uk->nr) {
     const size_t oc = group * job->out_per_group + m;

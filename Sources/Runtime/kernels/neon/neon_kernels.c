@@ -178,11 +178,11 @@ static void dw_task(void *context, size_t task, size_t thread) {
   const wt_window *g = &job->w;
   const size_t taps = g->kh * g->kw, c = task / job->bands.count * 16;
   const size_t count = g->channels - c < 16 ? g->channels - c : 16;
-  const uint8_t *weights = call->data + op->blobs[WT_B_WEIGHTS].offset;
+  const uint8_t *weights = wt_op_bytes(call, WT_B_WEIGHTS);
   int32_t bias[16] = {0}, mult[16] = {0}, shift[16] = {0};
-  memcpy(bias, (const uint8_t *)call->data + op->blobs[WT_B_BIAS].offset + 4 * c, count * 4);
-  memcpy(mult, (const uint8_t *)call->data + op->blobs[WT_B_MULTIPLIER].offset + 4 * c, count * 4);
-  memcpy(shift, (const uint8_t *)call->data + op->blobs[WT_B_SHIFT].offset + 4 * c, count * 4);
+  memcpy(bias, wt_op_bytes(call, WT_B_BIAS) + 4 * c, count * 4);
+  memcpy(mult, wt_op_bytes(call, WT_B_MULTIPLIER) + 4 * c, count * 4);
+  memcpy(shift, wt_op_bytes(call, WT_B_SHIFT) + 4 * c, count * 4);
   int16x8_t w_lo[MAX_TAPS], w_hi[MAX_TAPS];
   for (size_t t = 0; t < taps; t++) {
     const int8x16_t w = vreinterpretq_s8_u8(load16(weights + t * g->channels + c, count));

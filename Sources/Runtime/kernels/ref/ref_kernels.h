@@ -51,6 +51,12 @@ typedef struct {
   wt_threadpool *pool; /* for kernels that split their work; NULL: one thread */
 } wt_op_call;
 
+/* The op's blob `blob` (WT_B_*) in the DATA section; bias, multipliers and shifts are int32. */
+static inline const uint8_t *wt_op_bytes(const wt_op_call *call, int blob) { return call->data + call->op->blobs[blob].offset; }
+static inline const int32_t *wt_op_int32s(const wt_op_call *call, int blob) {
+  return (const int32_t *)(const void *)wt_op_bytes(call, blob);
+}
+
 void wt_qu8_conv__ref(const wt_op_call *call);
 void wt_qu8_fc__ref(const wt_op_call *call);
 void wt_qu8_add__ref(const wt_op_call *call);

@@ -199,11 +199,10 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   (void)thread;
   const dw_job *job = (const dw_job *)context;
   const wt_op *op = job->call->op;
-  const uint8_t *data = job->call->data;
-  const uint8_t *weights = data + op->blobs[WT_B_WEIGHTS].offset;
-  const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
-  const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
-  const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
+  const uint8_t *weights = wt_op_bytes(job->call, WT_B_WEIGHTS);
+  const int32_t *bias = wt_op_int32s(job->call, WT_B_BIAS);
+  const int32_t *mult = wt_op_int32s(job->call, WT_B_MULTIPLIER);
+  const int32_t *shift = wt_op_int32s(job->call, WT_B_SHIFT);
   dw_block b = job->geometry;
   const size_t kh = b.w.kh, kw = b.w.kw, taps = kh * kw, c = task / job->bands.count * 32;
   b.count = b.w.channels - c < 32 ? b.w.channels - c : 32;
@@ -383,11 +382,10 @@ static WT_AVX512 void dq_task(void *context, size_t task, size_t thread) {
   (void)thread;
   const dq_job *job = (const dq_job *)context;
   const wt_op *op = job->call->op;
-  const uint8_t *data = job->call->data;
-  const int8_t *weights = (const int8_t *)(data + op->blobs[WT_B_WEIGHTS].offset);
-  const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
-  const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
-  const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
+  const int8_t *weights = (const int8_t *)wt_op_bytes(job->call, WT_B_WEIGHTS);
+  const int32_t *bias = wt_op_int32s(job->call, WT_B_BIAS);
+  const int32_t *mult = wt_op_int32s(job->call, WT_B_MULTIPLIER);
+  const int32_t *shift = wt_op_int32s(job->call, WT_B_SHIFT);
   const wt_window w = job->w;
   const size_t c = task / job->bands.count * 64, count = w.channels - c < 64 ? w.channels - c : 64;
   dq_block b = {

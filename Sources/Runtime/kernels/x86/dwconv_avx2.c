@@ -124,12 +124,10 @@ typedef struct {
 static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   (void)thread;
   const job *j = (const job *)context;
-  const wt_op *op = j->call->op;
-  const uint8_t *data = j->call->data;
-  const uint8_t *weights = data + op->blobs[WT_B_WEIGHTS].offset;
-  const int32_t *bias = (const int32_t *)(const void *)(data + op->blobs[WT_B_BIAS].offset);
-  const int32_t *mult = (const int32_t *)(const void *)(data + op->blobs[WT_B_MULTIPLIER].offset);
-  const int32_t *shift = (const int32_t *)(const void *)(data + op->blobs[WT_B_SHIFT].offset);
+  const uint8_t *weights = wt_op_bytes(j->call, WT_B_WEIGHTS);
+  const int32_t *bias = wt_op_int32s(j->call, WT_B_BIAS);
+  const int32_t *mult = wt_op_int32s(j->call, WT_B_MULTIPLIER);
+  const int32_t *shift = wt_op_int32s(j->call, WT_B_SHIFT);
   block b = j->geometry;
   const size_t kh = b.w.kh, kw = b.w.kw, taps = kh * kw, c = index / j->bands.count * 16;
   b.count = b.w.channels - c < 16 ? b.w.channels - c : 16;
