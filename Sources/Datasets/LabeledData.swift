@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import Graph
 
 /// Labeled images for evaluation and calibration. A folder holds either
 /// - `labels.tsv` (header, then file, class_index, …; rows whose class is not a number are skipped),
@@ -102,22 +103,7 @@ public struct LabeledData: Sendable {
     /// The model inputs for several samples, one after the other (NCHW floats), decoded in
     /// parallel on every core.
     public func inputs(_ indices: [Int], preset: Preset, size: Int, channels: Int) throws -> [Float] {
-        let each = channels * size * size
-        var result = [Float](repeating: 0, count: indices.count * each)
-        let failure = FirstError()
-        result.withUnsafeMutableBufferPointer { buffer in
-            let target = SendablePointer(base: buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: indices.count) { slot in
-                do {
-                    let values = try input(indices[slot], preset: preset, size: size, channels: channels)
-                    values.withUnsafeBufferPointer { (target.base + slot * each).update(from: $0.baseAddress!, count: each) }
-                } catch {
-                    failure.record(error)
-                }
-            }
-        }
-        if let error = failure.error { throw error }
-        return result
+        try concurrentMap(indices.count) { try input(indices[$0], preset: preset, size: size, channels: channels) }.flatMap { $0 }
     }
 
     /// The model input for one sample (CHW floats).
@@ -129,22 +115,5 @@ public struct LabeledData: Sendable {
             guard side == size else { throw DatasetError("the images are \(side)×\(side), the model takes \(size)×\(size)") }
             return preset.normalize(gray, size: size, channels: channels)
         }
-    }
-}
-
-/// A destination the decoding threads write disjoint ranges of.
-private struct SendablePointer: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Float>
-}
-
-/// The first error any decoding thread hit.
-private final class FirstError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var first: Error?
-
-    var error: Error? { lock.withLock { first } }
-
-    func record(_ error: Error) {
-        lock.withLock { if first == nil { first = error } }
     }
 }

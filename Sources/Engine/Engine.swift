@@ -84,6 +84,15 @@ public final class Engine {
         whittle_blas_stop_idle_threads()
     }
 
+    /// Runs `body` with OpenBLAS on the calling thread only, for callers that split work over
+    /// threads of their own (each then calls SGEMM itself); the previous thread count after.
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(previous) }
+        return try body()
+    }
+
     /// Whether every op treats the images of a batch independently, so running them one at a
     /// time gives the same result. True for CNN classifiers; false when an op reshapes, slices,
     /// pads or reduces across the batch dimension.

@@ -71,47 +71,74 @@ public enum ZeroQ {
     /// each input against a class drawn for it, as in GDFQ (Xu et al. 2020): statistics alone give
     /// inputs no class stands out on, whose small logits would calibrate the output range too
     /// narrow (the top logits clipped, top-1 lost among ties).
+    /// The batch is split over `shards` tapes run on threads of their own (OpenBLAS on one thread
+    /// each); the statistics, the loss and every gradient are those of the whole batch.
     /// `progress` hears (iteration, loss) every 10 iterations.
     public static func distill(_ graph: Graph, targets: [Target], count: Int, iterations: Int = 100, learningRate: Double = 0.2,
-                               seed: UInt64 = 1, progress: (Int, Double) -> Void = { _, _ in }) throws -> Tensor {
+                               seed: UInt64 = 1, shards: Int = min(2, ProcessInfo.processInfo.activeProcessorCount),
+                               progress: (Int, Double) -> Void = { _, _ in }) throws -> Tensor {
         guard let input = graph.inputs.first, input.shape.count == 4 else {
             throw MissingStatistics(description: "data-free calibration takes models with one NCHW image input")
         }
-        let tape = Tape<Float>(graph: graph)
         var random = SplitMix(seed: seed)
         let shape = [count] + input.shape.dropFirst()
         var pixels = ["x": Buffer<Float>(shape: shape, values: (0..<shape.reduce(1, *)).map { _ in gaussian(&random) })]
         var adam = Adam(learningRate: learningRate)
         let output = graph.outputs.count == 1 ? graph.outputs[0] : nil
         var labels: [Int]?
-        for iteration in 1...max(iterations, 1) {
-            let outputs = try tape.forward([input.name: pixels["x"]!])
-            var seeds: [String: Buffer<Float>] = [:]
-            var loss = 0.0
-            if let output, let logits = outputs[output], logits.shape.count == 2, logits.shape[1] > 1 {
-                let classes = logits.shape[1]
-                if labels == nil { labels = (0..<count).map { _ in Int(random.next() % UInt64(classes)) } }
-                let (term, gradient) = Loss.crossEntropy(logits, labels: labels!)
-                loss += Double(term)
-                seeds[output] = gradient
+        // Images [bounds[s], bounds[s + 1]) go to tape s.
+        let parts = max(1, min(shards, count))
+        let bounds = (0...parts).map { $0 * count / parts }
+        let tapes = (0..<parts).map { _ in Tape<Float>(graph: graph) }
+        func slice(_ b: Buffer<Float>, _ s: Int) -> Buffer<Float> {
+            let size = b.count / count
+            return Buffer(shape: [bounds[s + 1] - bounds[s]] + b.shape.dropFirst(), values: Array(b.values[bounds[s] * size..<bounds[s + 1] * size]))
+        }
+        try Engine.withSingleThreadedBLAS {
+            for iteration in 1...max(iterations, 1) {
+                let x = pixels["x"]!
+                let outputs = try concurrentMap(parts) { s in try tapes[s].forward([input.name: slice(x, s)]) }
+                var seeds = [[String: Buffer<Float>]](repeating: [:], count: parts)
+                var loss = 0.0
+                if let output, let first = outputs[0][output], first.shape.count == 2, first.shape[1] > 1 {
+                    let classes = first.shape[1]
+                    if labels == nil { labels = (0..<count).map { _ in Int(random.next() % UInt64(classes)) } }
+                    let logits = Buffer(shape: [count, classes], values: outputs.flatMap { $0[output]!.values })
+                    let (term, gradient) = Loss.crossEntropy(logits, labels: labels!)
+                    loss += Double(term)
+                    for s in 0..<parts { seeds[s][output] = slice(gradient, s) }
+                }
+                for target in targets {
+                    let (term, gradients) = statisticsLoss(tapes.map { $0.values[target.tensor]! }, target)
+                    loss += term
+                    for s in 0..<parts { seeds[s][target.tensor] = seeds[s][target.tensor].map { $0 + gradients[s] } ?? gradients[s] }
+                }
+                let gradients = try concurrentMap(parts) { s in try tapes[s].backward(seeds[s], parameters: false)[input.name]! }
+                adam.step(&pixels, gradients: ["x": Buffer(shape: shape, values: gradients.flatMap(\.values))], trainable: ["x"])
+                if iteration % 10 == 0 || iteration == iterations { progress(iteration, loss) }
             }
-            for target in targets {
-                let (term, gradient) = statisticsLoss(tape.values[target.tensor]!, target)
-                loss += term
-                seeds[target.tensor] = seeds[target.tensor].map { $0 + gradient } ?? gradient
-            }
-            let gradients = try tape.backward(seeds, parameters: false)
-            adam.step(&pixels, gradients: ["x": gradients[input.name]!], trainable: ["x"])
-            if iteration % 10 == 0 || iteration == iterations { progress(iteration, loss) }
         }
         return pixels["x"]!.tensor
     }
 
-    /// mean over channels of (μ_batch − μ)² + (σ_batch − σ)² for z [N, C, …] against `target`, and
-    /// its gradient in z; σ_batch = √(biased batch variance + ε).
-    static func statisticsLoss(_ z: Buffer<Float>, _ target: Target) -> (Double, Buffer<Float>) {
-        let channels = z.shape[1], inner = z.shape.dropFirst(2).reduce(1, *), m = Float(z.count / max(channels, 1))
-        let (batchMean, batchVariance) = z.channelStatistics()
+    /// mean over channels of (μ_batch − μ)² + (σ_batch − σ)² against `target` for a batch z
+    /// [N, C, …] held in parts (split along N), and its gradient in each part; σ_batch =
+    /// √(biased batch variance + ε).
+    static func statisticsLoss(_ parts: [Buffer<Float>], _ target: Target) -> (Double, [Buffer<Float>]) {
+        let channels = parts[0].shape[1], inner = parts[0].shape.dropFirst(2).reduce(1, *)
+        let total = parts.reduce(0) { $0 + $1.count }, m = Float(total / max(channels, 1))
+        // The batch's statistics from the parts': means weighted by size, variances by the
+        // parallel-axis rule (each part's variance plus its mean's squared distance).
+        let statistics = parts.map { $0.channelStatistics() }
+        var batchMean = [Float](repeating: 0, count: channels), batchVariance = [Float](repeating: 0, count: channels)
+        for (part, (mean, _)) in zip(parts, statistics) {
+            let weight = Float(part.count) / Float(total)
+            for c in 0..<channels { batchMean[c] += weight * mean[c] }
+        }
+        for (part, (mean, variance)) in zip(parts, statistics) {
+            let weight = Float(part.count) / Float(total)
+            for c in 0..<channels { batchVariance[c] += weight * (variance[c] + (mean[c] - batchMean[c]) * (mean[c] - batchMean[c])) }
+        }
         let batchStd = batchVariance.map { ($0 + target.epsilon).squareRoot() }
         var loss = 0.0
         var dMean = [Float](repeating: 0, count: channels), dStd = [Float](repeating: 0, count: channels)
@@ -123,16 +150,18 @@ public enum ZeroQ {
         // ∂/∂z = dMean/m + dStd · (z − μ_batch) / (m · σ_batch): per channel, scale · z + shift.
         let scale = (0..<channels).map { dStd[$0] / (m * batchStd[$0]) }
         let shift = (0..<channels).map { dMean[$0] / m - scale[$0] * batchMean[$0] }
-        let gradient = [Float](unsafeUninitializedCapacity: z.count) { out, initialized in
-            z.values.withUnsafeBufferPointer { values in
-                for plane in 0..<z.count / max(inner, 1) {
-                    let (a, b) = (scale[plane % channels], shift[plane % channels])
-                    for p in plane * inner..<(plane + 1) * inner { out[p] = a * values[p] + b }
+        let gradients = parts.map { z in
+            Buffer(shape: z.shape, values: [Float](unsafeUninitializedCapacity: z.count) { out, initialized in
+                z.values.withUnsafeBufferPointer { values in
+                    for plane in 0..<z.count / max(inner, 1) {
+                        let (a, b) = (scale[plane % channels], shift[plane % channels])
+                        for p in plane * inner..<(plane + 1) * inner { out[p] = a * values[p] + b }
+                    }
                 }
-            }
-            initialized = z.count
+                initialized = z.count
+            })
         }
-        return (loss, Buffer(shape: z.shape, values: gradient))
+        return (loss, gradients)
     }
 
     /// A standard normal value (Box–Muller).
