@@ -43,6 +43,9 @@ public enum Evaluation {
     /// Top-1/top-5 of `scores` (batch pixels, image count → class scores of each image in turn).
     private static func score(_ data: LabeledData, preset: Preset, channels: Int, side: Int, limit: Int?, batch: Int,
                               progress: (Int, Int) -> Void, scores: ([Float], Int) throws -> [Float]) throws -> Accuracy {
+        guard data.samples.first?.label != LabeledData.unlabeled else {
+            throw EngineError("the images have no labels to score against: give a folder with labels.tsv or one subfolder per class")
+        }
         let total = min(limit ?? data.samples.count, data.samples.count)
         var top1 = 0, top5 = 0
         for start in stride(from: 0, to: total, by: batch) {
@@ -52,9 +55,6 @@ public enum Evaluation {
             let classes = scores.count / indices.count
             for (row, index) in indices.enumerated() {
                 let label = data.samples[index].label
-                guard label != LabeledData.unlabeled else {
-                    throw EngineError("the images have no labels to score against: give a folder with labels.tsv or one subfolder per class")
-                }
                 guard label >= 0, label < classes else {
                     throw EngineError("image \(index) has label \(label), outside the model's \(classes) classes")
                 }

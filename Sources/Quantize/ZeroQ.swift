@@ -50,12 +50,12 @@ public enum ZeroQ {
         for node in graph.nodes {
             guard case .conv = node.op, node.inputs.count > 1, let mean = folded[node.inputs[1] + ".mean"],
                   let variance = folded[node.inputs[1] + ".variance"] else { continue }
-            let weight = node.inputs[1], channels = graph.initializers[weight]?.shape.first ?? -1
-            guard mean.count == channels, variance.count == channels, variance.floats.allSatisfy({ $0 >= 0 }) else {
+            let weight = node.inputs[1], channels = graph.initializers[weight]?.shape.first ?? -1, variances = variance.floats
+            guard mean.count == channels, variance.count == channels, variances.allSatisfy({ $0 >= 0 }) else {
                 throw MissingStatistics(description: "statistics of '\(weight)': expected \(channels) channel means and non-negative variances, "
                     + "found \(mean.count) and \(variance.count)")
             }
-            targets.append(Target(tensor: node.outputs[0], mean: mean.floats, variance: variance.floats, epsilon: foldedEpsilon))
+            targets.append(Target(tensor: node.outputs[0], mean: mean.floats, variance: variances, epsilon: foldedEpsilon))
             used.formUnion([weight + ".mean", weight + ".variance"])
         }
         if let stray = folded.keys.sorted().first(where: { !used.contains($0) }) {

@@ -5,12 +5,6 @@
 
 #include <string.h>
 
-static const int32_t *blob_i32(const wt_op_call *call, int slot) {
-  return (const int32_t *)(const void *)(call->data + call->op->blobs[slot].offset);
-}
-
-static const uint8_t *blob_u8(const wt_op_call *call, int slot) { return call->data + call->op->blobs[slot].offset; }
-
 static size_t element_count(const wt_tensor *t) {
   size_t n = 1;
   for (uint32_t i = 0; i < t->rank; i++) n *= t->dims[i];
@@ -28,9 +22,9 @@ void wt_qu8_conv__ref(const wt_op_call *call) {
   const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], depth = kh * kw * in_per_group;
   const int depthwise = wt_conv_is_depthwise(op, in, out);
   const size_t group_bytes = wt_packed_group_size(out_per_group, depth);
-  const int8_t *weights = (const int8_t *)blob_u8(call, WT_B_WEIGHTS);
-  const int32_t *bias = blob_i32(call, WT_B_BIAS), *mult = blob_i32(call, WT_B_MULTIPLIER),
-                *shift = blob_i32(call, WT_B_SHIFT);
+  const int8_t *weights = (const int8_t *)wt_op_bytes(call, WT_B_WEIGHTS);
+  const int32_t *bias = wt_op_int32s(call, WT_B_BIAS), *mult = wt_op_int32s(call, WT_B_MULTIPLIER),
+                *shift = wt_op_int32s(call, WT_B_SHIFT);
   const int32_t zx = in->zero_point, zy = out->zero_point;
   for (size_t n = 0; n < batch; n++)
     for (size_t oy = 0; oy < out_h; oy++)
@@ -63,9 +57,9 @@ void wt_qu8_fc__ref(const wt_op_call *call) {
   const wt_op *op = call->op;
   const size_t batch = call->out->dims[0], outputs = call->out->dims[1];
   const size_t depth = element_count(call->in[0]) / batch;
-  const int8_t *weights = (const int8_t *)blob_u8(call, WT_B_WEIGHTS);
-  const int32_t *bias = blob_i32(call, WT_B_BIAS), *mult = blob_i32(call, WT_B_MULTIPLIER),
-                *shift = blob_i32(call, WT_B_SHIFT);
+  const int8_t *weights = (const int8_t *)wt_op_bytes(call, WT_B_WEIGHTS);
+  const int32_t *bias = wt_op_int32s(call, WT_B_BIAS), *mult = wt_op_int32s(call, WT_B_MULTIPLIER),
+                *shift = wt_op_int32s(call, WT_B_SHIFT);
   const int32_t zy = call->out->zero_point;
   for (size_t n = 0; n < batch; n++)
     for (size_t m = 0; m < outputs; m++) {
@@ -110,7 +104,7 @@ void wt_qu8_mul_range__ref(const wt_op_call *call, size_t first) {
 }
 
 void wt_qu8_lut__ref(const wt_op_call *call) {
-  const uint8_t *table = blob_u8(call, WT_B_TABLE);
+  const uint8_t *table = wt_op_bytes(call, WT_B_TABLE);
   const size_t count = element_count(call->out);
   for (size_t i = 0; i < count; i++)
     call->y[i] = wt_clamp_u8(table[call->x[0][i]], call->op->act_min, call->op->act_max);
@@ -169,7 +163,7 @@ void wt_qu8_concat__ref(const wt_op_call *call) {
 void wt_qu8_reshape__ref(const wt_op_call *call) { memmove(call->y, call->x[0], call->out->byte_size); }
 
 void wt_qu8_softmax__ref(const wt_op_call *call) {
-  const uint32_t *table = (const uint32_t *)(const void *)blob_u8(call, WT_B_TABLE);
+  const uint32_t *table = (const uint32_t *)(const void *)wt_op_bytes(call, WT_B_TABLE);
   const size_t inner = call->out->dims[call->out->rank - 1], rows = element_count(call->out) / inner;
   for (size_t r = 0; r < rows; r++) {
     const uint8_t *x = call->x[0] + r * inner;

@@ -448,21 +448,22 @@ WT_AVX512 void wt_qu8_dwconv__avx512vnni(const wt_op_call *call) {
     return;
   }
   const wt_window w = wt_window_of(op, in, out);
+  const wt_bands bands = wt_row_bands(out->dims[1], call->pool);
+  if (dq_takes(&w)) {
+    const dq_job quads = {.call = call, .w = w, .bands = bands};
+    wt_parallel_for(call->pool, (in->dims[3] + 63) / 64 * bands.count, dq_task, (void *)&quads);
+    return;
+  }
   const dw_job job = {
       .call = call,
-      .bands = wt_row_bands(out->dims[1], call->pool),
+      .bands = bands,
       .geometry = {
           .w = w, .zy = _mm512_set1_epi16((short)out->zero_point),
           .low = _mm256_set1_epi8((char)op->act_min), .high = _mm256_set1_epi8((char)op->act_max),
           .zx = _mm256_set1_epi8((char)in->zero_point),
       },
   };
-  if (dq_takes(&w)) {
-    const dq_job quads = {.call = call, .w = w, .bands = job.bands};
-    wt_parallel_for(call->pool, (in->dims[3] + 63) / 64 * quads.bands.count, dq_task, (void *)&quads);
-    return;
-  }
-  wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * job.bands.count, dw_task, (void *)&job);
+  wt_parallel_for(call->pool, (in->dims[3] + 31) / 32 * bands.count, dw_task, (void *)&job);
 }
 
 /* ---- add: the AVX2 recipe on 32 bytes at a time; the tail goes through the reference. */
