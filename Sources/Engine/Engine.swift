@@ -14,7 +14,9 @@ public struct EngineError: Error, CustomStringConvertible {
 /// as soon as its last reader has run, so a forward pass allocates nothing per op. A batch runs
 /// one image at a time through a batch-1 plan when no op mixes images (`isBatchSeparable`),
 /// so each layer's output is still in cache when the next layer reads it; otherwise the
-/// whole batch is planned at once.
+/// whole batch is planned at once. When such a graph ends in small planes (7×7 and the like),
+/// that tail runs on `ChannelMajor.images` images at a time stored [C, N, H, W], so each of
+/// its matrix products covers every image at once.
 ///
 ///     let engine = Engine(graph: graph)
 ///     let logits = try engine.run(["input": image])["logits"]!
@@ -22,7 +24,22 @@ public final class Engine {
     public let graph: Graph
     private let weights: [String: ConstantBuffer]
     private let separable: Bool
+    /// The graph cut where a separable batch goes over to the [C, N, H, W] tail.
+    private(set) var split: Split?
+    /// The whole graph's plan for the last input shapes.
     private var plan: Plan?
+    /// The head's plan (batch 1) and the tail's, by images per run.
+    private var headPlan: Plan?
+    private var tailPlans: [Int: Plan] = [:]
+
+    /// The nodes before the cut, run image by image, and from it, run on several images at once.
+    struct Split {
+        let head: Graph
+        let tail: Graph
+        /// The one value the head hands the tail, and its shape for one image.
+        let value: String
+        let shape: [Int]
+    }
 
     public init(graph: Graph) {
         self.graph = graph
@@ -30,6 +47,14 @@ public final class Engine {
         var weights: [String: ConstantBuffer] = [:]
         for (name, tensor) in graph.initializers { weights[name] = ConstantBuffer(tensor.floats) }
         self.weights = weights
+        if separable, let shapes = try? graph.withBatch(1).inferShapes(), let (cut, value) = ChannelMajor.cut(graph, shapes: shapes) {
+            var head = graph, tail = graph
+            head.nodes = Array(graph.nodes[..<cut])
+            head.outputs = [value]
+            tail.nodes = Array(graph.nodes[cut...])
+            tail.inputs = [ValueInfo(name: value, shape: shapes[value]!)]
+            split = Split(head: head, tail: tail, value: value, shape: shapes[value]!)
+        }
     }
 
     /// Runs the graph on `inputs` (by graph input name) and returns every graph output.
@@ -45,34 +70,86 @@ public final class Engine {
             shapes[input.name] = tensor.shape
         }
         let batch = shapes[graph.inputs[0].name]![0]
-        let split = batch > 1 && separable
-        let planShapes = split ? shapes.mapValues { [1] + $0.dropFirst() } : shapes
+        if batch > 1, let split, let outputs = try runSplit(split, inputs, batch: batch) { return outputs }
+        let separate = batch > 1 && separable
+        let planShapes = separate ? shapes.mapValues { [1] + $0.dropFirst() } : shapes
         if plan == nil || plan!.inputShapes != planShapes {
             plan = try Plan(graph: graph, inputShapes: planShapes, weights: weights)
         }
         let plan = plan!
-        let items = split ? batch : 1
-        var results = graph.outputs.map { output in
-            var values = [Float]()
-            values.reserveCapacity(plan.shape(output).reduce(1, *) * items)
-            return values
-        }
+        let items = separate ? batch : 1
+        var results = graph.outputs.map { _ in [Float]() }
         for item in 0..<items {
-            for input in graph.inputs {
-                let count = planShapes[input.name]!.reduce(1, *)
-                inputs[input.name]!.floats.withUnsafeBufferPointer {
-                    plan.pointer(input.name).update(from: $0.baseAddress! + item * count, count: count)
-                }
-            }
+            feed(inputs, item: item, to: plan)
             try plan.run()
             for (index, output) in graph.outputs.enumerated() {
                 results[index] += UnsafeBufferPointer(start: plan.pointer(output), count: plan.shape(output).reduce(1, *))
             }
         }
+        return collect(results, from: plan, batch: separate ? batch : nil)
+    }
+
+    /// Runs a separable batch through the head image by image and the tail `ChannelMajor.images`
+    /// at a time; nil (and no split from then on) when the tail cannot run channel-major.
+    private func runSplit(_ split: Split, _ inputs: [String: Tensor], batch: Int) throws -> [String: Tensor]? {
+        let chunk = min(ChannelMajor.images, batch)
+        guard (try? tailPlan(split, images: chunk)) != nil else {
+            self.split = nil
+            return nil
+        }
+        let headShapes = Dictionary(uniqueKeysWithValues: graph.inputs.map { ($0.name, [1] + inputs[$0.name]!.shape.dropFirst()) })
+        if headPlan == nil || headPlan!.inputShapes != headShapes {
+            headPlan = try Plan(graph: split.head, inputShapes: headShapes, weights: weights)
+        }
+        let head = headPlan!
+        let (channels, plane) = (split.shape[1], split.shape[2] * split.shape[3])
+        var results = graph.outputs.map { _ in [Float]() }
+        for start in stride(from: 0, to: batch, by: chunk) {
+            let images = min(chunk, batch - start)
+            let tail = try tailPlan(split, images: images)
+            let gathered = tail.pointer(split.value)
+            for image in 0..<images {
+                feed(inputs, item: start + image, to: head)
+                try head.run()
+                let value = head.pointer(split.value)
+                for c in 0..<channels {
+                    (gathered + (c * images + image) * plane).update(from: value + c * plane, count: plane)
+                }
+            }
+            try tail.run()
+            for (index, output) in graph.outputs.enumerated() {
+                results[index] += UnsafeBufferPointer(start: tail.pointer(output), count: tail.shape(output).reduce(1, *))
+            }
+        }
+        return collect(results, from: try tailPlan(split, images: chunk), batch: batch)
+    }
+
+    /// The tail's plan for `images` images, kept for the full chunk and the last other count.
+    private func tailPlan(_ split: Split, images: Int) throws -> Plan {
+        if let plan = tailPlans[images] { return plan }
+        let plan = try Plan(graph: split.tail, inputShapes: [split.value: [images] + split.shape.dropFirst()],
+                            weights: weights, channelMajorInputs: true)
+        tailPlans = tailPlans.filter { $0.key == ChannelMajor.images }
+        tailPlans[images] = plan
+        return plan
+    }
+
+    /// Copies image `item` of every input (the whole input when the plan's batch is the input's).
+    private func feed(_ inputs: [String: Tensor], item: Int, to plan: Plan) {
+        for input in graph.inputs {
+            let count = plan.inputShapes[input.name]!.reduce(1, *)
+            inputs[input.name]!.floats.withUnsafeBufferPointer {
+                plan.pointer(input.name).update(from: $0.baseAddress! + item * count, count: count)
+            }
+        }
+    }
+
+    /// The outputs as tensors: shaped as in `plan`, or with `batch` images when they were run apart.
+    private func collect(_ results: [[Float]], from plan: Plan, batch: Int?) -> [String: Tensor] {
         var outputs: [String: Tensor] = [:]
         for (index, output) in graph.outputs.enumerated() {
             let shape = plan.shape(output)
-            outputs[output] = Tensor(shape: split ? [batch] + shape.dropFirst() : shape, floats: results[index])
+            outputs[output] = Tensor(shape: batch.map { [$0] + shape.dropFirst() } ?? shape, floats: results[index])
         }
         return outputs
     }

@@ -46,7 +46,10 @@ final class Plan {
     /// Every step's operands and output pointer, resolved once so a forward pass allocates nothing.
     private var bound: [(inputs: [Operand], addend: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, shape: [Int])] = []
 
-    init(graph: Graph, inputShapes: [String: [Int]], weights: [String: ConstantBuffer]) throws {
+    /// With `channelMajorInputs` the graph's inputs are stored [C, N, H, W] and so is what the
+    /// steps after them compute until a spatial mean (`ChannelMajor`); a step that cannot read
+    /// the layout, or a graph output left in it, is an error.
+    init(graph: Graph, inputShapes: [String: [Int]], weights: [String: ConstantBuffer], channelMajorInputs: Bool = false) throws {
         self.inputShapes = inputShapes
         self.weights = weights
         var shapeGraph = graph
@@ -56,6 +59,13 @@ final class Plan {
         self.shapes = shapes
         let steps = Plan.fuseEpilogues(graph, shapes: shapes)
         self.steps = steps
+        var channelMajor = Set(channelMajorInputs ? graph.inputs.map(\.name) : [])
+        for step in steps where try ChannelMajor.output(of: step, shapes: shapes, channelMajor: channelMajor) {
+            channelMajor.insert(step.output)
+        }
+        if let output = graph.outputs.first(where: channelMajor.contains) {
+            throw EngineError("graph output '\(output)' would be left in the [C, N, H, W] layout")
+        }
 
         // Last step that reads each activation; graph outputs live to the end.
         var lastUse: [String: Int] = [:]
@@ -95,7 +105,7 @@ final class Plan {
         }
         scratch = .allocate(capacity: scratchSize)
         bound = steps.map { step in
-            (step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!) },
+            (step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!, channelMajor: channelMajor.contains($0)) },
              step.addend.map { UnsafePointer(pointer($0)) }, pointer(step.output), shapes[step.output]!)
         }
     }
@@ -179,5 +189,7 @@ final class Plan {
 struct Operand {
     let pointer: UnsafePointer<Float>
     let shape: [Int]
+    /// Whether an [N, C, H, W] value is stored as [C, N, H, W] (see `ChannelMajor`).
+    var channelMajor = false
     var count: Int { shape.reduce(1, *) }
 }

@@ -35,19 +35,27 @@ enum Pooling {
         }
     }
 
+    /// The mean of every plane, written [N, C] whether `x` is stored NCHW or [C, N, H, W].
     static func globalAverage(_ x: Operand, output: UnsafeMutablePointer<Float>) {
+        let (images, channels) = (x.shape[0], x.shape[1])
         let plane = x.shape.dropFirst(2).reduce(1, *)
-        for p in 0..<x.shape[0] * x.shape[1] {
+        for p in 0..<images * channels {
             var total: Float = 0
             let input = x.pointer + p * plane
             for i in 0..<plane { total += input[i] }
-            output[p] = total / Float(plane)
+            // Plane p holds (image, channel) = p / C, p % C in NCHW and p % N, p / N in [C, N, H, W].
+            output[x.channelMajor ? p % images * channels + p / images : p] = total / Float(plane)
         }
     }
 
     /// Mean over `axes` (all when empty); the output is laid out as the kept dimensions.
     static func reduceMean(_ x: Operand, axes: [Int], output: UnsafeMutablePointer<Float>) {
         let reduced = Set(axes.isEmpty ? Array(x.shape.indices) : axes)
+        if x.channelMajor {
+            // `ChannelMajor.supports` admits the spatial mean only.
+            globalAverage(x, output: output)
+            return
+        }
         if let first = reduced.min(), reduced == Set(first..<x.shape.count) {
             // Trailing axes: the mean of each contiguous block (EfficientNet's spatial mean).
             let block = x.shape.dropFirst(first).reduce(1, *)
