@@ -1,11 +1,13 @@
 import Graph
 
-/// The [C, N, H, W] layout in which the Engine runs the small-plane tail of a batch.
+/// The [C, H, W, N] layout (channels outermost, images innermost) in which the Engine runs the
+/// small-plane tail of a batch.
 ///
 /// Run one image at a time, a 7×7 pointwise layer is a matrix product with 49 columns, and
 /// OpenBLAS packs the whole weight matrix again for each image's 49 columns. Stored
-/// [C, N, H, W], the same layer over N images is one product with 49·N columns and the weights
-/// are packed once. Example: EfficientNet-Lite0's 192 → 1152 expansions at 7×7 read 884 KB of
+/// [C, H, W, N], the same layer over N images is one product with 49·N columns and the weights
+/// are packed once; a depthwise layer takes each tap on a vector of N images, whatever the
+/// plane's size. Example: EfficientNet-Lite0's 192 → 1152 expansions at 7×7 read 884 KB of
 /// weights for 10.8 M multiply-adds per image; over 16 images they read them once for 173 M.
 enum ChannelMajor {
     /// The tail starts where the activations' planes have at most this many pixels (14×14 and
@@ -34,7 +36,7 @@ enum ChannelMajor {
         return nil
     }
 
-    /// Whether `step` writes [C, N, H, W] when the values in `channelMajor` are stored so:
+    /// Whether `step` writes [C, H, W, N] when the values in `channelMajor` are stored so:
     /// pointwise and depthwise convolutions and elementwise ops keep the layout, the spatial
     /// mean writes [N, C]. Throws for a step that cannot read the layout.
     static func output(of step: Step, shapes: [String: [Int]], channelMajor: Set<String>) throws -> Bool {
@@ -60,6 +62,6 @@ enum ChannelMajor {
         default:
             break
         }
-        throw EngineError("\(step.op.name) '\(step.name)' does not read the [C, N, H, W] layout")
+        throw EngineError("\(step.op.name) '\(step.name)' does not read the [C, H, W, N] layout")
     }
 }

@@ -15,7 +15,7 @@ public struct EngineError: Error, CustomStringConvertible {
 /// one image at a time through a batch-1 plan when no op mixes images (`isBatchSeparable`),
 /// so each layer's output is still in cache when the next layer reads it; otherwise the
 /// whole batch is planned at once. When such a graph ends in small planes (7×7 and the like),
-/// that tail runs on `ChannelMajor.images` images at a time stored [C, N, H, W], so each of
+/// that tail runs on `ChannelMajor.images` images at a time stored [C, H, W, N], so each of
 /// its matrix products covers every image at once.
 ///
 ///     let engine = Engine(graph: graph)
@@ -24,7 +24,7 @@ public final class Engine {
     public let graph: Graph
     private let weights: [String: ConstantBuffer]
     private let separable: Bool
-    /// The graph cut where a separable batch goes over to the [C, N, H, W] tail.
+    /// The graph cut where a separable batch goes over to the [C, H, W, N] tail.
     private(set) var split: Split?
     /// The whole graph's plan for the last input shapes.
     private var plan: Plan?
@@ -102,7 +102,7 @@ public final class Engine {
             headPlan = try Plan(graph: split.head, inputShapes: headShapes, weights: weights)
         }
         let head = headPlan!
-        let (channels, plane) = (split.shape[1], split.shape[2] * split.shape[3])
+        let count = split.shape.reduce(1, *)
         var results = graph.outputs.map { _ in [Float]() }
         for start in stride(from: 0, to: batch, by: chunk) {
             let images = min(chunk, batch - start)
@@ -112,9 +112,7 @@ public final class Engine {
                 feed(inputs, item: start + image, to: head)
                 try head.run()
                 let value = head.pointer(split.value)
-                for c in 0..<channels {
-                    (gathered + (c * images + image) * plane).update(from: value + c * plane, count: plane)
-                }
+                for i in 0..<count { gathered[i * images + image] = value[i] }
             }
             try tail.run()
             for (index, output) in graph.outputs.enumerated() {

@@ -46,7 +46,7 @@ final class Plan {
     /// Every step's operands and output pointer, resolved once so a forward pass allocates nothing.
     private var bound: [(inputs: [Operand], addend: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, shape: [Int])] = []
 
-    /// With `channelMajorInputs` the graph's inputs are stored [C, N, H, W] and so is what the
+    /// With `channelMajorInputs` the graph's inputs are stored [C, H, W, N] and so is what the
     /// steps after them compute until a spatial mean (`ChannelMajor`); a step that cannot read
     /// the layout, or a graph output left in it, is an error.
     init(graph: Graph, inputShapes: [String: [Int]], weights: [String: ConstantBuffer], channelMajorInputs: Bool = false) throws {
@@ -64,7 +64,7 @@ final class Plan {
             channelMajor.insert(step.output)
         }
         if let output = graph.outputs.first(where: channelMajor.contains) {
-            throw EngineError("graph output '\(output)' would be left in the [C, N, H, W] layout")
+            throw EngineError("graph output '\(output)' would be left in the [C, H, W, N] layout")
         }
 
         // Last step that reads each activation; graph outputs live to the end.
@@ -99,15 +99,22 @@ final class Plan {
         }
         self.slotOf = slotOf
         self.slots = capacities.map { capacity in
-            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+            let pointer = Plan.allocateAligned(capacity)
             pointer.initialize(repeating: 0, count: capacity)
             return pointer
         }
-        scratch = .allocate(capacity: scratchSize)
+        scratch = Plan.allocateAligned(scratchSize)
         bound = steps.map { step in
             (step.inputs.map { Operand(pointer: UnsafePointer(pointer($0)), shape: shapes[$0]!, channelMajor: channelMajor.contains($0)) },
              step.addend.map { UnsafePointer(pointer($0)) }, pointer(step.output), shapes[step.output]!)
         }
+    }
+
+    /// Floats starting on a cache line, so the vectors the kernels load never straddle two
+    /// ([C, H, W, N] pixels of 16 images are exactly one line each).
+    private static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+            .bindMemory(to: Float.self, capacity: count)
     }
 
     deinit {
@@ -189,7 +196,7 @@ final class Plan {
 struct Operand {
     let pointer: UnsafePointer<Float>
     let shape: [Int]
-    /// Whether an [N, C, H, W] value is stored as [C, N, H, W] (see `ChannelMajor`).
+    /// Whether an [N, C, H, W] value is stored as [C, H, W, N] (see `ChannelMajor`).
     var channelMajor = false
     var count: Int { shape.reduce(1, *) }
 }

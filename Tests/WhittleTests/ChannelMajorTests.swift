@@ -2,7 +2,7 @@
 import Graph
 import XCTest
 
-/// The [C, N, H, W] tail of a batch against the same images run one at a time.
+/// The [C, H, W, N] tail of a batch against the same images run one at a time.
 final class ChannelMajorTests: XCTestCase {
     /// Floats from a fixed sequence in [−1, 1).
     private func values(_ count: Int, seed: Int) -> [Float] {
@@ -16,8 +16,8 @@ final class ChannelMajorTests: XCTestCase {
     }
 
     /// An inverted-residual network: a 3×3 stride-2 stem to 8×8 (the cut), then a pointwise
-    /// expansion, a depthwise 3×3, a projection added to the stem's output, a spatial mean and
-    /// a classifier; `tailOp` (if any) goes between the projection and the mean.
+    /// expansion, a depthwise 3×3, a projection added to the stem's output, a depthwise 3×3 of
+    /// stride 2, a spatial mean and a classifier; `tailOp` (if any) goes before the mean.
     private func network(tailOp: Op? = nil) -> Graph {
         var initializers: [String: Tensor] = [:]
         func constant(_ name: String, _ shape: [Int]) -> String {
@@ -32,8 +32,9 @@ final class ChannelMajorTests: XCTestCase {
             Node(name: "depthwise", op: conv(3, group: 16), inputs: ["er", constant("w2", [16, 1, 3, 3]), constant("b2", [16])], outputs: ["d"]),
             Node(name: "project", op: conv(1), inputs: ["d", constant("w3", [8, 16, 1, 1])], outputs: ["p"]),
             Node(name: "residual", op: .add, inputs: ["p", "a"], outputs: ["r"]),
+            Node(name: "down", op: conv(3, stride: 2, group: 8), inputs: ["r", constant("w5", [8, 1, 3, 3])], outputs: ["q"]),
         ]
-        var last = "r"
+        var last = "q"
         if let tailOp {
             nodes.append(Node(name: "extra", op: tailOp, inputs: [last], outputs: ["t"]))
             last = "t"

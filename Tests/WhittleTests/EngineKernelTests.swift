@@ -49,6 +49,9 @@ final class EngineKernelTests: XCTestCase {
             (1, 2, 2, [11, 11], [3, 3], [1, 2], [2, 2, 2, 2], [2, 2], 2),
             // depthwise on rows of at most eight outputs (four-row tiles, the last one overlapping)
             (1, 3, 3, [7, 7], [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 3),
+            (1, 2, 2, [10, 6], [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2),
+            // depthwise on wider rows (two-row tiles, the last one overlapping), multiplier 2
+            (1, 2, 4, [13, 14], [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 2),
             // more columns than one small-matrix SGEMM block (16 rows · depth 8: 7,808 columns)
             (1, 8, 16, [90, 100], [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1),
         ]

@@ -21,6 +21,20 @@ void wt_f32_dwconv_rows(const float *source, ptrdiff_t row_step, const ptrdiff_t
                         const float *weights, size_t taps, float bias, float low, float high,
                         size_t out_height, size_t out_width, float *output);
 
+/// One output channel of a depthwise convolution over several images stored [H, W, N], images
+/// innermost (`images` floats per pixel), written [out_height, out_width, N].
+///
+/// Output (oy, ox, n) = clamp(bias + Σ weights[ky·kw + kx] · padded[oy·stride_h + ky·dilation_h,
+/// ox·stride_w + kx·dilation_w, n], low, high), where `padded` (scratch of
+/// (top + height + bottom)·(left + width + right)·images floats, `pads` = {top, left, bottom,
+/// right}) receives the input with zeros around. Each tap is one multiply-add on a vector of
+/// images, whatever the plane's size. Example: 7×7 planes of 16 images with a 5×5 kernel and
+/// pads 2 take 11·11·16 floats of scratch.
+void wt_f32_dwconv_interleaved(const float *input, size_t height, size_t width, size_t images, const float *weights,
+                               size_t kh, size_t kw, size_t stride_h, size_t stride_w, size_t dilation_h,
+                               size_t dilation_w, const size_t pads[4], float bias, float low, float high,
+                               size_t out_height, size_t out_width, float *padded, float *output);
+
 /// Copies one input plane (height × width) into the zero-padded phase planes a depthwise
 /// convolution reads: padded column c = column + left of padded row y + top goes to phase
 /// c % stride (planes `phase_size` floats apart) at row y + top, column c / stride (rows

@@ -34,18 +34,25 @@ enum Convolution {
         let outPlane = outHeight * outWidth, inPlane = height * width
         let (low, high) = activation.map { ($0.low, $0.high) } ?? (-.infinity, .infinity)
         if x.channelMajor {
-            // [C, N, H, W]: a pointwise convolution is one product over every image's pixels, as
-            // if the images were one tall image; a depthwise one runs image by image, its planes
-            // N·H·W apart (`ChannelMajor.supports` admits no other convolution).
+            // [C, H, W, N]: a pointwise convolution is one product over every image's pixels, as
+            // if the images were one tall image; a depthwise one takes each tap on a vector of
+            // images (`ChannelMajor.supports` admits no other convolution).
             if !isDepthwise(a, weight: w.shape) {
                 conv(a, x: Operand(pointer: x.pointer, shape: [1, inChannels, batch * height, width]), w: w, bias: bias,
                      output: output, outputShape: [1, outChannels, batch * outHeight, outWidth], activation: activation,
                      addend: addend, columns: columns)
                 return
             }
-            depthwise(a, image: x.pointer, images: batch, inputShape: x.shape, w: w, bias: bias?.pointer,
-                      clamp: addend == nil ? (low, high) : (-.infinity, .infinity),
-                      output: output, outputShape: outputShape, phases: columns)
+            let clamp = addend == nil ? (low, high) : (-.infinity, .infinity)
+            let (kh, kw) = (a.kernel[0], a.kernel[1])
+            let pads = a.pads.map { Int($0) }
+            for oc in 0..<outChannels {
+                let ic = oc / (outChannels / a.group)
+                wt_f32_dwconv_interleaved(x.pointer + ic * inPlane * batch, height, width, batch, w.pointer + oc * kh * kw,
+                                          kh, kw, a.strides[0], a.strides[1], a.dilations[0], a.dilations[1], pads,
+                                          bias?.pointer[oc] ?? 0, clamp.0, clamp.1, outHeight, outWidth, columns,
+                                          output + oc * outPlane * batch)
+            }
             if let addend {
                 wt_f32_bias_clamp(output, outChannels, batch * outPlane, batch * outPlane, nil, addend, low, high)
             }
@@ -57,7 +64,7 @@ enum Convolution {
             let imageAddend = addend.map { $0 + n * outChannels * outPlane }
             if isDepthwise(a, weight: w.shape) {
                 // With an addend the clamp waits for the epilogue pass that adds it.
-                depthwise(a, image: image, images: 1, inputShape: x.shape, w: w, bias: bias?.pointer,
+                depthwise(a, image: image, inputShape: x.shape, w: w, bias: bias?.pointer,
                           clamp: imageAddend == nil ? (low, high) : (-.infinity, .infinity),
                           output: result, outputShape: outputShape, phases: columns)
                 if let imageAddend {
@@ -156,9 +163,11 @@ enum Convolution {
         return (height + a.pads[0] + a.pads[2], (phaseWidth + 15) / 16 * 16 + 16)
     }
 
+    /// Phase planes for one image, or the zero-padded planes of every image stored [C, H, W, N].
     static func depthwiseScratchSize(_ a: ConvAttributes, input: [Int]) -> Int {
         let layout = phaseLayout(a, height: input[2], width: input[3])
-        return a.strides[1] * layout.rows * layout.stride
+        let padded = (input[2] + a.pads[0] + a.pads[2]) * (input[3] + a.pads[1] + a.pads[3]) * input[0]
+        return max(a.strides[1] * layout.rows * layout.stride, padded)
     }
 
     /// Group convolution with one input channel per group (depthwise, with any multiplier).
@@ -167,10 +176,9 @@ enum Convolution {
     /// columns r, r + s, r + 2s, … for column stride s. Tap (ky, kx) of output column ox then
     /// reads phase (kx·d) mod s at column ox + (kx·d) / s, so every tap is a contiguous
     /// eight-wide load and no tap needs a bounds check; `wt_f32_dwconv_rows` does the sums.
-    /// `image` holds `images` images stored [C, N, H, W] (one image: NCHW), and so does `output`.
-    private static func depthwise(_ a: ConvAttributes, image: UnsafePointer<Float>, images: Int, inputShape: [Int],
-                                  w: Operand, bias: UnsafePointer<Float>?, clamp: (Float, Float),
-                                  output: UnsafeMutablePointer<Float>, outputShape: [Int], phases: UnsafeMutablePointer<Float>) {
+    private static func depthwise(_ a: ConvAttributes, image: UnsafePointer<Float>, inputShape: [Int], w: Operand,
+                                  bias: UnsafePointer<Float>?, clamp: (Float, Float), output: UnsafeMutablePointer<Float>,
+                                  outputShape: [Int], phases: UnsafeMutablePointer<Float>) {
         let (inChannels, height, width) = (inputShape[1], inputShape[2], inputShape[3])
         let (outChannels, outHeight, outWidth) = (outputShape[1], outputShape[2], outputShape[3])
         let (kh, kw) = (a.kernel[0], a.kernel[1])
@@ -186,14 +194,11 @@ enum Convolution {
                 for kx in 0..<kw { offsets[ky * kw + kx] = (kx * dw) % sw * phaseSize + ky * dh * rowStride + (kx * dw) / sw }
             }
             phases.update(repeating: 0, count: sw * phaseSize)
-            let (inPlane, outPlane) = (height * width, outHeight * outWidth)
             for ic in 0..<inChannels {
-                for n in 0..<images {
-                    wt_f32_fill_phases(image + (ic * images + n) * inPlane, height, width, top, left, sw, rowStride, phaseSize, phases)
-                    for oc in ic * multiplier..<(ic + 1) * multiplier {
-                        wt_f32_dwconv_rows(phases, sh * rowStride, offsets.baseAddress, w.pointer + oc * kh * kw, kh * kw,
-                                           bias?[oc] ?? 0, clamp.0, clamp.1, outHeight, outWidth, output + (oc * images + n) * outPlane)
-                    }
+                wt_f32_fill_phases(image + ic * height * width, height, width, top, left, sw, rowStride, phaseSize, phases)
+                for oc in ic * multiplier..<(ic + 1) * multiplier {
+                    wt_f32_dwconv_rows(phases, sh * rowStride, offsets.baseAddress, w.pointer + oc * kh * kw, kh * kw,
+                                       bias?[oc] ?? 0, clamp.0, clamp.1, outHeight, outWidth, output + oc * outHeight * outWidth)
                 }
             }
         }

@@ -35,16 +35,26 @@ enum Pooling {
         }
     }
 
-    /// The mean of every plane, written [N, C] whether `x` is stored NCHW or [C, N, H, W].
+    /// The mean of every plane, written [N, C] whether `x` is stored NCHW or [C, H, W, N].
     static func globalAverage(_ x: Operand, output: UnsafeMutablePointer<Float>) {
         let (images, channels) = (x.shape[0], x.shape[1])
         let plane = x.shape.dropFirst(2).reduce(1, *)
+        if x.channelMajor {
+            for c in 0..<channels {
+                let input = x.pointer + c * plane * images
+                for n in 0..<images {
+                    var total: Float = 0
+                    for i in 0..<plane { total += input[i * images + n] }
+                    output[n * channels + c] = total / Float(plane)
+                }
+            }
+            return
+        }
         for p in 0..<images * channels {
             var total: Float = 0
             let input = x.pointer + p * plane
             for i in 0..<plane { total += input[i] }
-            // Plane p holds (image, channel) = p / C, p % C in NCHW and p % N, p / N in [C, N, H, W].
-            output[x.channelMajor ? p % images * channels + p / images : p] = total / Float(plane)
+            output[p] = total / Float(plane)
         }
     }
 
