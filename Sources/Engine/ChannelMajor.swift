@@ -11,10 +11,11 @@ import Graph
 /// weights for 10.8 M multiply-adds per image; over 16 images they read them once for 173 M.
 enum ChannelMajor {
     /// The tail starts where the activations' planes have at most this many pixels (14×14 and
-    /// smaller). On EfficientNet-Lite0 at batch 32, paired runs took 0.84–0.87 of the per-image
-    /// time starting at 14×14 against 0.88 at 7×7 and 0.89 at 28×28.
+    /// smaller). On EfficientNet-Lite0 at batch 32, paired runs took 0.83 of the image-by-image
+    /// time starting at 14×14, against 0.87 at 28×28 and 1.05 at 56×56 (the tail's activations
+    /// then leave the caches).
     static let largestPlane = 196
-    /// Images per run of the tail (8 and 32 did no better: 0.87 of the per-image time).
+    /// Images per run of the tail: two vectors of eight floats per pixel (32 took 0.93).
     static let images = 16
 
     /// The first node of the tail: the first node before which one activation alone, of at most
