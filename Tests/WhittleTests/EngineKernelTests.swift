@@ -52,8 +52,12 @@ final class EngineKernelTests: XCTestCase {
             (1, 2, 2, [10, 6], [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 2),
             // depthwise on wider rows (two-row tiles, the last one overlapping), multiplier 2
             (1, 2, 4, [13, 14], [5, 5], [1, 1], [2, 2, 2, 2], [1, 1], 2),
-            // more columns than one small-matrix SGEMM block (16 rows · depth 8: 7,808 columns)
-            (1, 8, 16, [90, 100], [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1),
+            // depth at most Convolution.directDepth: fewer rows than a tile, fewer columns (15)
+            (1, 5, 3, [3, 5], [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1),
+            // above it, SGEMM: in more than one small-matrix block (16 rows · depth 168: 368
+            // columns), and after im2col (depth 180)
+            (1, 168, 16, [20, 25], [1, 1], [1, 1], [0, 0, 0, 0], [1, 1], 1),
+            (1, 20, 6, [9, 10], [3, 3], [1, 1], [1, 1, 1, 1], [1, 1], 1),
         ]
         var random = SeededRandom(seed: 1)
         for (batch, cin, cout, size, kernel, strides, pads, dilations, group) in cases {

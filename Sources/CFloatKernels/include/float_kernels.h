@@ -52,6 +52,15 @@ void wt_f32_fill_phases(const float *plane, size_t height, size_t width, size_t 
 void wt_f32_bias_clamp(float *values, size_t rows, size_t count, size_t stride, const float *bias, const float *addend,
                        float low, float high);
 
+/// A convolution's matrix product with its epilogue, for products of small depth (the Engine
+/// uses SGEMM above a depth of 160): output row r = clamp(bias[r] + Σ_k weights[r·depth + k] ·
+/// input row k + addend row r, low, high), every row `columns` floats long, `input` holding
+/// `depth` rows. `bias` and `addend` may be NULL.
+/// Example: weights {1, 2} (one row, depth 2), input rows {1, 0}, {3, −4}, bias {1}, clamp
+/// [0, 6] → {6, 0} (1 + 1 + 6 = 8 clamped to 6, 1 + 0 − 8 = −7 clamped to 0).
+void wt_f32_product(const float *weights, size_t rows, size_t depth, const float *input, size_t columns,
+                    const float *bias, const float *addend, float low, float high, float *output);
+
 /// The smallest and largest of `count` values, folded into *low and *high (NaNs are skipped).
 /// Example: {3, −1, 2} with *low = 0, *high = 0 → *low = −1, *high = 3.
 void wt_f32_min_max(const float *values, size_t count, float *low, float *high);

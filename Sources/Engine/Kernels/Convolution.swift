@@ -2,8 +2,9 @@ import CFloatKernels
 import COpenBLAS
 import Graph
 
-/// 2-D convolution: im2col + SGEMM per image and group, a direct kernel over phase planes for
-/// depthwise, and SGEMM straight on the input for 1×1 stride-1 unpadded convolutions.
+/// 2-D convolution: im2col + a matrix product per image and group (SGEMM, or `wt_f32_product`
+/// up to `directDepth`), a direct kernel over phase planes for depthwise, and the product
+/// straight on the input for 1×1 stride-1 unpadded convolutions.
 enum Convolution {
     static func isPointwise(_ a: ConvAttributes) -> Bool {
         a.kernel == [1, 1] && a.strides == [1, 1] && a.pads.allSatisfy { $0 == 0 }
@@ -85,6 +86,11 @@ enum Convolution {
                 let groupResult = result + g * groupOut * outPlane
                 let groupBias = bias.map { $0.pointer + g * groupOut }
                 let groupAddend = imageAddend.map { $0 + g * groupOut * outPlane }
+                if kernelSize <= Convolution.directDepth {
+                    product(w.pointer + g * groupOut * kernelSize, rows: groupOut, depth: kernelSize, input: source,
+                            columns: outPlane, bias: groupBias, addend: groupAddend, clamp: (low, high), output: groupResult)
+                    continue
+                }
                 for start in stride(from: 0, to: outPlane, by: block) {
                     let count = min(block, outPlane - start)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(count), Int32(kernelSize),
@@ -99,12 +105,40 @@ enum Convolution {
         }
     }
 
+    /// The largest depth (input channels × kernel taps) whose products skip SGEMM for
+    /// `wt_f32_product`, which keeps a tile's sums in registers through the bias, addend and
+    /// clamp. Time against SGEMM and its epilogue (rows × depth × columns, best of 20, both
+    /// built by clang -O3): 96 × 16 × 12,544 0.45–0.51, 144 × 24 × 3,136 0.53–0.57,
+    /// 384 × 64 × 3,136 0.79, 672 × 112 × 3,136 0.93, 24 × 144 × 3,136 0.80–0.85;
+    /// 1,152 × 192 × 784 1.06, 112 × 672 × 3,136 1.27.
+    static let directDepth = 160
+
+    /// `wt_f32_product` over as many threads as OpenBLAS may use (its thread count is the
+    /// Engine's), each taking a band of rows, multiples of six, once the product reaches 2²⁰
+    /// multiply-adds. Example: 96 rows on two threads go as rows 0..<48 and 48..<96.
+    private static func product(_ weights: UnsafePointer<Float>, rows: Int, depth: Int, input: UnsafePointer<Float>,
+                                columns: Int, bias: UnsafePointer<Float>?, addend: UnsafePointer<Float>?,
+                                clamp: (Float, Float), output: UnsafeMutablePointer<Float>) {
+        let threads = rows * depth * columns < 1 << 20 ? 1 : min(Int(openblas_get_num_threads()), (rows + 5) / 6)
+        guard threads > 1 else {
+            wt_f32_product(weights, rows, depth, input, columns, bias, addend, clamp.0, clamp.1, output)
+            return
+        }
+        let band = ((rows + threads - 1) / threads + 5) / 6 * 6
+        _ = try? concurrentMap(threads) { part in
+            let first = part * band, count = min(band, rows - first)
+            guard count > 0 else { return }
+            wt_f32_product(weights + first * depth, count, depth, input, columns, bias.map { $0 + first },
+                           addend.map { $0 + first * columns }, clamp.0, clamp.1, output + first * columns)
+        }
+    }
+
     /// Output columns per SGEMM call. Where at least 64 columns fit in a product of at most 10⁶
     /// multiply-adds, that many (a multiple of 16): OpenBLAS (0.3.21, SkylakeX) runs such
     /// products with its small-matrix kernel, which neither packs the operands nor zeroes the
-    /// output first. Example: the first convolution of EfficientNet-Lite0 (32 rows, depth 27,
-    /// 12,544 columns) goes in blocks of 1,152 columns; it took 257 µs against 707 µs in blocks
-    /// of 2,048. Otherwise blocks of about 256 KB of output, so the bias and clamp that follow
+    /// output first. Example: 32 rows of depth 27 (the first convolution of EfficientNet-Lite0,
+    /// before `directDepth`) go in blocks of 1,152 columns; they took 257 µs against 707 µs in
+    /// blocks of 2,048. Otherwise blocks of about 256 KB of output, so the bias and clamp that follow
     /// find each block in cache, but at least 1,024 columns: each call packs the whole weight
     /// matrix again. Example: Lite0's 1152 × 192 layer over 16 images at 7×7 (784 columns) is
     /// one call, not 13; the batch tail's pointwise layers took 0.85–0.93 of the time they took
