@@ -31,14 +31,18 @@ build: deps
 test: build runtime-fuzz kernel-test neon-test
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
-# The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan.
+# The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan: an int8
+# model, and a ternary one (packed 2-bit codes, unpacked by the interpreter).
 FUZZ := .build/fuzz_wtm
-FUZZ_MODEL := .build/fuzz-mnist.wtm
+FUZZ_MODEL := .build/fuzz-mnist
 runtime-fuzz: build
 	cc $(SANITIZE) Tests/RuntimeFuzz/fuzz_wtm.c $(RUNTIME_SOURCES) -lm -pthread -o $(FUZZ)
 	@if [ -d $(SHARED)/data/mnist ]; then \
-		$(BIN) $(SHARED)/models/mnist/mnist-pytorch-opset11.onnx --data $(SHARED)/data/mnist --prep mnist \
-			--calibration-count 20 -o $(FUZZ_MODEL) --json >/dev/null && $(FUZZ) $(FUZZ_MODEL) 1000; \
+		for bits in int8 ternary; do \
+			$(BIN) $(SHARED)/models/mnist/mnist-pytorch-opset11.onnx --data $(SHARED)/data/mnist --prep mnist --bits $$bits \
+				--bits-everywhere --calibration-count 20 -o $(FUZZ_MODEL)-$$bits.wtm --json >/dev/null && \
+			$(FUZZ) $(FUZZ_MODEL)-$$bits.wtm 1000 || exit 1; \
+		done; \
 	else echo "($(SHARED)/data is absent: skipping the runtime fuzz test)"; fi
 
 # Every SIMD kernel set the CPU runs against the reference, bit for bit, buffers against guard

@@ -2,10 +2,6 @@
 #include "cpu_features.h"
 #include "float_kernels.h"
 
-static inline float wt_clamp(float v, float low, float high) {
-  return v < low ? low : (v > high ? high : v);
-}
-
 static void wt_f32_dwconv_rows__scalar(const float *source, ptrdiff_t row_step, const ptrdiff_t *offsets,
                                        const float *weights, size_t taps, float bias, float low,
                                        float high, size_t out_height, size_t out_width, float *output) {
@@ -21,12 +17,6 @@ static void wt_f32_dwconv_rows__scalar(const float *source, ptrdiff_t row_step, 
 }
 
 #ifdef WT_HAVE_AVX2_PATH
-/* The mask of the first `count` (< 8) lanes, for a row's tail. */
-__attribute__((target("avx2")))
-static inline __m256i wt_tail_mask(size_t count) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* Eight outputs of one row starting at ox, clamped and stored (fewer at the row's end). */
 __attribute__((target("avx2,fma")))
 static inline void wt_store8(float *out, size_t ox, size_t out_width, __m256 v, __m256 vlow, __m256 vhigh) {

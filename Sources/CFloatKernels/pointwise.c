@@ -2,10 +2,6 @@
 #include "cpu_features.h"
 #include "float_kernels.h"
 
-static inline float wt_clamp(float v, float low, float high) {
-  return v < low ? low : (v > high ? high : v);
-}
-
 static void wt_f32_product__scalar(const float *weights, size_t rows, size_t depth, const float *input,
                                    size_t columns, const float *bias, const float *addend, float low, float high,
                                    float *output) {
@@ -24,12 +20,6 @@ static void wt_f32_product__scalar(const float *weights, size_t rows, size_t dep
 #ifdef WT_HAVE_AVX2_PATH
 #define WT_CHUNK_BYTES 131072
 
-/* Lanes below `count` (at most 8) set. */
-__attribute__((target("avx2")))
-static inline __m256i wt_lanes(size_t count) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* bias + addend, clamped, stored: eight columns, or the first `count` of them. */
 __attribute__((target("avx2,fma")))
 static inline void wt_finish8(__m256 v, const float *add, float *out, size_t count, __m256 vlow, __m256 vhigh) {
@@ -37,7 +27,7 @@ static inline void wt_finish8(__m256 v, const float *add, float *out, size_t cou
     if (add) v = _mm256_add_ps(v, _mm256_loadu_ps(add));
     _mm256_storeu_ps(out, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v))); /* in this order a NaN passes through */
   } else {
-    const __m256i mask = wt_lanes(count);
+    const __m256i mask = wt_tail_mask(count);
     if (add) v = _mm256_add_ps(v, _mm256_maskload_ps(add, mask));
     _mm256_maskstore_ps(out, mask, _mm256_min_ps(vhigh, _mm256_max_ps(vlow, v)));
   }
@@ -61,7 +51,7 @@ static inline void wt_product_tile(const float *weights, size_t depth, const flo
   a4 = b4 = _mm256_set1_ps(bias ? bias[r[4]] : 0);
   a5 = b5 = _mm256_set1_ps(bias ? bias[r[5]] : 0);
   const int full = count >= 16;
-  const __m256i m0 = wt_lanes(count), m1 = wt_lanes(count > 8 ? count - 8 : 0);
+  const __m256i m0 = wt_tail_mask(count), m1 = wt_tail_mask(count > 8 ? count - 8 : 0);
   const float *x = input + j;
   for (size_t k = 0; k < depth; k++, x += columns) {
     __m256 x0, x1, w;

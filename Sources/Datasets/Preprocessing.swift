@@ -1,7 +1,9 @@
 import Graph
 
-/// How pixels become model inputs. Every preset first resizes the shorter side to
-/// round(size / 0.875) (bilinear, antialiased) and center-crops size×size, then:
+/// How pixels become model inputs. The ImageNet presets (tf, torch, caffe_bgr, raw) first
+/// resize the shorter side to round(size / 0.875) (bilinear, antialiased) and center-crop
+/// size×size; the small-image presets (cifar10, mnist) take an image of the model's size as it
+/// is and resize any other's shorter side to size before the crop. Then:
 ///
 /// | preset    | value of a pixel p (0…255)                       | channels |
 /// |-----------|--------------------------------------------------|----------|
@@ -21,8 +23,8 @@ public enum Preset: String, CaseIterable, Sendable {
     /// One line per preset for `--help`.
     public static var helpText: String {
         "tf (RGB/127.5−1), torch (RGB/255 with ImageNet mean/std), caffe_bgr (BGR − mean), cifar10 (RGB/255 with " +
-            "CIFAR-10 mean/std), mnist (gray/255 with MNIST mean/std), raw (pixel values 0–255); shorter side resized " +
-            "to size/0.875, then center-cropped"
+            "CIFAR-10 mean/std), mnist (gray/255 with MNIST mean/std), raw (pixel values 0–255); tf, torch, caffe_bgr and raw " +
+            "resize the shorter side to size/0.875 and center-crop; cifar10 and mnist take images of the model's size as they are"
     }
 
     /// (scale, offset) per output channel: value = pixel · scale + offset.
@@ -40,12 +42,24 @@ public enum Preset: String, CaseIterable, Sendable {
         }
     }
 
+    /// The share of the resized image's shorter side the center crop keeps: 0.875 for the
+    /// ImageNet presets (224 from 256), 1 for the small-image ones (a 32×32 CIFAR image is used whole).
+    public var cropFraction: Double {
+        switch self {
+        case .cifar10, .mnist: return 1
+        case .tf, .torch, .caffeBGR, .raw: return 0.875
+        }
+    }
+
     /// CHW floats for a `channels`×`size`×`size` input from an image of any size.
     public func prepare(_ image: RGBImage, size: Int, channels: Int) throws -> [Float] {
         guard channels == 1 || channels == 3 else { throw DatasetError("models with \(channels) input channels take no images") }
         guard self != .mnist || channels == 1 else { throw DatasetError("preset mnist is for one-channel models") }
+        if image.width == size, image.height == size, cropFraction == 1 {
+            return normalize(image.pixels, size: size, channels: channels)
+        }
         let shorter = min(image.width, image.height)
-        let scale = (Double(size) / 0.875).rounded(.toNearestOrEven) / Double(shorter)
+        let scale = (Double(size) / cropFraction).rounded(.toNearestOrEven) / Double(shorter)
         let width = max(size, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
         let height = max(size, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
         let cropped = image.resized(width: width, height: height).centerCropped(width: size, height: size)

@@ -60,7 +60,11 @@ public enum WTM {
             }
             /// Packed weights and the bias with the input zero point folded in (WeightPacking).
             func requantBlobs(_ packed: [Int8], _ weights: [Int8], _ bias: [Int32], _ requant: [Requantization]) throws {
-                blobs[WT_B_WEIGHTS] = blob(packed)
+                guard weights.allSatisfy({ op.scheme.levels.contains(Int($0)) }) else {
+                    throw FormatError(description: "op '\(op.name)' has weights outside the \(op.scheme.rawValue) levels \(op.scheme.levels)")
+                }
+                record.scheme = UInt32(op.scheme.id)
+                blobs[WT_B_WEIGHTS] = blob(WeightPacking.packCodes(packed, scheme: op.scheme))
                 blobs[WT_B_BIAS] = blob(try WeightPacking.foldZeroPoint(
                     bias, weights: weights, depth: weights.count / bias.count, zeroPoint: model.tensors[op.inputs[0]].zeroPoint))
                 blobs[WT_B_MULTIPLIER] = blob(requant.map(\.multiplier))
@@ -168,6 +172,12 @@ public enum WTM {
                     zip(array(WT_B_MULTIPLIER, Int32.self), array(WT_B_SHIFT, Int32.self)).map { Requantization(multiplier: $0, shift: $1) }
                 }
                 /// The stored bias with the input zero point taken out again.
+                // The loader admits only known schemes.
+                let scheme = Scheme.allCases.first { $0.id == Int(op.scheme) } ?? .int8
+                /// The weights blob unpacked to levels in the int8 layout of `slots` bytes.
+                func levels(_ slots: Int) -> [Int8] {
+                    WeightPacking.unpackCodes(array(WT_B_WEIGHTS, UInt8.self), count: slots, scheme: scheme)
+                }
                 func bias(_ weights: [Int8]) throws -> [Int32] {
                     let folded = array(WT_B_BIAS, Int32.self)
                     return try WeightPacking.foldZeroPoint(folded, weights: weights, depth: weights.count / folded.count,
@@ -179,12 +189,14 @@ public enum WTM {
                     let group = Int(p[WT_P_GROUP]), outputs = Int(blobs[WT_B_BIAS].size) / 4
                     let channels = tensors[Int(op.inputs.0)].shape[3]
                     let depth = Int(p[WT_P_KH] * p[WT_P_KW]) * channels / group
-                    let weights = WeightPacking.unpackConv(array(WT_B_WEIGHTS, Int8.self), group: group, outputs: outputs, depth: depth,
-                                                           depthwise: channels == group && outputs == group)
+                    let depthwise = channels == group && outputs == group
+                    let slots = WeightLayout.count(outputs: outputs, depth: depth, group: group, depthwise: depthwise)
+                    let weights = WeightPacking.unpackConv(levels(slots), group: group, outputs: outputs, depth: depth, depthwise: depthwise)
                     kind = .conv(window(), group: group, weights: weights, bias: try bias(weights), requant: requant())
                 case WT_OP_FC:
                     let outputs = Int(blobs[WT_B_BIAS].size) / 4, depth = tensors[Int(op.inputs.0)].count / tensors[Int(op.inputs.0)].shape[0]
-                    let weights = WeightPacking.unpackGEMM(array(WT_B_WEIGHTS, Int8.self)[...], outputs: outputs, depth: depth)
+                    let weights = WeightPacking.unpackGEMM(levels(WeightLayout.gemmCount(outputs: outputs, depth: depth))[...],
+                                                           outputs: outputs, depth: depth)
                     kind = .fullyConnected(weights: weights, bias: try bias(weights), requant: requant())
                 case WT_OP_ADD:
                     kind = .add(leftShift: p[WT_P_ADD_LEFT_SHIFT],
@@ -200,7 +212,8 @@ public enum WTM {
                 default: kind = .softmax(array(WT_B_TABLE, UInt32.self)) // the loader admits no other kind
                 }
                 let inputs = elements(op.inputs, as: UInt32.self).prefix(Int(op.input_count)).map { Int($0) }
-                return IntegerOp(name: "op\(i)", kind: kind, inputs: inputs, output: Int(op.output), clamp: op.act_min...op.act_max)
+                return IntegerOp(name: "op\(i)", kind: kind, inputs: inputs, output: Int(op.output), clamp: op.act_min...op.act_max,
+                                 scheme: scheme)
             }
             let inputs = (0..<Int(m.input_count)).map { Int(m.inputs[$0]) }
             let outputs = (0..<Int(m.output_count)).map { Int(m.outputs[$0]) }

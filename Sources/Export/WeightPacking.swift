@@ -7,7 +7,7 @@ import Graph
 /// zeros past the edges. For an FC with K = 6 and M = 3 there are 2 depth groups; w[2][5]
 /// lands at byte (0·2 + 1)·64 + 2·4 + 1 = 73 of 128.
 enum WeightPacking {
-    static let blockOutputs = 16, blockDepth = 4
+    static let blockOutputs = WeightLayout.blockOutputs, blockDepth = WeightLayout.blockDepth
 
     /// Packs row-major `weights` [outputs][depth] into the GEMM layout.
     static func packGEMM(_ weights: ArraySlice<Int8>, outputs: Int, depth: Int) -> [Int8] {
@@ -28,9 +28,7 @@ enum WeightPacking {
         return (0..<outputs * depth).map { packed[packed.startIndex + gemmIndex($0 / depth, $0 % depth, depthGroups)] }
     }
 
-    static func gemmSize(outputs: Int, depth: Int) -> Int {
-        (outputs + blockOutputs - 1) / blockOutputs * blockOutputs * ((depth + blockDepth - 1) / blockDepth * blockDepth)
-    }
+    static func gemmSize(outputs: Int, depth: Int) -> Int { WeightLayout.gemmCount(outputs: outputs, depth: depth) }
 
     private static func gemmIndex(_ m: Int, _ k: Int, _ depthGroups: Int) -> Int {
         ((m / blockOutputs) * depthGroups + k / blockDepth) * (blockOutputs * blockDepth) + (m % blockOutputs) * blockDepth + k % blockDepth
@@ -52,6 +50,29 @@ enum WeightPacking {
         let perGroup = outputs / group, groupBytes = gemmSize(outputs: perGroup, depth: depth)
         return (0..<group).flatMap { g in
             unpackGEMM(packed[g * groupBytes..<(g + 1) * groupBytes], outputs: perGroup, depth: depth)
+        }
+    }
+
+    /// Levels in a runtime layout packed at `scheme`'s bits: two's complement codes, each byte
+    /// filled from its low bits up (whittle_runtime.h). int8 is the bytes as they are. Example:
+    /// int4 levels [−1, 3] → one byte 0x3F; ternary [1, 0, −1, 1] → 0b01_11_00_01 = 0x71.
+    static func packCodes(_ levels: [Int8], scheme: Scheme) -> [UInt8] {
+        guard scheme.bits < 8 else { return levels.map { UInt8(bitPattern: $0) } }
+        let bits = scheme.bits, mask = UInt8((1 << bits) - 1)
+        var packed = [UInt8](repeating: 0, count: scheme.bytes(levels.count))
+        for (i, level) in levels.enumerated() {
+            packed[i * bits / 8] |= (UInt8(bitPattern: level) & mask) << UInt8(i * bits % 8)
+        }
+        return packed
+    }
+
+    /// The inverse of `packCodes`: `count` levels, sign-extended.
+    static func unpackCodes(_ packed: [UInt8], count: Int, scheme: Scheme) -> [Int8] {
+        guard scheme.bits < 8 else { return packed.prefix(count).map { Int8(bitPattern: $0) } }
+        let bits = scheme.bits, unused = 8 - bits
+        return (0..<count).map { i in
+            let code = packed[i * bits / 8] >> UInt8(i * bits % 8)
+            return Int8(bitPattern: code << UInt8(unused)) >> Int8(unused)
         }
     }
 

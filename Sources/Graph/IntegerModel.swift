@@ -14,9 +14,6 @@ public struct IntegerModel: Equatable, Sendable {
         self.inputs = inputs
         self.outputs = outputs
     }
-
-    /// Bytes of constant data the ops carry (weights, biases, requantization, tables).
-    public var constantBytes: Int { ops.reduce(0) { $0 + $1.constantBytes } }
 }
 
 /// A uint8 activation: `real = scale · (q − zeroPoint)`. 4-D shapes are NHWC.
@@ -142,9 +139,9 @@ public struct Window: Equatable, Sendable {
 
 public struct IntegerOp: Equatable, Sendable {
     public enum Kind: Equatable, Sendable {
-        /// Weights int8 [M][kh][kw][C/group]; one bias and requantization per output channel.
+        /// Weights [M][kh][kw][C/group] (levels of the op's scheme); one bias and requantization per output channel.
         case conv(Window, group: Int, weights: [Int8], bias: [Int32], requant: [Requantization])
-        /// Weights int8 [M][K].
+        /// Weights [M][K] (levels of the op's scheme).
         case fullyConnected(weights: [Int8], bias: [Int32], requant: [Requantization])
         /// TFLite's add: both inputs shifted left, rescaled to a common scale, summed, requantized.
         case add(leftShift: Int32, a: Requantization, b: Requantization, output: Requantization)
@@ -167,13 +164,17 @@ public struct IntegerOp: Equatable, Sendable {
     public var output: Int
     /// The quantized output clamp (a folded Relu/Clip); 0…255 when there is none.
     public var clamp: ClosedRange<Int32>
+    /// How a conv or fully connected op's weights are stored; its weights are levels of it
+    /// (int4: −8…7), held as `Int8`. int8 for every other op.
+    public var scheme: Scheme
 
-    public init(name: String, kind: Kind, inputs: [Int], output: Int, clamp: ClosedRange<Int32> = 0...255) {
+    public init(name: String, kind: Kind, inputs: [Int], output: Int, clamp: ClosedRange<Int32> = 0...255, scheme: Scheme = .int8) {
         self.name = name
         self.kind = kind
         self.inputs = inputs
         self.output = output
         self.clamp = clamp
+        self.scheme = scheme
     }
 
     /// Multiply-accumulates per run: for a conv, output values × weights per output channel
@@ -183,16 +184,6 @@ public struct IntegerOp: Equatable, Sendable {
         switch kind {
         case .conv(_, _, let weights, let bias, _): return outputCount * (weights.count / max(bias.count, 1))
         case .fullyConnected(let weights, let bias, _): return outputCount / max(bias.count, 1) * weights.count
-        default: return 0
-        }
-    }
-
-    public var constantBytes: Int {
-        switch kind {
-        case .conv(_, _, let weights, let bias, _), .fullyConnected(let weights, let bias, _):
-            return weights.count + bias.count * 12
-        case .lookup(let table): return table.count
-        case .softmax(let table): return table.count * 4
         default: return 0
         }
     }

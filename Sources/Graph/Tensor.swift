@@ -58,18 +58,22 @@ public struct QuantParams: Equatable, Sendable {
     public var isSigned: Bool
     /// 8 for activations and weights, 32 for biases.
     public var bits: Int
+    /// The levels of a weight scheme stored in 8 bits (int4: −8…7); nil: every integer of `bits`.
+    public var levels: ClosedRange<Int64>?
 
-    public init(scales: [Float], zeroPoints: [Int32], axis: Int? = nil, isSigned: Bool, bits: Int = 8) {
+    public init(scales: [Float], zeroPoints: [Int32], axis: Int? = nil, isSigned: Bool, bits: Int = 8, levels: ClosedRange<Int64>? = nil) {
         self.scales = scales
         self.zeroPoints = zeroPoints
         self.axis = axis
         self.isSigned = isSigned
         self.bits = bits
+        self.levels = levels
     }
 
-    /// The integers the grid holds. Example: signed 8 bits → −128…127; unsigned 8 bits → 0…255.
+    /// The integers the grid holds. Example: signed 8 bits → −128…127; unsigned 8 bits → 0…255;
+    /// int4 levels in signed 8 bits → −8…7.
     public var integerRange: ClosedRange<Int64> {
-        isSigned ? -(Int64(1) << (bits - 1))...(Int64(1) << (bits - 1)) - 1 : 0...(Int64(1) << bits) - 1
+        levels ?? (isSigned ? -(Int64(1) << (bits - 1))...(Int64(1) << (bits - 1)) - 1 : 0...(Int64(1) << bits) - 1)
     }
 
     /// The real values a per-tensor quantizer can represent.

@@ -5,8 +5,9 @@ import Graph
 import Quantize
 import Runner
 
-/// The main job's int8 path: calibrate on images, lower to an `IntegerModel`, write the `.wtm`,
-/// and measure how well the runtime agrees with the float model on the calibration images.
+/// Quantization by a plan: calibrate on images (or distilled inputs), lower each layer by its
+/// scheme to an `IntegerModel`, write the `.wtm`, and measure how well the runtime agrees with the
+/// float model on the calibration images.
 public enum Compression {
     /// One integer op in the report.
     public struct Layer: Sendable {
@@ -17,7 +18,9 @@ public enum Compression {
         public var range: (low: Float, high: Float)
         public var scale: Float
         public var zeroPoint: Int32
-        /// Weights, biases, requantization and tables.
+        /// The layer's weight scheme (conv and fully connected layers).
+        public var weights: Scheme?
+        /// Weights, biases, requantization and tables, as the `.wtm` stores them.
         public var bytes: Int
     }
 
@@ -36,8 +39,11 @@ public enum Compression {
         public var arena: ArenaPlan
         public var layers: [Layer]
         public var agreement: Agreement
-        /// The float graph with the int8 quantization on it, for `ONNXWriter` (QDQ ONNX).
+        /// The float graph with the quantization on it, for `ONNXWriter` (QDQ ONNX).
         public var qdq: Graph
+        /// The plan followed, resolved (every layer and field set), and what it costs.
+        public var plan: Plan
+        public var cost: Cost
     }
 
     /// Images the agreement is measured on (the reference kernels take about 0.35 s per
@@ -46,10 +52,10 @@ public enum Compression {
     /// Images per calibration batch.
     static let batchSize = 10
 
-    /// Quantizes `graph` to int8 calibrated on the first `limit` images of `data`.
-    /// `progress` hears one line per stage.
-    public static func int8(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int, observer: Observer,
-                            biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
+    /// Quantizes `graph` by `plan` (nil: int8 everywhere) calibrated on the first `limit` images of
+    /// `data`. `observer` chooses the ranges the plan leaves open. `progress` hears one line per stage.
+    public static func quantize(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int, plan: Plan? = nil, observer: Observer,
+                                biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
         let input = graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
         let (channels, side) = (input.shape[1], input.shape[2])
@@ -62,17 +68,26 @@ public enum Compression {
             batches.append(Tensor(shape: [indices.count, channels, side, side], floats: pixels))
         }
         progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
-        return try int8(graph, batches: batches, observer: observer, biasCorrection: biasCorrection, progress: progress)
+        return try quantize(graph, batches: batches, plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)
     }
 
-    /// Quantizes `graph` to int8 calibrated on `batches` (NCHW inputs): images, or data
-    /// distilled by `ZeroQ`.
-    public static func int8(_ graph: Graph, batches: [Tensor], observer: Observer, biasCorrection: Bool = true,
-                            progress: (String) -> Void = { _ in }) throws -> Result {
-        let plan = try QuantPlan(graph)
-        let statistics = try Calibration.statistics(plan, batches: batches, binned: observer != .minMax, means: biasCorrection)
-        let integer = try plan.lower(ranges: statistics.histograms.mapValues { $0.range(observer) },
-                                     inputMeans: biasCorrection ? statistics.channelMeans : nil)
+    /// Quantizes `graph` by `plan` (nil: int8 everywhere) calibrated on `batches` (NCHW inputs):
+    /// images, or data distilled by `ZeroQ`.
+    public static func quantize(_ graph: Graph, batches: [Tensor], plan: Plan? = nil, observer: Observer, biasCorrection: Bool = true,
+                                progress: (String) -> Void = { _ in }) throws -> Result {
+        let steps = try QuantPlan(graph)
+        let plan = try (plan ?? Plan.uniform(graph, scheme: .int8)).resolved(for: graph, observer: observer)
+        var observers: [String: Observer] = [:]
+        for layer in plan.layers {
+            if let output = steps.output(ofLayer: layer.name), let chosen = layer.observer { observers[output] = chosen }
+        }
+        let binned = observer != .minMax || observers.values.contains { $0 != .minMax }
+        let statistics = try Calibration.statistics(steps, batches: batches, binned: binned, means: biasCorrection)
+        let ranges = statistics.histograms.reduce(into: [String: (low: Float, high: Float)]()) { ranges, entry in
+            ranges[entry.key] = entry.value.range(observers[entry.key] ?? observer)
+        }
+        let lowered = try steps.lower(ranges: ranges, inputMeans: biasCorrection ? statistics.channelMeans : nil, plan: plan)
+        let integer = lowered.integer, cost = try CostModel(steps).cost(plan)
         let arena = ArenaPlan(integer)
         let wtm = try WTM.write(integer, arena: arena)
         var measured: [Tensor] = [], images = 0
@@ -81,25 +96,26 @@ public enum Compression {
             images += batch.shape[0]
         }
         progress("measuring int8 against float on \(images) calibration images")
-        let agreement = try measure(graph: plan.graph, integer: integer, wtm: wtm, batches: measured)
-        let layers = integer.ops.map { op -> Layer in
+        let agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)
+        let layers = zip(integer.ops, cost.layers).map { op, priced -> Layer in
             let y = integer.tensors[op.output]
-            return Layer(name: op.name, kind: op.kindName, outputShape: y.shape,
-                         range: (y.dequantize(0), y.dequantize(255)), scale: y.scale, zeroPoint: y.zeroPoint, bytes: op.constantBytes)
+            return Layer(name: op.name, kind: op.kindName, outputShape: y.shape, range: (y.dequantize(0), y.dequantize(255)),
+                         scale: y.scale, zeroPoint: y.zeroPoint, weights: priced.weights, bytes: priced.bytes)
         }
-        return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: plan.qdqGraph(integer))
+        return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: steps.qdqGraph(lowered),
+                      plan: plan, cost: cost)
     }
 
-    /// Data-free int8 (ZeroQ): `count` inputs distilled on `source` towards `targets` (from
-    /// `ZeroQ.targets`), then `int8` on them for `graph`. `source` is the graph the targets name
+    /// Data-free quantization (ZeroQ): `count` inputs distilled on `source` towards `targets` (from
+    /// `ZeroQ.targets`), then `quantize` on them for `graph`. `source` is the graph the targets name
     /// tensors of: the model as imported, before BN folding, for BatchNorm targets.
-    public static func dataFree(_ graph: Graph, source: Graph, targets: [ZeroQ.Target], count: Int = 8, observer: Observer,
-                                biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
+    public static func dataFree(_ graph: Graph, source: Graph, targets: [ZeroQ.Target], count: Int = 8, plan: Plan? = nil,
+                                observer: Observer, biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
         progress("no calibration images: distilling \(count) towards the statistics of \(targets.count) layers (ZeroQ)")
         let distilled = try ZeroQ.distill(source, targets: targets, count: count) { iteration, loss in
             progress(String(format: "  iteration %d: loss %.4f", iteration, loss))
         }
-        return try int8(graph, batches: [distilled], observer: observer, biasCorrection: biasCorrection, progress: progress)
+        return try quantize(graph, batches: [distilled], plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)
     }
 
     private static func measure(graph: Graph, integer: IntegerModel, wtm: [UInt8], batches: [Tensor]) throws -> Agreement {

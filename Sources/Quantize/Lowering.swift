@@ -2,9 +2,23 @@ import Foundation
 import Graph
 
 extension QuantPlan {
-    /// Builds the integer model from a real range per observed value.
+    /// The integer model and what it does not keep: each conv and fully connected layer's
+    /// scheme and per-channel weight scales (folded into its requantization), by layer name.
+    public struct Lowered: Sendable {
+        public struct Weights: Sendable {
+            public var scheme: Scheme
+            public var scales: [Float]
+        }
+
+        public var integer: IntegerModel
+        public var weights: [String: Weights]
+    }
+
+    /// Builds the integer model from a real range per observed value, each conv and fully
+    /// connected layer's weights by its scheme and scale rule in `plan` (int8 where the plan has
+    /// no layer of that name).
     ///
-    /// Weights are int8 symmetric per output channel (scale = max |w| / 127); activations uint8
+    /// Weights are symmetric per output channel (`WeightQuantizer`); activations uint8
     /// affine per tensor over their range widened to contain 0, so real 0 (zero padding, Relu's
     /// floor) is exact. Ops that only move bytes (concat, max pool, reshape) share one range
     /// across their operands: the union of theirs.
@@ -14,7 +28,7 @@ extension QuantPlan {
     /// correction, Nagel et al. 2019): bias −= Σ (w_q·s − w) · E[x] over the inputs each output
     /// reads. Example: weights [0.3, 0.7] on int8 with scale 0.7/127 round 0.3 to 54·s ≈ 0.29764;
     /// with input means [2, 1] the bias rises by 2 · 0.00236 ≈ 0.0047.
-    public func lower(ranges: [String: (low: Float, high: Float)], inputMeans: [String: [Double]]? = nil) throws -> IntegerModel {
+    public func lower(ranges: [String: (low: Float, high: Float)], inputMeans: [String: [Double]]? = nil, plan: Plan) throws -> Lowered {
         let unified = unify(ranges)
         var tensors: [IntegerTensor] = []
         var index: [String: Int] = [:]
@@ -27,6 +41,7 @@ extension QuantPlan {
             tensors.append(IntegerTensor(name: name, shape: QuantPlan.nhwc(shapes[name]!), scale: scale, zeroPoint: zero))
         }
         var ops: [IntegerOp] = []
+        var layerWeights: [String: Lowered.Weights] = [:]
         for step in steps {
             let inputs = try step.inputs.map { name -> Int in
                 guard let i = index[name] else {
@@ -43,11 +58,13 @@ extension QuantPlan {
                 let qHigh = high.isFinite ? max(qLow, min(255, Int32(y.quantize(high)))) : 255
                 clamp = qLow...qHigh
             }
+            let layer = plan[step.name] ?? Plan.Layer(name: step.name)
             let kind: IntegerOp.Kind
             switch step.kind {
             case .conv(let a, let w, let bias):
                 let real = QuantPlan.ohwi(w)
-                let (weights, scales) = QuantPlan.quantizeWeights(real, channels: w.shape[0])
+                let (weights, scales) = WeightQuantizer.quantize(real, channels: w.shape[0], scheme: layer.weights, rule: layer.scaleRule)
+                layerWeights[step.name] = Lowered.Weights(scheme: layer.weights, scales: scales)
                 let corrected = QuantPlan.corrected(bias, real: real, weights: weights, scales: scales, group: a.group,
                                                     means: inputMeans?[step.inputs[0]].map { $0.map(Float.init) })
                 kind = .conv(Window(kernel: (a.kernel[0], a.kernel[1]), stride: (a.strides[0], a.strides[1]),
@@ -56,7 +73,8 @@ extension QuantPlan {
                              group: a.group, weights: weights, bias: QuantPlan.bias(corrected, x: x, weightScales: scales),
                              requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
             case .fullyConnected(let w, let outputs, let bias):
-                let (weights, scales) = QuantPlan.quantizeWeights(w, channels: outputs)
+                let (weights, scales) = WeightQuantizer.quantize(w, channels: outputs, scheme: layer.weights, rule: layer.scaleRule)
+                layerWeights[step.name] = Lowered.Weights(scheme: layer.weights, scales: scales)
                 let means = inputMeans?[step.inputs[0]].map { QuantPlan.columnsInNHWC($0.map(Float.init), flattened: step.flattenedInput) }
                 let corrected = QuantPlan.corrected(bias, real: w, weights: weights, scales: scales, group: 1, means: means)
                 kind = .fullyConnected(weights: weights, bias: QuantPlan.bias(corrected, x: x, weightScales: scales),
@@ -87,9 +105,11 @@ extension QuantPlan {
             case .softmax:
                 kind = .softmax((0...255).map { UInt32((Foundation.exp(-Double($0) * Double(x.scale)) * 4_194_304).rounded()) })
             }
-            ops.append(IntegerOp(name: step.name, kind: kind, inputs: inputs, output: output, clamp: clamp))
+            ops.append(IntegerOp(name: step.name, kind: kind, inputs: inputs, output: output, clamp: clamp,
+                                 scheme: layerWeights[step.name]?.scheme ?? .int8))
         }
-        return IntegerModel(tensors: tensors, ops: ops, inputs: [0], outputs: [index[graph.outputs[0]]!])
+        return Lowered(integer: IntegerModel(tensors: tensors, ops: ops, inputs: [0], outputs: [index[graph.outputs[0]]!]),
+                       weights: layerWeights)
     }
 
     /// Ranges made equal across the operands of byte-moving ops (union-find over value names).
@@ -141,19 +161,6 @@ extension QuantPlan {
         return out
     }
 
-    /// int8 symmetric per channel over [−127, 127]; rows of equal length, one per channel.
-    static func quantizeWeights(_ w: [Float], channels: Int) -> (weights: [Int8], scales: [Float]) {
-        let per = w.count / channels
-        var q = [Int8](repeating: 0, count: w.count), scales: [Float] = []
-        for c in 0..<channels {
-            let row = w[c * per..<(c + 1) * per]
-            let scale = weightScale(maxAbs: row.map(abs).max() ?? 0)
-            scales.append(scale)
-            for i in row.indices { q[i] = Int8(max(-127, min(127, (w[i] / scale).rounded(.toNearestOrEven)))) }
-        }
-        return (q, scales)
-    }
-
     /// `bias` minus the mean output shift of rounding the weights: for output o,
     /// Σ (q·scale − real) · means[input] over o's row, whose last dimension runs over the input
     /// channels of o's group. Unchanged without means, or when they do not fit the weights.
@@ -172,9 +179,6 @@ extension QuantPlan {
             return bias[o] - Float(shift)
         }
     }
-
-    /// The symmetric int8 scale of a weight channel: max |w| / 127 (1 for an all-zero channel).
-    static func weightScale(maxAbs: Float) -> Float { maxAbs > 0 ? maxAbs / 127 : 1 }
 
     /// Bias in accumulator units (input scale × weight scale), within the runtime's ±2^29.
     static func bias(_ bias: [Float], x: IntegerTensor, weightScales: [Float]) -> [Int32] {

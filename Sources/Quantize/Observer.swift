@@ -1,28 +1,6 @@
 import CFloatKernels
 import Foundation
-
-/// How a tensor's quantization range is chosen from its calibration values.
-public enum Observer: String, CaseIterable, Sendable {
-    /// The smallest and largest value seen.
-    case minMax = "minmax"
-    /// The 0.01 % and 99.99 % quantiles: one value in ten thousand may clip at each end.
-    case percentile
-    /// The range whose uint8 grid gives the least mean squared error over the values seen,
-    /// clipping included (searched over shrinking ranges).
-    case mse
-    /// TensorRT's entropy calibration: the range whose 128-level quantized histogram is closest
-    /// in KL divergence to the seen one.
-    case entropy
-
-    public var help: String {
-        switch self {
-        case .minMax: return "min and max of the calibration values"
-        case .percentile: return "0.01 % / 99.99 % quantiles"
-        case .mse: return "least mean squared error of the uint8 grid, clipping included"
-        case .entropy: return "least KL divergence between the seen and quantized histograms"
-        }
-    }
-}
+import Graph
 
 /// A histogram of one tensor's calibration values, filled in one pass.
 ///

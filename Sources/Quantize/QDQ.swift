@@ -4,14 +4,16 @@ extension QuantPlan {
     /// The float graph with the quantization of `integer` written on it, for the QDQ ONNX export
     /// (`ONNXWriter` turns the parameters into QuantizeLinear/DequantizeLinear nodes):
     /// - every integer tensor's value: uint8, its scale and zero point;
-    /// - every conv and fully connected weight: int8 symmetric, one scale per output channel
-    ///   along its output axis, the same integers the `.wtm` holds (in the float graph's layout);
+    /// - every conv and fully connected weight: symmetric, one scale per output channel along its
+    ///   output axis, the same integers the `.wtm` holds (in the float graph's layout), stored as
+    ///   int8 restricted to its scheme's levels (int4: −8…7), which ONNX Runtime runs;
     /// - their biases: the `.wtm`'s int32 biases (bias correction included) in units of input
     ///   scale × weight scale. A conv, Gemm or MatMul without a bias gets one (a MatMul through
     ///   an Add after it), since bias correction may have given it one.
     /// Relu and Clip folded into an integer op stay as float nodes before the QuantizeLinear that
     /// makes them redundant, as ONNX Runtime's quantizer leaves them.
-    public func qdqGraph(_ integer: IntegerModel) -> Graph {
+    public func qdqGraph(_ lowered: Lowered) -> Graph {
+        let integer = lowered.integer
         var graph = self.graph
         var inputScales: [String: Float] = [:]
         for tensor in integer.tensors {
@@ -26,11 +28,10 @@ extension QuantPlan {
             case .conv(_, _, _, let b, _), .fullyConnected(_, let b, _): bias = b
             default: continue
             }
-            let channels = w.shape[p.axis], inner = w.shape.dropFirst(p.axis + 1).reduce(1, *)
-            var top = [Float](repeating: 0, count: channels)
-            for (i, v) in w.floats.enumerated() { top[(i / inner) % channels] = max(top[(i / inner) % channels], abs(v)) }
-            let scales = top.map { QuantPlan.weightScale(maxAbs: $0) }
-            graph.quantization[p.weight] = QuantParams(scales: scales, zeroPoints: [0], axis: p.axis, isSigned: true)
+            guard let weights = lowered.weights[step.name] else { continue }
+            let scales = weights.scales, channels = w.shape[p.axis], levels = weights.scheme.levels
+            graph.quantization[p.weight] = QuantParams(scales: scales, zeroPoints: [0], axis: p.axis, isSigned: true,
+                                                       levels: Int64(levels.lowerBound)...Int64(levels.upperBound))
 
             let biasScales = scales.map { xScale * $0 * p.biasFactor }
             let name = p.bias ?? graph.addBias(after: index, named: step.name + "_bias")

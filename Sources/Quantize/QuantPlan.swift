@@ -210,6 +210,10 @@ public struct QuantPlan {
         observed = [graph.inputs[0].name] + steps.map(\.output)
     }
 
+    /// The value a conv or fully connected layer's integer op writes (after a folded Relu/Clip),
+    /// whose range its plan's observer chooses; nil for a name that is no step.
+    public func output(ofLayer name: String) -> String? { steps.first { $0.name == name }?.output }
+
     /// Whether a float NCHW shape stores its elements in the same order in NHWC
     /// (true for [N, C, 1, 1], [N, 1, H, W] and every shape that is not 4-D).
     static func sameOrderInNHWC(_ shape: [Int]) -> Bool {

@@ -90,11 +90,20 @@ wt_status wt_invoke_range(wt_interpreter *interpreter, uint32_t first, uint32_t 
   const wt_model *m = interpreter->model;
   if (first > end || end > m->op_count) return WT_ERROR_ARGUMENT;
   const wt_kernel_set *set = (const wt_kernel_set *)interpreter->kernels;
-  void *scratch = interpreter->arena + wt_round_up(m->header->arena_size, WT_ALIGNMENT);
+  /* Arena: the tensors, the unpacked weights of one low-bit op, each thread's scratch. */
+  int8_t *unpacked = (int8_t *)(interpreter->arena + wt_round_up(m->header->arena_size, WT_ALIGNMENT));
+  void *scratch = (uint8_t *)unpacked + wt_round_up(m->unpacked_size, WT_ALIGNMENT);
   for (uint32_t i = first; i < end; i++) {
     const wt_op *op = &m->ops[i];
     wt_op_call call = {.op = op, .out = &m->tensors[op->output], .data = m->data, .scratch = scratch,
                        .scratch_stride = wt_round_up(m->scratch_size, WT_ALIGNMENT), .pool = interpreter->pool};
+    if (op->kind == WT_OP_CONV || op->kind == WT_OP_FC) {
+      call.weights = wt_op_bytes(&call, WT_B_WEIGHTS);
+      if (op->scheme != WT_SCHEME_INT8) {
+        wt_scheme_unpack(op->scheme, call.weights, wt_unpacked_count(op), unpacked);
+        call.weights = (const uint8_t *)unpacked;
+      }
+    }
     for (uint32_t k = 0; k < op->input_count; k++) {
       call.in[k] = &m->tensors[op->inputs[k]];
       call.x[k] = interpreter->arena + call.in[k]->arena_offset;

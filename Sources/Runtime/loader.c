@@ -13,7 +13,7 @@
 #define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
 #define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
 
-const char *wt_runtime_version(void) { return "whittle-runtime 0.3 (wtm format 3)"; }
+const char *wt_runtime_version(void) { return "whittle-runtime 0.4 (wtm format 4)"; }
 
 const char *wt_status_string(wt_status status) {
   switch (status) {
@@ -122,8 +122,22 @@ static wt_status check_window(const wt_op *op, const wt_tensor *in, const wt_ten
   return WT_OK;
 }
 
+/* A conv's or FC's weights blob: `slots` levels in the int8 layout packed at the op's scheme; a
+ * ternary code must not be 0b10 (−2). */
+static wt_status check_weights(const wt_model *m, const wt_op *op, uint64_t slots) {
+  if (op->scheme >= WT_SCHEME_COUNT) return WT_ERROR_OP;
+  const wt_status s = check_blob(m, &op->blobs[WT_B_WEIGHTS], wt_scheme_bytes(op->scheme, (size_t)slots), 1);
+  if (s != WT_OK || op->scheme != WT_SCHEME_TERNARY) return s;
+  const uint8_t *codes = m->data + op->blobs[WT_B_WEIGHTS].offset;
+  for (uint32_t i = 0; i < op->blobs[WT_B_WEIGHTS].size; i++)
+    for (unsigned shift = 0; shift < 8; shift += 2)
+      if (((codes[i] >> shift) & 3u) == 2u) return WT_ERROR_BLOB;
+  return WT_OK;
+}
+
 static wt_status check_op(const wt_model *m, const wt_op *op) {
   if (op->input_count < 1 || op->input_count > WT_MAX_INPUTS || op->output >= m->tensor_count) return WT_ERROR_OP;
+  if (op->kind != WT_OP_CONV && op->kind != WT_OP_FC && op->scheme != WT_SCHEME_INT8) return WT_ERROR_OP;
   if (op->act_min < 0 || op->act_max > 255 || op->act_min > op->act_max) return WT_ERROR_OP;
   const wt_tensor *in[WT_MAX_INPUTS] = {0};
   for (uint32_t i = 0; i < WT_MAX_INPUTS; i++) {
@@ -147,14 +161,14 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
     const uint64_t weights = wt_conv_is_depthwise(op, in[0], out)
                                  ? dot * out->dims[3]
                                  : (uint64_t)group * wt_packed_group_size(out->dims[3] / (uint32_t)group, dot);
-    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], weights, 1)) != WT_OK) return s;
+    if ((s = check_weights(m, op, weights)) != WT_OK) return s;
     return check_requant_blobs(m, op, out->dims[3]);
   }
   case WT_OP_FC: {
     if (op->input_count != 1 || out->rank != 2 || in[0]->dims[0] != out->dims[0]) return WT_ERROR_OP;
     const uint64_t depth = element_count(in[0]) / in[0]->dims[0];
     if (depth > WT_MAX_DOT) return WT_ERROR_OP;
-    if ((s = check_blob(m, &op->blobs[WT_B_WEIGHTS], wt_packed_group_size(out->dims[1], depth), 1)) != WT_OK) return s;
+    if ((s = check_weights(m, op, wt_packed_group_size(out->dims[1], depth))) != WT_OK) return s;
     return check_requant_blobs(m, op, out->dims[1]);
   }
   case WT_OP_ADD:
@@ -284,8 +298,10 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
     status = check_tensor(&model->tensors[i], h->arena_size);
   for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) status = check_op(model, &model->ops[i]);
   for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) {
-    const size_t need = scratch_size(model, &model->ops[i]);
+    const wt_op *op = &model->ops[i];
+    const size_t need = scratch_size(model, op);
     if (need > model->scratch_size) model->scratch_size = need;
+    if (op->scheme != WT_SCHEME_INT8 && wt_unpacked_count(op) > model->unpacked_size) model->unpacked_size = wt_unpacked_count(op);
   }
   if (status != WT_OK) memset(model, 0, sizeof *model);
   return status;
@@ -295,7 +311,8 @@ size_t wt_model_arena_size(const wt_model *model) { return wt_model_arena_size_t
 
 size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads) {
   if (model == NULL || model->header == NULL || threads < 1 || threads > WT_MAX_THREADS) return 0;
-  return wt_round_up(model->header->arena_size, WT_ALIGNMENT) + threads * wt_round_up(model->scratch_size, WT_ALIGNMENT);
+  return wt_round_up(model->header->arena_size, WT_ALIGNMENT) + wt_round_up(model->unpacked_size, WT_ALIGNMENT) +
+         threads * wt_round_up(model->scratch_size, WT_ALIGNMENT);
 }
 
 uint32_t wt_model_input(const wt_model *model, uint32_t index) {

@@ -23,6 +23,14 @@ final class AccuracyTests: XCTestCase {
         }
     }
 
+    /// ResNet-20 on all 10,000 CIFAR-10 test images (JPEG, 32×32, used as they are): ONNX
+    /// Runtime scores 80.68 % on the same files (../shared/data/cifar10/README.md).
+    func testCIFAR10Top1MatchesONNXRuntime() throws {
+        let test = try Paths.shared("data/cifar10/test")
+        let accuracy = try top1(try Paths.shared("models/cifar10/resnet20_cifar10.onnx"), data: test, prep: "cifar10")
+        XCTAssertEqual(accuracy, 0.8068, accuracy: 0.001)
+    }
+
     func testMNISTAccuracy() throws {
         let data = try Paths.shared("data/mnist")
         XCTAssertGreaterThanOrEqual(try top1(try Paths.shared("models/mnist/mnist-cntk-opset7.onnx"), data: data, prep: "raw"), 0.988)

@@ -92,7 +92,7 @@ final class FusionTests: XCTestCase {
         let graph = try ModelLoader.load(path: try Paths.shared("models/fusion/repvgg/model.onnx")).graph
         XCTAssertEqual(opCounts(graph)["Conv"], 4)
         let data = try LabeledData(folder: try Paths.shared("data/mnist"))
-        let hits = try testHits(graph, try Compression.int8(graph, data: data, preset: .mnist, limit: 200, observer: .mse), data)
+        let hits = try testHits(graph, try Compression.quantize(graph, data: data, preset: .mnist, limit: 200, observer: .mse), data)
         XCTAssertEqual(Double(hits.float) / 2000, 0.9895, accuracy: 0.0005, "expected.json's float accuracy")
         XCTAssertLessThanOrEqual(hits.float - hits.int8, 10, "int8 \(hits.int8) against float \(hits.float) of 2,000")
         print("RepVGG MNIST test digits: int8 \(hits.int8), float \(hits.float) of 2,000")

@@ -84,6 +84,48 @@ final class Int8Tests: XCTestCase {
         XCTAssertGreaterThanOrEqual(eval["top1"] as? Double ?? 0, 0.975) // float: 0.9787
     }
 
+    /// Every scheme below 8 bits through the main job: the `.wtm` stores its packed levels (the
+    /// file shrinks as the cost model says), the C runtime on every kernel set this CPU runs equals
+    /// QuantSim bit for bit, and the QDQ export keeps each layer's levels.
+    func testLowBitSchemesRunBitExactOnEveryKernelSet() throws {
+        let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
+        var sizes: [String: Int] = [:]
+        for scheme in ["int8", "int4", "int2", "ternary"] {
+            let wtm = temporary("mnist-\(scheme).wtm")
+            defer { try? FileManager.default.removeItem(atPath: wtm) }
+            let summary = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "20", "--bits", scheme,
+                                                "--bits-everywhere", "-o", wtm, "--json"]))
+            XCTAssertEqual(summary["bits"] as? String, scheme)
+            sizes[scheme] = summary["weight_bytes"] as? Int
+            for kernels in ["ref", "avx2", "avxvnni", "avx512vnni"] {
+                let verified = try runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--kernels", kernels, "--json"])
+                if verified.stderr.contains("cannot run") { continue }
+                XCTAssertEqual(try json(verified)["mismatches"] as? Int, 0, "\(scheme), \(kernels)")
+            }
+        }
+        // mnist-pytorch: 320 + 18,496 + 1,179,776 + 1,290 weights; the packed bytes shrink with the bits.
+        XCTAssertLessThan(sizes["int4"] ?? .max, (sizes["int8"] ?? 0) * 55 / 100)
+        XCTAssertLessThan(sizes["int2"] ?? .max, (sizes["int8"] ?? 0) * 30 / 100)
+        XCTAssertEqual(sizes["int2"], sizes["ternary"])
+    }
+
+    /// `--report` writes the plan it used; `--plan` on that report makes the same bytes.
+    func testTheReportedPlanRemakesTheModel() throws {
+        let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
+        let (first, second, report) = (temporary("plan-a.wtm"), temporary("plan-b.wtm"), temporary("plan.json"))
+        defer { for p in [first, second, report] { try? FileManager.default.removeItem(atPath: p) } }
+        let flags = ["--data", data, "--prep", "mnist", "--calibration-count", "20", "--observer", "percentile", "--json"]
+        let summary = try json(runCompress([model, "-o", first, "--report", report] + flags))
+        XCTAssertEqual(summary["bits"] as? String, "int8")
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        let plan = (written?["plan"] as? [String: Any])?["layers"] as? [[String: Any]] ?? []
+        XCTAssertEqual(plan.map { $0["weights"] as? String }, ["int8", "int8", "int8", "int8"])
+        XCTAssertEqual(plan.first?["observer"] as? String, "percentile")
+        XCTAssertEqual(summary["weight_bytes"] as? Int, (written?["layers"] as? [[String: Any]])?.reduce(0) { $0 + ($1["bytes"] as? Int ?? 0) })
+        _ = try json(runCompress([model, "-o", second, "--plan", report] + flags))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: first)), try Data(contentsOf: URL(fileURLWithPath: second)))
+    }
+
     /// Without --data, the bundled model calibrates on inputs distilled (ZeroQ) towards the
     /// statistics its folded BatchNorm layers had (models/efficientnet-lite0-bn-statistics.npz)
     /// and loses at most 3 pt of top-1 on the 500 evaluation images against float, 89.6 % (the
@@ -114,10 +156,15 @@ final class Int8Tests: XCTestCase {
         let macs = try runCompress([model, "--budget", "300MFLOPs", "--data", calib, "--prep", "tf"])
         XCTAssertNotEqual(macs.status, 0)
         XCTAssertTrue(macs.stderr.contains("385.19M MACs"), macs.stderr)
-        let bytes = try runCompress([model, "--budget", "1MB", "--data", calib, "--prep", "tf", "--calibration-count", "10",
-                                     "-o", temporary("small.wtm")])
+        let bytes = try runCompress([model, "--budget", "100KB", "--data", calib, "--prep", "tf", "-o", temporary("small.wtm")])
         XCTAssertNotEqual(bytes.status, 0)
-        XCTAssertTrue(bytes.stderr.contains("smallest reachable"), bytes.stderr)
+        XCTAssertTrue(bytes.stderr.contains("the smallest any plan reaches is 1.42MB"), bytes.stderr)
+        for (flags, expected) in [(["--bits", "int3"], "unknown --bits 'int3'"), (["--plan", "/nonexistent.json"], "cannot read the plan"),
+                                  (["--plan", "x.json", "--bits", "int4"], "leave out --bits")] {
+            let bad = try runCompress([model, "--data", calib, "--prep", "tf"] + flags)
+            XCTAssertNotEqual(bad.status, 0)
+            XCTAssertTrue(bad.stderr.contains(expected), bad.stderr)
+        }
         let unsupported = try runCompress([try Paths.shared("models/cifar10/resnet20_cifar10.onnx"), "--data", calib,
                                            "--prep", "cifar10"])
         XCTAssertNotEqual(unsupported.status, 0)

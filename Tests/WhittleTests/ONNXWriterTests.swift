@@ -38,7 +38,7 @@ final class ONNXWriterTests: XCTestCase {
     func testQDQExportCarriesTheWTMQuantization() throws {
         let model = try Paths.shared("models/imagenet/squeezenet1.0-opset7-fp32.onnx")
         let calib = try LabeledData(folder: try Paths.shared("data/imagenet-calib"))
-        let result = try Compression.int8(try ModelLoader.load(path: model).graph, data: calib, preset: .caffeBGR, limit: 10,
+        let result = try Compression.quantize(try ModelLoader.load(path: model).graph, data: calib, preset: .caffeBGR, limit: 10,
                                           observer: .minMax)
         let proto = try ONNXWriter.model(result.qdq)
         let bytes: Data = try proto.serializedBytes()

@@ -1,4 +1,5 @@
 import Foundation
+import Graph
 import Quantize
 import XCTest
 

@@ -54,7 +54,7 @@ final class QuantizeTests: XCTestCase {
         let path = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
         let data = try LabeledData(folder: try Paths.shared("data/mnist"))
         let graph = try ModelLoader.load(path: path).graph
-        return try Compression.int8(graph, data: data, preset: .mnist, limit: 20, observer: .minMax).integer
+        return try Compression.quantize(graph, data: data, preset: .mnist, limit: 20, observer: .minMax).integer
     }
 
     func testWTMRoundTripsThroughTheCLoader() throws {

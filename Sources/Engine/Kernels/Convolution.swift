@@ -73,7 +73,6 @@ enum Convolution {
                 }
                 continue
             }
-            let block = columnBlock(rows: groupOut, depth: kernelSize, columns: outPlane)
             for g in 0..<a.group {
                 let source: UnsafePointer<Float>
                 if isPointwise(a) {
@@ -91,6 +90,7 @@ enum Convolution {
                             columns: outPlane, bias: groupBias, addend: groupAddend, clamp: (low, high), output: groupResult)
                     continue
                 }
+                let block = columnBlock(rows: groupOut, depth: kernelSize, columns: outPlane)
                 for start in stride(from: 0, to: outPlane, by: block) {
                     let count = min(block, outPlane - start)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(groupOut), Int32(count), Int32(kernelSize),

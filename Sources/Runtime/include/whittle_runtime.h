@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_FORMAT_VERSION 3
+#define WT_FORMAT_VERSION 4
 #define WT_MAGIC "WTM\x1a"
 #define WT_ALIGNMENT 64u
 #define WT_MAX_INPUTS 4u
@@ -51,10 +51,36 @@ typedef enum { WT_SECTION_TENSORS = 1, WT_SECTION_OPS = 2, WT_SECTION_IO = 3, WT
 /* Element types. Activations are uint8 (asymmetric), weights int8 (symmetric per channel). */
 typedef enum { WT_TYPE_U8 = 1 } wt_type;
 
+/* Weight schemes: how a conv or FC op's weights are stored. One table, `wt_schemes`, mirrored by
+ * Swift's `Scheme` (Sources/Graph/Scheme.swift) and tested to agree. A weight is a signed level
+ * in [min, max] times its output channel's scale (folded into the requantization); levels are
+ * stored as two's complement in `bits` bits, packed from the low bits of each byte up, in the
+ * order of the int8 layouts (kernels/packing.h). Ternary is 2-bit codes of {−1, 0, +1}: int2
+ * has the extra level −2. Example: a 16×4 GEMM tile of 64 weights is 64 bytes in int8, 32 in
+ * int4, 16 in int2 or ternary. */
+typedef enum { WT_SCHEME_INT8 = 0, WT_SCHEME_INT4, WT_SCHEME_INT2, WT_SCHEME_TERNARY, WT_SCHEME_COUNT } wt_scheme_id;
+
+typedef struct {
+  const char *name; /* "int8", "int4", "int2", "ternary" */
+  uint32_t bits;    /* stored bits per weight: 8, 4, 2, 2 */
+  int32_t min, max; /* the levels: [−127, 127], [−8, 7], [−2, 1], [−1, 1] */
+} wt_scheme;
+
+/* Indexed by wt_scheme_id. */
+extern const wt_scheme wt_schemes[WT_SCHEME_COUNT];
+
+/* Bytes that `count` weights take in `scheme`, the last byte partly used; 0 for an unknown scheme.
+ * Example: 100 int4 weights take 50 bytes, 9 ternary weights 3. */
+size_t wt_scheme_bytes(uint32_t scheme, size_t count);
+/* The `count` levels packed at a known `scheme`'s bits, sign-extended to int8. Example: int4
+ * byte 0x3F holds [−1, 3]; ternary byte 0x71 holds [1, 0, −1, 1]. */
+void wt_scheme_unpack(uint32_t scheme, const uint8_t *packed, size_t count, int8_t *levels);
+
 typedef enum {
-  WT_OP_CONV = 1,        /* grouped 2-D convolution, NHWC; blobs: weights i8 (packed: kernels/packing.h), bias i32 [M]
-                            with the input zero point folded in, multiplier i32 [M], shift i32 [M] */
-  WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights i8 (packed), bias, multiplier, shift */
+  WT_OP_CONV = 1,        /* grouped 2-D convolution, NHWC; blobs: weights (the levels of the op's scheme in the int8
+                            layout of kernels/packing.h, packed at the scheme's bits), bias i32 [M] with the input zero
+                            point folded in, multiplier i32 [M], shift i32 [M] */
+  WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights (as conv's), bias, multiplier, shift */
   WT_OP_ADD = 3,         /* elementwise sum of two same-shape tensors, TFLite's integer recipe */
   WT_OP_MUL = 4,         /* product; the second input is the same shape or [N,1,1,C] */
   WT_OP_LUT = 5,         /* y = table[x]; blob: 256 bytes (Relu, Clip, Sigmoid, HardSigmoid, HardSwish …) */
@@ -120,7 +146,8 @@ typedef struct {
   int32_t act_min, act_max;     /* the output clamp, quantized (folds Relu/Clip) */
   int32_t params[WT_OP_PARAMS];
   wt_blob blobs[WT_OP_BLOBS];
-  uint32_t reserved[3];
+  uint32_t scheme;              /* wt_scheme_id of a conv's or FC's weights; WT_SCHEME_INT8 for every other op */
+  uint32_t reserved[2];
 } wt_op;
 
 /* IO section: input count, the input tensor indices, output count, the output indices (u32 each). */
@@ -139,7 +166,9 @@ typedef struct {
   uint32_t output_count;
   const uint8_t *data;
   uint64_t data_size;
-  size_t scratch_size;  /* kernel scratch, placed after the tensors in the arena */
+  size_t unpacked_size; /* int8 slots of the largest op whose weights are stored narrower: they are unpacked there,
+                           after the tensors in the arena, before the op runs */
+  size_t scratch_size;  /* kernel scratch per thread, placed after the unpacked weights */
 } wt_model;
 
 /* Kernel sets. AUTO is the fastest this CPU runs, unless the environment variable WT_KERNELS
@@ -175,7 +204,8 @@ const char *wt_status_string(wt_status status);
 /* Checks every offset, size, index and count in `bytes` and points `model` into them. The
  * bytes must be 8-byte aligned (malloc's are) and stay alive and unchanged while the model is used. */
 wt_status wt_model_load(wt_model *model, const void *bytes, size_t size);
-/* Arena bytes to give wt_interpreter_init: the planned tensors plus the kernels' scratch. */
+/* Arena bytes to give wt_interpreter_init: the planned tensors, the unpacked weights of one
+ * low-bit op, and the kernels' scratch. */
 size_t wt_model_arena_size(const wt_model *model);
 /* The same for running on `threads` threads: each has its own scratch. */
 size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads);

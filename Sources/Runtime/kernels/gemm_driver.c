@@ -185,7 +185,7 @@ static void gemm_task(void *context, size_t task, size_t thread) {
     pack_panel(job->g, group, first + r, rows - r < WT_GEMM_MR ? rows - r : WT_GEMM_MR, dg, in_place ? NULL : gathered + r * dg * 4,
                panel + r * dg * 4);
   if (job->uk->prepare != NULL) job->uk->prepare(panel, wt_round_up(rows, WT_GEMM_MR) * dg * 4, prepared);
-  const int8_t *weights = (const int8_t *)wt_op_bytes(call, WT_B_WEIGHTS) +
+  const int8_t *weights = (const int8_t *)call->weights +
                           group * wt_packed_group_size(job->out_per_group, job->depth);
   const int32_t *bias = wt_op_int32s(call, WT_B_BIAS);
   const int32_t *mult = wt_op_int32s(call, WT_B_MULTIPLIER);

@@ -65,4 +65,10 @@ static inline int wt_conv_is_depthwise(const wt_op *op, const wt_tensor *in, con
   return in->dims[3] == group && out->dims[3] == group;
 }
 
+/* Levels the interpreter unpacks from a conv's or FC's weights blob stored at a scheme narrower
+ * than int8: the blob's bytes × 8 / bits (a depthwise layout's count rounded up to whole bytes). */
+static inline size_t wt_unpacked_count(const wt_op *op) {
+  return (size_t)op->blobs[WT_B_WEIGHTS].size * 8u / wt_schemes[op->scheme].bits;
+}
+
 #endif

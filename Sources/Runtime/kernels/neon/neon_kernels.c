@@ -178,7 +178,7 @@ static void dw_task(void *context, size_t task, size_t thread) {
   const wt_window *g = &job->w;
   const size_t taps = g->kh * g->kw, c = task / job->bands.count * 16;
   const size_t count = g->channels - c < 16 ? g->channels - c : 16;
-  const uint8_t *weights = wt_op_bytes(call, WT_B_WEIGHTS);
+  const uint8_t *weights = call->weights;
   int32_t bias[16] = {0}, mult[16] = {0}, shift[16] = {0};
   memcpy(bias, wt_op_bytes(call, WT_B_BIAS) + 4 * c, count * 4);
   memcpy(mult, wt_op_bytes(call, WT_B_MULTIPLIER) + 4 * c, count * 4);

@@ -22,7 +22,7 @@ void wt_qu8_conv__ref(const wt_op_call *call) {
   const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW], depth = kh * kw * in_per_group;
   const int depthwise = wt_conv_is_depthwise(op, in, out);
   const size_t group_bytes = wt_packed_group_size(out_per_group, depth);
-  const int8_t *weights = (const int8_t *)wt_op_bytes(call, WT_B_WEIGHTS);
+  const int8_t *weights = (const int8_t *)call->weights;
   const int32_t *bias = wt_op_int32s(call, WT_B_BIAS), *mult = wt_op_int32s(call, WT_B_MULTIPLIER),
                 *shift = wt_op_int32s(call, WT_B_SHIFT);
   const int32_t zx = in->zero_point, zy = out->zero_point;
@@ -57,7 +57,7 @@ void wt_qu8_fc__ref(const wt_op_call *call) {
   const wt_op *op = call->op;
   const size_t batch = call->out->dims[0], outputs = call->out->dims[1];
   const size_t depth = element_count(call->in[0]) / batch;
-  const int8_t *weights = (const int8_t *)wt_op_bytes(call, WT_B_WEIGHTS);
+  const int8_t *weights = (const int8_t *)call->weights;
   const int32_t *bias = wt_op_int32s(call, WT_B_BIAS), *mult = wt_op_int32s(call, WT_B_MULTIPLIER),
                 *shift = wt_op_int32s(call, WT_B_SHIFT);
   const int32_t zy = call->out->zero_point;

@@ -199,7 +199,7 @@ static WT_AVX512 void dw_task(void *context, size_t task, size_t thread) {
   (void)thread;
   const dw_job *job = (const dw_job *)context;
   const wt_op *op = job->call->op;
-  const uint8_t *weights = wt_op_bytes(job->call, WT_B_WEIGHTS);
+  const uint8_t *weights = job->call->weights;
   const int32_t *bias = wt_op_int32s(job->call, WT_B_BIAS);
   const int32_t *mult = wt_op_int32s(job->call, WT_B_MULTIPLIER);
   const int32_t *shift = wt_op_int32s(job->call, WT_B_SHIFT);
@@ -382,7 +382,7 @@ static WT_AVX512 void dq_task(void *context, size_t task, size_t thread) {
   (void)thread;
   const dq_job *job = (const dq_job *)context;
   const wt_op *op = job->call->op;
-  const int8_t *weights = (const int8_t *)wt_op_bytes(job->call, WT_B_WEIGHTS);
+  const int8_t *weights = (const int8_t *)job->call->weights;
   const int32_t *bias = wt_op_int32s(job->call, WT_B_BIAS);
   const int32_t *mult = wt_op_int32s(job->call, WT_B_MULTIPLIER);
   const int32_t *shift = wt_op_int32s(job->call, WT_B_SHIFT);

@@ -124,7 +124,7 @@ typedef struct {
 static WT_AVX2 void task(void *context, size_t index, size_t thread) {
   (void)thread;
   const job *j = (const job *)context;
-  const uint8_t *weights = wt_op_bytes(j->call, WT_B_WEIGHTS);
+  const uint8_t *weights = j->call->weights;
   const int32_t *bias = wt_op_int32s(j->call, WT_B_BIAS);
   const int32_t *mult = wt_op_int32s(j->call, WT_B_MULTIPLIER);
   const int32_t *shift = wt_op_int32s(j->call, WT_B_SHIFT);

@@ -1,6 +1,6 @@
 #ifndef WT_REQUANTIZE_AVX2_H
 #define WT_REQUANTIZE_AVX2_H
-/* wt_requantize (ref_kernels.h) on 8 int32 lanes, bit for bit, with per-lane multiplier and
+/* wt_requantize (kernel.h) on 8 int32 lanes, bit for bit, with per-lane multiplier and
  * shift. Only x86-64 translation units include this; every function carries the AVX2 target.
  *
  * The reference rounds twice: SaturatingRoundingDoublingHighMul, t = (p + nudge) / 2^31

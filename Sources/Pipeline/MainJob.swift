@@ -1,0 +1,138 @@
+import Datasets
+import Export
+import Foundation
+import Graph
+import Quantize
+
+/// The main job as data: what `compress MODEL.onnx …` was asked to do.
+public struct Job: Sendable {
+    /// Where calibration inputs come from.
+    public enum Calibration: Sendable {
+        /// The first `count` images of a folder, prepared by `preset`.
+        case images(folder: String, preset: Preset, count: Int)
+        /// Inputs distilled from the model's BatchNorm statistics (ZeroQ), or from a file of them
+        /// for a model whose BatchNorm was folded.
+        case distilled(bnStatistics: String?)
+    }
+
+    /// Where the plan comes from.
+    public enum PlanSource: Sendable {
+        /// One scheme for every conv and fully connected layer; the first and last stay int8 unless `everywhere`.
+        case uniform(Scheme, everywhere: Bool)
+        /// A plan file (`Plan.read`).
+        case file(String)
+    }
+
+    public var model: String
+    public var budgets: [Budget] = []
+    public var calibration: Calibration
+    public var plan: PlanSource = .uniform(.int8, everywhere: false)
+    public var observer: Observer = .mse
+    public var biasCorrection = true
+    /// The `.wtm` to write.
+    public var output: String
+    /// A JSON report: summary, the plan used, per-layer cost and ranges.
+    public var report: String?
+    /// A folder for the model as C sources.
+    public var emitC: String?
+    /// The QDQ ONNX file to write.
+    public var emitOnnx: String?
+
+    public init(model: String, calibration: Calibration, output: String) {
+        self.model = model
+        self.calibration = calibration
+        self.output = output
+    }
+}
+
+/// What the main job made.
+public struct Outcome {
+    public var result: Compression.Result
+    /// Parameters of the float model, as float32 bytes.
+    public var floatWeightBytes: Int
+    public var notes: [String]
+    public var seconds: Double
+    /// The summary `--json` prints; the report adds "plan" and "layers" to it.
+    public var summary: [String: Any]
+}
+
+/// The stages of the main job in order: load → simplify → plan → price against the budgets →
+/// calibrate → lower per scheme → export.
+public enum Pipeline {
+    /// Runs `job`. Budgets are checked against the plan's cost before any calibration: an
+    /// impossible one fails at once, naming the smallest value a plan reaches. `progress` hears
+    /// one line per stage.
+    public static func compress(_ job: Job, progress: (String) -> Void = { _ in }) throws -> Outcome {
+        let started = Date()
+        // A plan file is read before the model, so a bad one fails at once.
+        var file: Plan?
+        if case .file(let path) = job.plan { file = try Plan.read(path: path) }
+        let loaded = try ModelLoader.load(path: job.model)
+        let graph = loaded.graph
+        var requested = file ?? Plan(layers: [])
+        if case .uniform(let scheme, let everywhere) = job.plan { requested = Plan.uniform(graph, scheme: scheme, everywhere: everywhere) }
+        let plan = try requested.resolved(for: graph, observer: job.observer)
+        let model = try CostModel(try QuantPlan(graph))
+        try Budget.check(job.budgets, cost: model.cost(plan), model: model, graph: graph)
+
+        let result: Compression.Result
+        switch job.calibration {
+        case .images(let folder, let preset, let count):
+            result = try Compression.quantize(graph, data: try LabeledData(folder: folder), preset: preset, limit: max(count, 1), plan: plan,
+                                              observer: job.observer, biasCorrection: job.biasCorrection, progress: progress)
+        case .distilled(let bnStatistics):
+            let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, simplify: false).graph : graph
+            let targets = try ZeroQ.targets(source, folded: try bnStatistics.map { try Npz.read(path: $0) })
+            result = try Compression.dataFree(graph, source: source, targets: targets, plan: plan, observer: job.observer,
+                                              biasCorrection: job.biasCorrection, progress: progress)
+        }
+        try write(result, job: job)
+        let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
+        var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,
+                              seconds: Date().timeIntervalSince(started), summary: [:])
+        outcome.summary = summary(outcome, job: job)
+        if let report = job.report { try writeReport(outcome, to: report) }
+        return outcome
+    }
+
+    private static func write(_ result: Compression.Result, job: Job) throws {
+        try Data(result.wtm).write(to: URL(fileURLWithPath: job.output))
+        if let folder = job.emitC {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for (name, text) in try CSource.files(wtm: result.wtm, model: result.integer, source: URL(fileURLWithPath: job.model).lastPathComponent) {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent(name))
+            }
+        }
+        if let path = job.emitOnnx {
+            try Data(try ONNXWriter.write(result.qdq)).write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    private static func summary(_ outcome: Outcome, job: Job) -> [String: Any] {
+        let r = outcome.result
+        var calibration = "images"
+        if case .distilled = job.calibration { calibration = "zeroq" }
+        return [
+            "model": job.model, "output": job.output, "bits": r.plan.schemes, "macs": r.cost.macs, "bops": r.cost.bops,
+            "observer": job.observer.rawValue, "budgets": job.budgets.map(\.description),
+            "float_weight_bytes": outcome.floatWeightBytes, "weight_bytes": r.cost.bytes, "file_bytes": r.wtm.count,
+            "arena_bytes": r.arena.size, "peak_live_bytes": r.arena.peakLiveBytes,
+            "calibration_images": r.agreement.images, "top1_agreement": r.agreement.top1, "calibration": calibration,
+            "mean_relative_error": r.agreement.relativeError, "seconds": outcome.seconds,
+        ]
+    }
+
+    private static func writeReport(_ outcome: Outcome, to path: String) throws {
+        var full = outcome.summary
+        full["plan"] = try JSONSerialization.jsonObject(with: try outcome.result.plan.json())
+        full["layers"] = outcome.result.layers.map { layer -> [String: Any] in
+            var entry: [String: Any] = ["name": layer.name, "kind": layer.kind, "output_shape": layer.outputShape,
+                                        "range": [Double(layer.range.low), Double(layer.range.high)], "scale": Double(layer.scale),
+                                        "zero_point": Int(layer.zeroPoint), "bytes": layer.bytes]
+            if let weights = layer.weights { entry["weights"] = weights.rawValue }
+            return entry
+        }
+        let data = try JSONSerialization.data(withJSONObject: full, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+}
