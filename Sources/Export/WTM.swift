@@ -102,6 +102,13 @@ public enum WTM {
             case .maxPool(let w):
                 kind = WT_OP_MAX_POOL
                 window(w)
+            case .slice(let starts, let steps):
+                kind = WT_OP_SLICE
+                for d in 0..<4 { (params[WT_P_SLICE_START + d], params[WT_P_SLICE_STEP + d]) = (Int32(starts[d]), Int32(steps[d])) }
+            case .pad(let before, let value):
+                kind = WT_OP_PAD
+                for d in 0..<4 { params[WT_P_PAD_BEFORE + d] = Int32(before[d]) }
+                params[WT_P_PAD_VALUE] = Int32(value)
             case .concat: kind = WT_OP_CONCAT
             case .reshape: kind = WT_OP_RESHAPE
             case .softmax(let table):
@@ -207,6 +214,11 @@ public enum WTM {
                 case WT_OP_MEAN: kind = .mean(Requantization(multiplier: p[WT_P_MULT], shift: p[WT_P_SHIFT]))
                 case WT_OP_LUT: kind = .lookup(array(WT_B_TABLE, UInt8.self))
                 case WT_OP_MAX_POOL: kind = .maxPool(window())
+                case WT_OP_SLICE:
+                    kind = .slice(starts: (0..<4).map { Int(p[WT_P_SLICE_START + $0]) },
+                                  steps: (0..<4).map { Int(p[WT_P_SLICE_STEP + $0]) })
+                case WT_OP_PAD:
+                    kind = .pad(before: (0..<4).map { Int(p[WT_P_PAD_BEFORE + $0]) }, value: UInt8(p[WT_P_PAD_VALUE]))
                 case WT_OP_CONCAT: kind = .concat
                 case WT_OP_RESHAPE: kind = .reshape
                 default: kind = .softmax(array(WT_B_TABLE, UInt32.self)) // the loader admits no other kind

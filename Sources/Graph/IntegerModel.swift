@@ -156,6 +156,10 @@ public struct IntegerOp: Equatable, Sendable {
         case reshape
         /// Along the last axis; `table[d]` ∝ exp(−d · input scale); output scale 1/256, zero point 0.
         case softmax([UInt32])
+        /// y[i] = x[start + i · step] in each of 4 dims (NHWC for 4-D; dims past the rank: start 0, step 1).
+        case slice(starts: [Int], steps: [Int])
+        /// x placed at offset `before` in each of 4 dims, the rest `value` (a constant pad, quantized).
+        case pad(before: [Int], value: UInt8)
     }
 
     public var name: String
@@ -188,6 +192,14 @@ public struct IntegerOp: Equatable, Sendable {
         }
     }
 
+    /// Weights a conv or fully connected op holds; 0 for other ops.
+    public var weightCount: Int {
+        switch kind {
+        case .conv(_, _, let weights, _, _), .fullyConnected(let weights, _, _): return weights.count
+        default: return 0
+        }
+    }
+
     /// The op's family name, for reports ("Conv", "GroupConv", "FullyConnected", …).
     public var kindName: String {
         switch kind {
@@ -201,6 +213,8 @@ public struct IntegerOp: Equatable, Sendable {
         case .concat: return "Concat"
         case .reshape: return "Reshape"
         case .softmax: return "Softmax"
+        case .slice: return "Slice"
+        case .pad: return "Pad"
         }
     }
 }

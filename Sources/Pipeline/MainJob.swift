@@ -24,7 +24,11 @@ public struct Job: Sendable {
     }
 
     public var model: String
+    /// The input's shape where the model leaves dimensions open, NCHW.
+    public var inputShape: [Int]?
     public var budgets: [Budget] = []
+    /// The table millisecond budgets are estimated from (`LatencyTable`).
+    public var latencyTable: String?
     public var calibration: Calibration
     public var plan: PlanSource = .uniform(.int8, everywhere: false)
     public var observer: Observer = .mse
@@ -67,13 +71,14 @@ public enum Pipeline {
         // A plan file is read before the model, so a bad one fails at once.
         var file: Plan?
         if case .file(let path) = job.plan { file = try Plan.read(path: path) }
-        let loaded = try ModelLoader.load(path: job.model)
+        let loaded = try ModelLoader.load(path: job.model, inputShape: job.inputShape)
         let graph = loaded.graph
         var requested = file ?? Plan(layers: [])
         if case .uniform(let scheme, let everywhere) = job.plan { requested = Plan.uniform(graph, scheme: scheme, everywhere: everywhere) }
         let plan = try requested.resolved(for: graph, observer: job.observer)
+        let latency = try job.latencyTable.map(LatencyTable.read(path:))
         let model = try CostModel(try QuantPlan(graph))
-        try Budget.check(job.budgets, cost: model.cost(plan), model: model, graph: graph)
+        try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)
 
         let result: Compression.Result
         switch job.calibration {
@@ -81,7 +86,7 @@ public enum Pipeline {
             result = try Compression.quantize(graph, data: try LabeledData(folder: folder), preset: preset, limit: max(count, 1), plan: plan,
                                               observer: job.observer, biasCorrection: job.biasCorrection, progress: progress)
         case .distilled(let bnStatistics):
-            let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, simplify: false).graph : graph
+            let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, inputShape: job.inputShape, simplify: false).graph : graph
             let targets = try ZeroQ.targets(source, folded: try bnStatistics.map { try Npz.read(path: $0) })
             result = try Compression.dataFree(graph, source: source, targets: targets, plan: plan, observer: job.observer,
                                               biasCorrection: job.biasCorrection, progress: progress)

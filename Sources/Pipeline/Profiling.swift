@@ -13,6 +13,8 @@ public struct Profile: Sendable {
         public var inputShape: [Int]
         public var outputShape: [Int]
         public var macs: Int
+        /// The op's key in a `LatencyTable`.
+        public var key: String
         public var medianMs: Double
         /// 2 · MACs per second, in 10^9 (0 for ops without MACs).
         public var gops: Double { medianMs > 0 ? 2 * Double(macs) / (medianMs * 1e6) : 0 }
@@ -24,6 +26,12 @@ public struct Profile: Sendable {
     public var kernels: String
     public var threads: Int
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
+
+    /// The ops' medians as a latency table (ops of the same key: the last one measured).
+    public var table: LatencyTable {
+        LatencyTable(kernels: kernels, threads: threads,
+                     milliseconds: Dictionary(layers.map { ($0.key, $0.medianMs) }, uniquingKeysWith: { $1 }))
+    }
 
     /// Profiles the model at `path`. The input is a fixed pseudo-random image: latency does not
     /// depend on the values.
@@ -51,9 +59,12 @@ public struct Profile: Sendable {
             totals.append(total)
         }
         let layers = model.ops.enumerated().map { i, op in
-            let output = model.tensors[op.output]
-            return Layer(index: i, kind: op.kindName, inputShape: model.tensors[op.inputs[0]].shape, outputShape: output.shape,
-                         macs: op.macs(outputCount: output.count), medianMs: median(times[i]))
+            let output = model.tensors[op.output], input = model.tensors[op.inputs[0]]
+            return Layer(index: i, kind: op.kindName, inputShape: input.shape, outputShape: output.shape,
+                         macs: op.macs(outputCount: output.count),
+                         key: LatencyTable.key(kind: op.kindName, input: input.shape, output: output.shape, weights: op.weightCount,
+                                               scheme: op.scheme),
+                         medianMs: median(times[i]))
         }
         return Profile(layers: layers, medianMs: median(totals), runs: max(runs, 1), kernels: runner.kernels, threads: runner.threads)
     }

@@ -18,16 +18,22 @@ public struct Cost: Equatable, Sendable {
         public var weights: Scheme?
         public var bops: Int
         public var bytes: Int
+        /// The latency table's entry for the op; nil without a table or an entry.
+        public var milliseconds: Double?
     }
 
     public var layers: [Layer]
     public var macs: Int { layers.reduce(0) { $0 + $1.macs } }
     public var bops: Int { layers.reduce(0) { $0 + $1.bops } }
     public var bytes: Int { layers.reduce(0) { $0 + $1.bytes } }
+    /// The estimated latency: the sum of the ops' table entries; nil when any op has none.
+    public var milliseconds: Double? {
+        layers.reduce(Double?(0)) { sum, layer in sum.flatMap { s in layer.milliseconds.map { s + $0 } } }
+    }
 
-    /// The cost of `plan` (resolved for `graph`) on `graph`.
-    public static func of(_ graph: Graph, _ plan: Plan) throws -> Cost {
-        try CostModel(try QuantPlan(graph)).cost(plan)
+    /// The cost of `plan` (resolved for `graph`) on `graph`, its latency from `latency` if given.
+    public static func of(_ graph: Graph, _ plan: Plan, latency: LatencyTable? = nil) throws -> Cost {
+        try CostModel(try QuantPlan(graph)).cost(plan, latency: latency)
     }
 }
 
@@ -43,6 +49,8 @@ public struct CostModel: Sendable {
         var outputs: Int
         /// Bytes that do not depend on the plan: tables.
         var fixedBytes: Int
+        /// Operand shapes as the integer tensors hold them, and the weight count: the latency key.
+        var input: [Int], output: [Int], weights: Int
     }
 
     let entries: [Entry]
@@ -51,7 +59,9 @@ public struct CostModel: Sendable {
         let costs = try quantPlan.graph.layerCosts()
         let macs = Dictionary(costs.map { ($0.node, $0.macs) }, uniquingKeysWith: +)
         entries = quantPlan.steps.map { step in
-            var entry = Entry(name: step.name, kind: step.kind.name, macs: macs[step.name] ?? 0, slots: 0, outputs: 0, fixedBytes: 0)
+            var entry = Entry(name: step.name, kind: step.kind.name, macs: macs[step.name] ?? 0, slots: 0, outputs: 0, fixedBytes: 0,
+                              input: QuantPlan.nhwc(quantPlan.shapes[step.inputs[0]] ?? []),
+                              output: QuantPlan.nhwc(quantPlan.shapes[step.output] ?? []), weights: 0)
             switch step.kind {
             case .conv(let a, let w, _):
                 let outputs = w.shape[0], depth = w.count / max(outputs, 1)
@@ -59,10 +69,12 @@ public struct CostModel: Sendable {
                 let depthwise = inputChannels == a.group && outputs == a.group
                 entry.slots = WeightLayout.count(outputs: outputs, depth: depth, group: a.group, depthwise: depthwise)
                 entry.outputs = outputs
+                entry.weights = w.count
                 if a.group > 1 { entry.kind = "GroupConv" }
             case .fullyConnected(let w, let outputs, _):
                 entry.slots = WeightLayout.count(outputs: outputs, depth: w.count / max(outputs, 1), group: 1, depthwise: false)
                 entry.outputs = outputs
+                entry.weights = w.count
             case .unary: entry.fixedBytes = 256
             case .softmax: entry.fixedBytes = 256 * 4
             default: break
@@ -72,16 +84,31 @@ public struct CostModel: Sendable {
     }
 
     /// The cost of `plan`: a weight layer the plan leaves out is int8, as `Plan.resolved` makes it.
-    public func cost(_ plan: Plan) -> Cost {
+    public func cost(_ plan: Plan, latency: LatencyTable? = nil) -> Cost {
         let byName = Dictionary(plan.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         return Cost(layers: entries.map { e in
-            guard e.slots > 0 else {
-                return Cost.Layer(name: e.name, kind: e.kind, macs: e.macs, weights: nil, bops: 0, bytes: e.fixedBytes)
-            }
             let layer = byName[e.name] ?? Plan.Layer(name: e.name)
+            let scheme = e.slots > 0 ? layer.weights : .int8
+            let ms = latency?.milliseconds[LatencyTable.key(kind: e.kind, input: e.input, output: e.output, weights: e.weights, scheme: scheme)]
+            guard e.slots > 0 else {
+                return Cost.Layer(name: e.name, kind: e.kind, macs: e.macs, weights: nil, bops: 0, bytes: e.fixedBytes, milliseconds: ms)
+            }
             return Cost.Layer(name: e.name, kind: e.kind, macs: e.macs, weights: layer.weights,
                               bops: e.macs * layer.weights.bits * layer.activationBits,
-                              bytes: layer.weights.bytes(e.slots) + 12 * e.outputs)
+                              bytes: layer.weights.bytes(e.slots) + 12 * e.outputs, milliseconds: ms)
+        })
+    }
+
+    /// The plan that, layer by layer, takes the scheme of least `measure` (nil: not an option),
+    /// int8 where no scheme has one: the cheapest any plan gets by that measure, since layers
+    /// cost independently. Example: by bytes, 2-bit weights everywhere.
+    public func cheapest(by measure: (Cost.Layer) -> Double?, latency: LatencyTable? = nil) -> Plan {
+        let options = Scheme.allCases.map { scheme in
+            (scheme, cost(Plan(layers: entries.filter { $0.slots > 0 }.map { Plan.Layer(name: $0.name, weights: scheme) }), latency: latency))
+        }
+        return Plan(layers: entries.indices.filter { entries[$0].slots > 0 }.map { i in
+            let best = options.compactMap { scheme, cost in measure(cost.layers[i]).map { (scheme, $0) } }.min { $0.1 < $1.1 }
+            return Plan.Layer(name: entries[i].name, weights: best?.0 ?? .int8)
         })
     }
 }
@@ -100,6 +127,8 @@ extension QuantPlan.Step.Kind {
         case .concat: return "Concat"
         case .reshape: return "Reshape"
         case .softmax: return "Softmax"
+        case .slice: return "Slice"
+        case .pad: return "Pad"
         }
     }
 }

@@ -20,7 +20,7 @@ extension QuantPlan {
     ///
     /// Weights are symmetric per output channel (`WeightQuantizer`); activations uint8
     /// affine per tensor over their range widened to contain 0, so real 0 (zero padding, Relu's
-    /// floor) is exact. Ops that only move bytes (concat, max pool, reshape) share one range
+    /// floor) is exact. Ops that only move bytes (concat, max pool, reshape, slice, pad) share one range
     /// across their operands: the union of theirs.
     ///
     /// With `inputMeans` (per-channel means of the values, from calibration), each conv and fully
@@ -100,6 +100,8 @@ extension QuantPlan {
             case .mean:
                 let shape = shapes[step.inputs[0]]!
                 kind = .mean(Requantization(Double(x.scale) / (Double(y.scale) * Double(shape[2] * shape[3]))))
+            case .slice(let starts, let steps): kind = .slice(starts: starts, steps: steps)
+            case .pad(let before, let value): kind = .pad(before: before, value: y.quantize(value))
             case .concat: kind = .concat
             case .reshape: kind = .reshape
             case .softmax:
@@ -122,7 +124,7 @@ extension QuantPlan {
         }
         for step in steps {
             switch step.kind {
-            case .concat, .maxPool, .reshape:
+            case .concat, .maxPool, .reshape, .slice, .pad:
                 for input in step.inputs where root(input) != root(step.output) { parent[root(input)] = root(step.output) }
             default: break
             }
@@ -143,6 +145,12 @@ extension QuantPlan {
         let scale = max((high - low) / 255, 1e-8)
         let zero = Int32(max(0, min(255, (-low / scale).rounded(.toNearestOrEven))))
         return (scale, zero)
+    }
+
+    /// Per-dim values of an NCHW tensor in the runtime's 4 dims: NHWC order for 4-D, `fill`
+    /// past a lower rank. Example: [0, 1, 2, 3] → [0, 2, 3, 1]; [5, 6] → [5, 6, fill, fill].
+    static func nhwc4(_ values: [Int], fill: Int) -> [Int] {
+        values.count == 4 ? [values[0], values[2], values[3], values[1]] : values + [Int](repeating: fill, count: 4 - values.count)
     }
 
     /// NCHW → NHWC for 4-D shapes; other ranks unchanged.

@@ -18,6 +18,10 @@ public struct QuantPlan {
             case concat
             case reshape
             case softmax
+            /// Start and step in each of 4 dims, NHWC for 4-D (`IntegerOp.Kind.slice`).
+            case slice(starts: [Int], steps: [Int])
+            /// Zeros (or `value`) before each of 4 dims, NHWC for 4-D; the rest after.
+            case pad(before: [Int], value: Float)
         }
 
         var name: String
@@ -179,6 +183,30 @@ public struct QuantPlan {
                 step.kind = .maxPool(a)
             case .globalAveragePool:
                 step.kind = .mean
+            case .averagePool(let a, _):
+                let shape = shapes[node.inputs[0]]!
+                guard shape.count == 4, a.kernel == [shape[2], shape[3]], a.pads.allSatisfy({ $0 == 0 }) else {
+                    throw unsupported(node, "int8 averages whole planes only (a kernel of the input's height and width, no padding)")
+                }
+                step.kind = .mean
+            case .slice(let starts, let ends, let axes, let steps):
+                let shape = shapes[node.inputs[0]]!
+                guard shape.count <= 4 else { throw unsupported(node, "int8 slices tensors of rank 4 at most") }
+                var start = [Int](repeating: 0, count: shape.count), stride = [Int](repeating: 1, count: shape.count)
+                for (i, axis) in axes.enumerated() {
+                    let a = axis < 0 ? axis + shape.count : axis
+                    guard let first = sliceRange(dimension: shape[a], start: starts[i], end: ends[i], step: steps[i]).first(where: { _ in true }) else {
+                        throw unsupported(node, "the slice is empty")
+                    }
+                    (start[a], stride[a]) = (first, steps[i])
+                }
+                step.kind = .slice(starts: QuantPlan.nhwc4(start, fill: 0), steps: QuantPlan.nhwc4(stride, fill: 1))
+            case .pad(let pads, let value, let mode):
+                let rank = shapes[node.inputs[0]]!.count
+                guard mode == .constant, rank <= 4, pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }) else {
+                    throw unsupported(node, "int8 pads with a constant, by non-negative amounts, tensors of rank 4 at most")
+                }
+                step.kind = .pad(before: QuantPlan.nhwc4(Array(pads.prefix(rank)), fill: 0), value: value)
             case .reduceMean(let axes, _) where Set(axes) == [2, 3] && shapes[node.inputs[0]]?.count == 4:
                 step.kind = .mean
             case .concat(let axis):

@@ -112,6 +112,23 @@ public struct QuantSim {
             }
         case .reshape:
             out = input
+        case .slice(let starts, let steps):
+            let from = QuantSim.strides4(x.shape), dims = QuantSim.dims4(y.shape)
+            var i = 0
+            for a in 0..<dims[0] { for b in 0..<dims[1] { for c in 0..<dims[2] { for d in 0..<dims[3] {
+                let index = zip([a, b, c, d], zip(starts, steps)).map { $1.0 + $0 * $1.1 }
+                out[i] = input[zip(index, from).reduce(0) { $0 + $1.0 * $1.1 }]
+                i += 1
+            } } } }
+        case .pad(let before, let value):
+            let from = QuantSim.strides4(x.shape), dims = QuantSim.dims4(y.shape), inDims = QuantSim.dims4(x.shape)
+            var i = 0
+            for a in 0..<dims[0] { for b in 0..<dims[1] { for c in 0..<dims[2] { for d in 0..<dims[3] {
+                let index = zip([a, b, c, d], before).map { $0 - $1 }
+                let inside = zip(index, inDims).allSatisfy { $0 >= 0 && $0 < $1 }
+                out[i] = inside ? input[zip(index, from).reduce(0) { $0 + $1.0 * $1.1 }] : value
+                i += 1
+            } } } }
         case .softmax(let table):
             let inner = y.shape[y.shape.count - 1]
             for r in 0..<(y.count / inner) {
@@ -125,5 +142,14 @@ public struct QuantSim {
             }
         }
         return out
+    }
+
+    /// A shape as 4 dims, 1 past its rank (the runtime's records).
+    static func dims4(_ shape: [Int]) -> [Int] { shape + [Int](repeating: 1, count: 4 - shape.count) }
+
+    /// Row-major strides of the 4 dims.
+    static func strides4(_ shape: [Int]) -> [Int] {
+        let dims = dims4(shape)
+        return [dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1]
     }
 }

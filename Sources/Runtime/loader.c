@@ -213,6 +213,19 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
   }
   case WT_OP_RESHAPE:
     return op->input_count == 1 && in[0]->byte_size == out->byte_size ? WT_OK : WT_ERROR_OP;
+  case WT_OP_SLICE:
+    if (op->input_count != 1 || in[0]->rank != out->rank) return WT_ERROR_OP;
+    for (int d = 0; d < 4; d++) {
+      const int64_t start = p[WT_P_SLICE_START + d], step = p[WT_P_SLICE_STEP + d];
+      const int64_t last = start + ((int64_t)out->dims[d] - 1) * step;
+      if (step == 0 || start < 0 || start >= in[0]->dims[d] || last < 0 || last >= in[0]->dims[d]) return WT_ERROR_OP;
+    }
+    return WT_OK;
+  case WT_OP_PAD:
+    if (op->input_count != 1 || in[0]->rank != out->rank || p[WT_P_PAD_VALUE] < 0 || p[WT_P_PAD_VALUE] > 255) return WT_ERROR_OP;
+    for (int d = 0; d < 4; d++)
+      if (p[WT_P_PAD_BEFORE + d] < 0 || (uint64_t)p[WT_P_PAD_BEFORE + d] + in[0]->dims[d] > out->dims[d]) return WT_ERROR_OP;
+    return WT_OK;
   case WT_OP_SOFTMAX:
     if (op->input_count != 1 || !same_dims(in[0], out)) return WT_ERROR_OP;
     if ((s = check_blob(m, &op->blobs[WT_B_TABLE], 256 * 4, 4)) != WT_OK) return s;

@@ -27,12 +27,15 @@ struct Main: ParsableCommand {
         """)
 
     @Argument(help: "The model (.onnx).") var model: String
-    @Option(help: "A budget the result must meet: 6MB (weight bytes), 300MFLOPs (MACs) or 40GBOPs (bit operations). Repeatable.") var budget: [String] = []
+    @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224.") var inputShape: String?
+    @Option(help: "A budget the result must meet: 6MB (weight bytes), 300MFLOPs (MACs), 40GBOPs (bit operations) or 5ms (latency, from --latency-table). Repeatable.") var budget: [String] = []
+    @Option(help: ArgumentHelp("The latency table millisecond budgets are estimated from: per-op medians measured by compress profile MODEL.wtm --table FILE on the target.", valueName: "table.json"))
+    var latencyTable: String?
     @Option(help: "Calibration images: a folder of JPEG/PNG files (or one with labels.tsv or a subfolder per class; labels are not used). Without it, calibration data is distilled from the model's BatchNorm statistics (ZeroQ); that needs a model whose BatchNorm layers are not folded yet, or --bn-statistics.") var data: String?
     @Option(help: ArgumentHelp("Without --data: the statistics a folded model's BatchNorm layers had, for ZeroQ. An .npz with, for each Conv whose weight initializer is W, W.mean and W.variance: its output's per-channel mean and variance (BN's beta and gamma²·var/(var + eps)). models/efficientnet-lite0-bn-statistics.npz is the bundled model's.", valueName: "file.npz"))
     var bnStatistics: String?
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String?
-    @Option(help: "Calibrate on the first N images of --data.") var calibrationCount = 100
+    @Option(help: "Calibrate on N images of --data, spread evenly over it.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
     var observer: String = Observer.mse.rawValue
     @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|). The first and last layers stay int8 unless --bits-everywhere.")
@@ -68,7 +71,9 @@ struct Main: ParsableCommand {
         }
         var job = Job(model: model, calibration: calibration,
                       output: output ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent + ".wtm")
+        job.inputShape = try inputShape.map(ModelLoader.parseShape)
         job.budgets = try budget.map(Budget.init(parsing:))
+        job.latencyTable = latencyTable
         job.plan = plan.map { .file($0) } ?? .uniform(scheme, everywhere: bitsEverywhere)
         job.observer = observer
         job.biasCorrection = biasCorrection

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Graph
 import Pipeline
 import Runner
 
@@ -18,11 +19,18 @@ struct ProfileCommand: ParsableCommand {
     @Option(help: ArgumentHelp(stringLiteral: KernelsOption.help)) var kernels = Runner.Kernels.auto.rawValue
     @Option(help: "Threads, the calling one included (1 to 16).") var threads = 1
     @Flag(help: "Print one JSON object: median_ms, kernels, threads, runs, macs and a layers array.") var json = false
+    @Option(help: ArgumentHelp("Add the ops' medians to a latency table (created if absent) that the main job's millisecond budgets read (--latency-table): profile a .wtm of each scheme to cover plans that mix them.", valueName: "table.json"))
+    var table: String?
 
     func run() throws {
         let kernels = try KernelsOption.parse(kernels)
         guard runs >= 1 else { throw CommandError("--runs must be at least 1") }
         let profile = try Profile.measure(path: model, runs: runs, kernels: kernels, threads: threads)
+        if let table {
+            let merged = FileManager.default.fileExists(atPath: table) ? try LatencyTable.read(path: table).merged(with: profile.table) : profile.table
+            try merged.json().write(to: URL(fileURLWithPath: table))
+            note("\(table): \(merged.milliseconds.count) ops of \(merged.kernels) kernels on \(merged.threads) thread(s)")
+        }
         if json {
             try printJSON([
                 "median_ms": profile.medianMs, "kernels": profile.kernels, "threads": profile.threads, "runs": profile.runs,

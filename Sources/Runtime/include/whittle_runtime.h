@@ -88,8 +88,13 @@ typedef enum {
   WT_OP_MEAN = 7,        /* mean over H and W: [N,H,W,C] → [N,1,1,C] or [N,C] */
   WT_OP_CONCAT = 8,      /* along the last (channel) axis; all operands share scale and zero point */
   WT_OP_RESHAPE = 9,     /* byte copy between shapes of equal element count */
-  WT_OP_SOFTMAX = 10     /* along the last axis; blob: u32 [256] exp table; output scale 1/256, zero point 0 */
+  WT_OP_SOFTMAX = 10,    /* along the last axis; blob: u32 [256] exp table; output scale 1/256, zero point 0 */
+  WT_OP_SLICE = 11,      /* y[i] = x[start + i · step] along each of the 4 dims (unused dims: start 0, step 1);
+                            steps may be negative; operands share scale and zero point */
+  WT_OP_PAD = 12         /* y = x placed at offset `before` in each dim, the rest filled with the byte WT_P_PAD_VALUE
+                            (a constant pad); operands share scale and zero point */
 } wt_op_kind;
+#define WT_OP_KIND_COUNT 13u /* one past the last wt_op_kind */
 
 /* Conv and pool geometry in `params`. */
 enum { WT_P_KH, WT_P_KW, WT_P_STRIDE_H, WT_P_STRIDE_W, WT_P_PAD_TOP, WT_P_PAD_LEFT, WT_P_PAD_BOTTOM,
@@ -97,6 +102,9 @@ enum { WT_P_KH, WT_P_KW, WT_P_STRIDE_H, WT_P_STRIDE_W, WT_P_PAD_TOP, WT_P_PAD_LE
 /* Add: each input is rescaled to a common scale after a left shift, then requantized. */
 enum { WT_P_ADD_LEFT_SHIFT, WT_P_ADD_MULT_A, WT_P_ADD_SHIFT_A, WT_P_ADD_MULT_B, WT_P_ADD_SHIFT_B, WT_P_ADD_MULT,
        WT_P_ADD_SHIFT };
+/* Slice: WT_P_SLICE_START + d and WT_P_SLICE_STEP + d for dim d; Pad: WT_P_PAD_BEFORE + d, and the fill byte. */
+enum { WT_P_SLICE_START = 0, WT_P_SLICE_STEP = 4 };
+enum { WT_P_PAD_BEFORE = 0, WT_P_PAD_VALUE = 4 };
 /* Mul and Mean: one requantization. */
 enum { WT_P_MULT, WT_P_SHIFT };
 /* Blob slots. */

@@ -8,7 +8,7 @@ typedef void (*wt_kernel)(const wt_op_call *call);
 
 typedef struct {
   const char *name;
-  wt_kernel by_kind[WT_OP_SOFTMAX + 1]; /* index = wt_op_kind */
+  wt_kernel by_kind[WT_OP_KIND_COUNT]; /* index = wt_op_kind */
 } wt_kernel_set;
 
 extern const wt_kernel_set wt_kernel_set_ref;

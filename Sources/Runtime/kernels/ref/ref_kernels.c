@@ -178,11 +178,55 @@ void wt_qu8_softmax__ref(const wt_op_call *call) {
   }
 }
 
+/* Strides of a tensor's 4 dims (unused dims are 1, so any index there is 0). */
+static void strides4(const wt_tensor *t, size_t stride[4]) {
+  stride[3] = 1;
+  for (int d = 2; d >= 0; d--) stride[d] = stride[d + 1] * t->dims[d + 1];
+}
+
+void wt_qu8_slice__ref(const wt_op_call *call) {
+  const int32_t *p = call->op->params;
+  const uint32_t *dims = call->out->dims;
+  size_t from[4];
+  strides4(call->in[0], from);
+  uint8_t *y = call->y;
+  for (uint32_t a = 0; a < dims[0]; a++)
+    for (uint32_t b = 0; b < dims[1]; b++)
+      for (uint32_t c = 0; c < dims[2]; c++)
+        for (uint32_t d = 0; d < dims[3]; d++) {
+          const int64_t index[4] = {p[WT_P_SLICE_START] + (int64_t)a * p[WT_P_SLICE_STEP],
+                                    p[WT_P_SLICE_START + 1] + (int64_t)b * p[WT_P_SLICE_STEP + 1],
+                                    p[WT_P_SLICE_START + 2] + (int64_t)c * p[WT_P_SLICE_STEP + 2],
+                                    p[WT_P_SLICE_START + 3] + (int64_t)d * p[WT_P_SLICE_STEP + 3]};
+          *y++ = call->x[0][(size_t)index[0] * from[0] + (size_t)index[1] * from[1] + (size_t)index[2] * from[2] + (size_t)index[3]];
+        }
+}
+
+void wt_qu8_pad__ref(const wt_op_call *call) {
+  const int32_t *p = call->op->params;
+  const uint32_t *dims = call->out->dims, *in = call->in[0]->dims;
+  size_t from[4];
+  strides4(call->in[0], from);
+  uint8_t *y = call->y;
+  for (uint32_t a = 0; a < dims[0]; a++)
+    for (uint32_t b = 0; b < dims[1]; b++)
+      for (uint32_t c = 0; c < dims[2]; c++)
+        for (uint32_t d = 0; d < dims[3]; d++) {
+          const int64_t index[4] = {(int64_t)a - p[WT_P_PAD_BEFORE], (int64_t)b - p[WT_P_PAD_BEFORE + 1],
+                                    (int64_t)c - p[WT_P_PAD_BEFORE + 2], (int64_t)d - p[WT_P_PAD_BEFORE + 3]};
+          int inside = 1;
+          for (int k = 0; k < 4; k++) inside &= index[k] >= 0 && index[k] < (int64_t)in[k];
+          *y++ = inside ? call->x[0][(size_t)index[0] * from[0] + (size_t)index[1] * from[1] + (size_t)index[2] * from[2] + (size_t)index[3]]
+                        : (uint8_t)p[WT_P_PAD_VALUE];
+        }
+}
+
 const wt_kernel_set wt_kernel_set_ref = {
     .name = "ref",
     .by_kind = {[WT_OP_CONV] = wt_qu8_conv__ref,       [WT_OP_FC] = wt_qu8_fc__ref,
                 [WT_OP_ADD] = wt_qu8_add__ref,         [WT_OP_MUL] = wt_qu8_mul__ref,
                 [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = wt_qu8_maxpool__ref,
                 [WT_OP_MEAN] = wt_qu8_mean__ref,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
-                [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref},
+                [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref,
+                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref},
 };
