@@ -103,17 +103,27 @@ public struct LabeledData: Sendable {
     /// The model inputs for several samples, one after the other (NCHW floats), decoded in
     /// parallel on every core.
     public func inputs(_ indices: [Int], preset: Preset, size: Int, channels: Int) throws -> [Float] {
-        try concurrentMap(indices.count) { try input(indices[$0], preset: preset, size: size, channels: channels) }.flatMap { $0 }
+        try inputs(indices, preset: preset, height: size, width: size, channels: channels)
+    }
+
+    /// The model inputs of a `channels`×`height`×`width` input for several samples.
+    public func inputs(_ indices: [Int], preset: Preset, height: Int, width: Int, channels: Int) throws -> [Float] {
+        try concurrentMap(indices.count) { try input(indices[$0], preset: preset, height: height, width: width, channels: channels) }.flatMap { $0 }
     }
 
     /// The model input for one sample (CHW floats).
     public func input(_ index: Int, preset: Preset, size: Int, channels: Int) throws -> [Float] {
+        try input(index, preset: preset, height: size, width: size, channels: channels)
+    }
+
+    /// The model input of a `channels`×`height`×`width` input for one sample (CHW floats).
+    public func input(_ index: Int, preset: Preset, height: Int, width: Int, channels: Int) throws -> [Float] {
         switch samples[index].source {
         case .file(let path):
-            return try preset.prepare(RGBImage.read(path: path), size: size, channels: channels)
+            return try preset.prepare(RGBImage.read(path: path), height: height, width: width, channels: channels)
         case .pixels(let gray, let side):
-            guard side == size else { throw DatasetError("the images are \(side)×\(side), the model takes \(size)×\(size)") }
-            return preset.normalize(gray, size: size, channels: channels)
+            guard side == height, side == width else { throw DatasetError("the images are \(side)×\(side), the model takes \(height)×\(width)") }
+            return preset.normalize(gray, plane: side * side, channels: channels)
         }
     }
 }

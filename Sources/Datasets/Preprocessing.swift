@@ -53,22 +53,33 @@ public enum Preset: String, CaseIterable, Sendable {
 
     /// CHW floats for a `channels`×`size`×`size` input from an image of any size.
     public func prepare(_ image: RGBImage, size: Int, channels: Int) throws -> [Float] {
+        try prepare(image, height: size, width: size, channels: channels)
+    }
+
+    /// CHW floats for a `channels`×`height`×`width` input from an image of any size: resized so
+    /// that it covers height/crop × width/crop (for a square input: the shorter side to
+    /// size/crop), then center-cropped.
+    public func prepare(_ image: RGBImage, height: Int, width: Int, channels: Int) throws -> [Float] {
         guard channels == 1 || channels == 3 else { throw DatasetError("models with \(channels) input channels take no images") }
         guard self != .mnist || channels == 1 else { throw DatasetError("preset mnist is for one-channel models") }
-        if image.width == size, image.height == size, cropFraction == 1 {
-            return normalize(image.pixels, size: size, channels: channels)
+        if image.width == width, image.height == height, cropFraction == 1 {
+            return normalize(image.pixels, plane: height * width, channels: channels)
         }
-        let shorter = min(image.width, image.height)
-        let scale = (Double(size) / cropFraction).rounded(.toNearestOrEven) / Double(shorter)
-        let width = max(size, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
-        let height = max(size, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
-        let cropped = image.resized(width: width, height: height).centerCropped(width: size, height: size)
-        return normalize(cropped.pixels, size: size, channels: channels)
+        let scale = max((Double(height) / cropFraction).rounded(.toNearestOrEven) / Double(image.height),
+                        (Double(width) / cropFraction).rounded(.toNearestOrEven) / Double(image.width))
+        let resizedWidth = max(width, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
+        let resizedHeight = max(height, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
+        let cropped = image.resized(width: resizedWidth, height: resizedHeight).centerCropped(width: width, height: height)
+        return normalize(cropped.pixels, plane: height * width, channels: channels)
     }
 
     /// Normalizes interleaved RGB pixels (or gray ones, for `channels == 1`) of a size×size image.
     public func normalize(_ pixels: [UInt8], size: Int, channels: Int) -> [Float] {
-        let plane = size * size
+        normalize(pixels, plane: size * size, channels: channels)
+    }
+
+    /// Normalizes interleaved RGB pixels (or gray ones) of an image of `plane` pixels.
+    public func normalize(_ pixels: [UInt8], plane: Int, channels: Int) -> [Float] {
         let rgb = pixels.count == plane * 3
         var out = [Float](repeating: 0, count: channels * plane)
         let coefficients = affine

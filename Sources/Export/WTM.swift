@@ -58,17 +58,20 @@ public enum WTM {
                 params[WT_P_PAD_BOTTOM] = Int32(w.pads[2]); params[WT_P_PAD_RIGHT] = Int32(w.pads[3])
                 params[WT_P_DILATION_H] = Int32(w.dilation.h); params[WT_P_DILATION_W] = Int32(w.dilation.w)
             }
-            /// Packed weights and the bias with the input zero point folded in (WeightPacking).
-            func requantBlobs(_ packed: [Int8], _ weights: [Int8], _ bias: [Int32], _ requant: [Requantization]) throws {
+            /// The weights in their layout (`laid`) packed at the op's scheme, the stored bias, the requantization.
+            func weightBlobs(_ laid: [Int8], _ weights: [Int8], bias: [Int32], _ requant: [Requantization]) throws {
                 guard weights.allSatisfy({ op.scheme.levels.contains(Int($0)) }) else {
                     throw FormatError(description: "op '\(op.name)' has weights outside the \(op.scheme.rawValue) levels \(op.scheme.levels)")
                 }
                 record.scheme = UInt32(op.scheme.id)
-                blobs[WT_B_WEIGHTS] = blob(WeightPacking.packCodes(packed, scheme: op.scheme))
-                blobs[WT_B_BIAS] = blob(try WeightPacking.foldZeroPoint(
-                    bias, weights: weights, depth: weights.count / bias.count, zeroPoint: model.tensors[op.inputs[0]].zeroPoint))
+                blobs[WT_B_WEIGHTS] = blob(WeightPacking.packCodes(laid, scheme: op.scheme))
+                blobs[WT_B_BIAS] = blob(bias)
                 blobs[WT_B_MULTIPLIER] = blob(requant.map(\.multiplier))
                 blobs[WT_B_SHIFT] = blob(requant.map(\.shift))
+            }
+            /// The bias with the input zero point folded in (WeightPacking), as conv and FC store it.
+            func folded(_ bias: [Int32], _ weights: [Int8]) throws -> [Int32] {
+                try WeightPacking.foldZeroPoint(bias, weights: weights, depth: weights.count / bias.count, zeroPoint: model.tensors[op.inputs[0]].zeroPoint)
             }
             let kind: wt_op_kind
             switch op.kind {
@@ -79,11 +82,11 @@ public enum WTM {
                 let depthwise = model.tensors[op.inputs[0]].shape.last == group && bias.count == group
                 let packed = WeightPacking.packConv(weights, group: group, outputs: bias.count,
                                                     depth: weights.count / bias.count, depthwise: depthwise)
-                try requantBlobs(packed, weights, bias, requant)
+                try weightBlobs(packed, weights, bias: try folded(bias, weights), requant)
             case .fullyConnected(let weights, let bias, let requant):
                 kind = WT_OP_FC
-                try requantBlobs(WeightPacking.packGEMM(weights[...], outputs: bias.count, depth: weights.count / bias.count),
-                                 weights, bias, requant)
+                try weightBlobs(WeightPacking.packGEMM(weights[...], outputs: bias.count, depth: weights.count / bias.count),
+                                weights, bias: try folded(bias, weights), requant)
             case .add(let leftShift, let a, let b, let r):
                 kind = WT_OP_ADD
                 params[WT_P_ADD_LEFT_SHIFT] = leftShift
@@ -102,6 +105,15 @@ public enum WTM {
             case .maxPool(let w):
                 kind = WT_OP_MAX_POOL
                 window(w)
+            case .resize(let rows, let columns):
+                kind = WT_OP_RESIZE
+                blobs[WT_B_ROWS] = blob(rows.map(Int32.init))
+                blobs[WT_B_COLUMNS] = blob(columns.map(Int32.init))
+            case .convTranspose(let w, let group, let weights, let bias, let requant):
+                kind = WT_OP_CONV_TRANSPOSE
+                window(w)
+                params[WT_P_GROUP] = Int32(group)
+                try weightBlobs(weights, weights, bias: bias, requant)
             case .slice(let starts, let steps):
                 kind = WT_OP_SLICE
                 for d in 0..<4 { (params[WT_P_SLICE_START + d], params[WT_P_SLICE_STEP + d]) = (Int32(starts[d]), Int32(steps[d])) }
@@ -214,6 +226,12 @@ public enum WTM {
                 case WT_OP_MEAN: kind = .mean(Requantization(multiplier: p[WT_P_MULT], shift: p[WT_P_SHIFT]))
                 case WT_OP_LUT: kind = .lookup(array(WT_B_TABLE, UInt8.self))
                 case WT_OP_MAX_POOL: kind = .maxPool(window())
+                case WT_OP_RESIZE:
+                    kind = .resize(rows: array(WT_B_ROWS, Int32.self).map(Int.init), columns: array(WT_B_COLUMNS, Int32.self).map(Int.init))
+                case WT_OP_CONV_TRANSPOSE:
+                    let outputs = Int(blobs[WT_B_BIAS].size) / 4, group = Int(p[WT_P_GROUP])
+                    let count = outputs * Int(p[WT_P_KH] * p[WT_P_KW]) * tensors[Int(op.inputs.0)].shape[3] / group
+                    kind = .convTranspose(window(), group: group, weights: levels(count), bias: array(WT_B_BIAS, Int32.self), requant: requant())
                 case WT_OP_SLICE:
                     kind = .slice(starts: (0..<4).map { Int(p[WT_P_SLICE_START + $0]) },
                                   steps: (0..<4).map { Int(p[WT_P_SLICE_STEP + $0]) })

@@ -147,7 +147,8 @@ public struct IntegerOp: Equatable, Sendable {
         case add(leftShift: Int32, a: Requantization, b: Requantization, output: Requantization)
         /// The second input is the same shape or [N,1,1,C].
         case mul(Requantization)
-        /// y = table[x]: any function of one uint8 value.
+        /// y = table[x]: any function of one uint8 value; or, with 256 × C entries, table[c · 256 + x]
+        /// for channel c (the last dim).
         case lookup([UInt8])
         case maxPool(Window)
         /// Mean over H and W.
@@ -160,6 +161,10 @@ public struct IntegerOp: Equatable, Sendable {
         case slice(starts: [Int], steps: [Int])
         /// x placed at offset `before` in each of 4 dims, the rest `value` (a constant pad, quantized).
         case pad(before: [Int], value: UInt8)
+        /// Nearest-neighbour resize of H and W: the source row of each output row, the source column of each output column.
+        case resize(rows: [Int], columns: [Int])
+        /// Transposed conv; weights [M][kh][kw][C/group] (levels of the op's scheme); bias without the zero point.
+        case convTranspose(Window, group: Int, weights: [Int8], bias: [Int32], requant: [Requantization])
     }
 
     public var name: String
@@ -183,11 +188,14 @@ public struct IntegerOp: Equatable, Sendable {
 
     /// Multiply-accumulates per run: for a conv, output values × weights per output channel
     /// (a 3×3 conv from 16 to 32 channels on a 56×56 output: 56·56·32 · 3·3·16 = 14,450,688);
-    /// for an FC, batch × weights; 0 for every other op.
+    /// for an FC, batch × weights; for a transposed conv, as a conv over the taps an output sees
+    /// (kh·kw / stride², exact when the stride divides the kernel); 0 for every other op.
     public func macs(outputCount: Int) -> Int {
         switch kind {
         case .conv(_, _, let weights, let bias, _): return outputCount * (weights.count / max(bias.count, 1))
         case .fullyConnected(let weights, let bias, _): return outputCount / max(bias.count, 1) * weights.count
+        case .convTranspose(let window, _, let weights, let bias, _):
+            return outputCount * (weights.count / max(bias.count, 1)) / max(window.stride.h * window.stride.w, 1)
         default: return 0
         }
     }
@@ -195,7 +203,7 @@ public struct IntegerOp: Equatable, Sendable {
     /// Weights a conv or fully connected op holds; 0 for other ops.
     public var weightCount: Int {
         switch kind {
-        case .conv(_, _, let weights, _, _), .fullyConnected(let weights, _, _): return weights.count
+        case .conv(_, _, let weights, _, _), .fullyConnected(let weights, _, _), .convTranspose(_, _, let weights, _, _): return weights.count
         default: return 0
         }
     }
@@ -215,6 +223,8 @@ public struct IntegerOp: Equatable, Sendable {
         case .softmax: return "Softmax"
         case .slice: return "Slice"
         case .pad: return "Pad"
+        case .resize: return "Resize"
+        case .convTranspose: return "ConvTranspose"
         }
     }
 }

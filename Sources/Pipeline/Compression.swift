@@ -59,15 +59,15 @@ public enum Compression {
                                 biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
         let input = graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
-        let (channels, side) = (input.shape[1], input.shape[2])
+        let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
         let count = min(limit, data.samples.count)
         guard count > 0 else { throw EngineError("the calibration folder holds no images") }
         var batches: [Tensor] = []
         let spread = (0..<count).map { $0 * data.samples.count / count }
         for start in stride(from: 0, to: count, by: batchSize) {
             let indices = Array(spread[start..<min(start + batchSize, count)])
-            let pixels = try data.inputs(indices, preset: preset, size: side, channels: channels)
-            batches.append(Tensor(shape: [indices.count, channels, side, side], floats: pixels))
+            let pixels = try data.inputs(indices, preset: preset, height: height, width: width, channels: channels)
+            batches.append(Tensor(shape: [indices.count, channels, height, width], floats: pixels))
         }
         progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
         return try quantize(graph, batches: batches, plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)

@@ -19,12 +19,12 @@ public enum Evaluation {
         }
         var graph = graph
         let channels = graph.inputs[0].shape[1]
-        let side = size ?? graph.inputs[0].shape[2]
-        if side != graph.inputs[0].shape[2] { graph.inputs[0].shape = [1, channels, side, side] }
+        if let size, size != graph.inputs[0].shape[2] || size != graph.inputs[0].shape[3] { graph.inputs[0].shape = [1, channels, size, size] }
+        let (height, width) = (graph.inputs[0].shape[2], graph.inputs[0].shape[3])
         let engine = Engine(graph: graph)
-        return try score(data, preset: preset, channels: channels, side: side, limit: limit, batch: batch, progress: progress) {
+        return try score(data, preset: preset, input: [channels, height, width], limit: limit, batch: batch, progress: progress) {
             pixels, count in
-            try engine.run([graph.inputs[0].name: Tensor(shape: [count, channels, side, side], floats: pixels)])[graph.outputs[0]]!.floats
+            try engine.run([graph.inputs[0].name: Tensor(shape: [count, channels, height, width], floats: pixels)])[graph.outputs[0]]!.floats
         }
     }
 
@@ -34,14 +34,15 @@ public enum Evaluation {
         let input = model.input.shape
         guard input.count == 4 else { throw EngineError("eval takes models with one NCHW image input") }
         let each = input[1] * input[2] * input[3]
-        return try score(data, preset: preset, channels: input[1], side: input[2], limit: limit, batch: 16, progress: progress) {
+        return try score(data, preset: preset, input: Array(input[1...]), limit: limit, batch: 16, progress: progress) {
             pixels, count in
             try (0..<count).flatMap { try model.run(Array(pixels[$0 * each..<($0 + 1) * each])) }
         }
     }
 
-    /// Top-1/top-5 of `scores` (batch pixels, image count → class scores of each image in turn).
-    private static func score(_ data: LabeledData, preset: Preset, channels: Int, side: Int, limit: Int?, batch: Int,
+    /// Top-1/top-5 of `scores` (batch pixels, image count → class scores of each image in turn)
+    /// for images prepared as `input` (channels, height, width).
+    private static func score(_ data: LabeledData, preset: Preset, input: [Int], limit: Int?, batch: Int,
                               progress: (Int, Int) -> Void, scores: ([Float], Int) throws -> [Float]) throws -> Accuracy {
         guard data.samples.first?.label != LabeledData.unlabeled else {
             throw EngineError("the images have no labels to score against: give a folder with labels.tsv or one subfolder per class")
@@ -50,7 +51,7 @@ public enum Evaluation {
         var top1 = 0, top5 = 0
         for start in stride(from: 0, to: total, by: batch) {
             let indices = Array(start..<min(start + batch, total))
-            let pixels = try data.inputs(indices, preset: preset, size: side, channels: channels)
+            let pixels = try data.inputs(indices, preset: preset, height: input[1], width: input[2], channels: input[0])
             let scores = try scores(pixels, indices.count)
             let classes = scores.count / indices.count
             for (row, index) in indices.enumerated() {

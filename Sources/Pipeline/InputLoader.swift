@@ -17,10 +17,8 @@ public enum InputLoader {
             tensor = only
         } else {
             let preset = try parsePreset(presetName)
-            guard input.shape.count == 4, input.shape[2] == input.shape[3] else {
-                throw DatasetError("the model's input \(input.shape) is not a square NCHW image")
-            }
-            let pixels = try preset.prepare(RGBImage.read(path: path), size: input.shape[2], channels: input.shape[1])
+            guard input.shape.count == 4 else { throw DatasetError("the model's input \(input.shape) is not an NCHW image") }
+            let pixels = try preset.prepare(RGBImage.read(path: path), height: input.shape[2], width: input.shape[3], channels: input.shape[1])
             return Tensor(shape: [1] + input.shape.dropFirst(), floats: pixels)
         }
         if tensor.shape.count == input.shape.count - 1 { tensor.shape = [1] + tensor.shape }

@@ -15,11 +15,11 @@ public enum Verification {
     public static func run(_ model: IntegerInference, data: LabeledData, preset: Preset, count: Int,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
         let sim = QuantSim(model.model)
-        let (channels, side) = (model.input.shape[1], model.input.shape[2])
+        let (channels, height, width) = (model.input.shape[1], model.input.shape[2], model.input.shape[3])
         let total = min(count, data.samples.count)
         var result = Result(images: 0, mismatches: 0, elements: 0, maxDifference: 0)
         for index in 0..<total {
-            let q = model.inputTensor.quantize(nchw: try data.input(index, preset: preset, size: side, channels: channels))
+            let q = model.inputTensor.quantize(nchw: try data.input(index, preset: preset, height: height, width: width, channels: channels))
             let runtime = try model.runQuantized(q)
             let simulated = sim.run(q)[model.model.outputs[0]]
             for (a, b) in zip(runtime, simulated) where a != b {

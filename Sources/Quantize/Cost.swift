@@ -7,7 +7,8 @@ import Graph
 /// BOPs are MACs × weight bits × activation bits: a 1×1 conv of 1,000,000 MACs with int4 weights
 /// and 8-bit activations costs 32,000,000 BOPs. A conv's or FC's bytes are its packed weights
 /// (`WeightLayout` slots × the scheme's bits / 8) plus 12 per output channel (int32 bias,
-/// multiplier and shift); a lookup table is 256 bytes, a softmax table 1,024; other ops carry none.
+/// multiplier and shift); a lookup table is 256 bytes (256 per channel for a per-channel constant),
+/// a softmax table 1,024; other ops carry none.
 public struct Cost: Equatable, Sendable {
     public struct Layer: Equatable, Sendable {
         public var name: String
@@ -75,7 +76,11 @@ public struct CostModel: Sendable {
                 entry.slots = WeightLayout.count(outputs: outputs, depth: w.count / max(outputs, 1), group: 1, depthwise: false)
                 entry.outputs = outputs
                 entry.weights = w.count
+            case .convTranspose(_, let w, let outputs, _):
+                entry.fixedBytes = w.count + 12 * outputs // int8, no plan layer
+                entry.weights = w.count
             case .unary: entry.fixedBytes = 256
+            case .perChannel(let channels, _): entry.fixedBytes = 256 * channels
             case .softmax: entry.fixedBytes = 256 * 4
             default: break
             }
@@ -121,7 +126,7 @@ extension QuantPlan.Step.Kind {
         case .fullyConnected: return "FullyConnected"
         case .add: return "Add"
         case .mul: return "Mul"
-        case .unary: return "Lookup"
+        case .unary, .perChannel: return "Lookup"
         case .maxPool: return "MaxPool"
         case .mean: return "Mean"
         case .concat: return "Concat"
@@ -129,6 +134,8 @@ extension QuantPlan.Step.Kind {
         case .softmax: return "Softmax"
         case .slice: return "Slice"
         case .pad: return "Pad"
+        case .resize: return "Resize"
+        case .convTranspose: return "ConvTranspose"
         }
     }
 }

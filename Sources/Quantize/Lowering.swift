@@ -20,7 +20,7 @@ extension QuantPlan {
     ///
     /// Weights are symmetric per output channel (`WeightQuantizer`); activations uint8
     /// affine per tensor over their range widened to contain 0, so real 0 (zero padding, Relu's
-    /// floor) is exact. Ops that only move bytes (concat, max pool, reshape, slice, pad) share one range
+    /// floor) is exact. Ops that only move bytes (concat, max pool, reshape, slice, pad, resize) share one range
     /// across their operands: the union of theirs.
     ///
     /// With `inputMeans` (per-channel means of the values, from calibration), each conv and fully
@@ -89,6 +89,8 @@ extension QuantPlan {
                 kind = .mul(Requantization(Double(x.scale) * Double(tensors[inputs[1]].scale) / Double(y.scale)))
             case .unary(let f):
                 kind = .lookup((0...255).map { y.quantize(f(x.dequantize(UInt8($0)))) })
+            case .perChannel(let channels, let f):
+                kind = .lookup((0..<channels).flatMap { c in (0...255).map { y.quantize(f(c, x.dequantize(UInt8($0)))) } })
             case .maxPool(let a):
                 let shape = shapes[step.inputs[0]]!, out = shapes[step.output]!
                 // Ceil mode: widen the end padding until the floor rule gives the same extent.
@@ -100,6 +102,17 @@ extension QuantPlan {
             case .mean:
                 let shape = shapes[step.inputs[0]]!
                 kind = .mean(Requantization(Double(x.scale) / (Double(y.scale) * Double(shape[2] * shape[3]))))
+            case .convTranspose(let a, let w, let outputs, let bias):
+                // int8 whatever the plan: transposed convs are no plan layer yet. No bias correction:
+                // each output sees only some of the taps.
+                let (weights, scales) = WeightQuantizer.quantize(w, channels: outputs, scheme: .int8, rule: .maxAbs)
+                layerWeights[step.name] = Lowered.Weights(scheme: .int8, scales: scales)
+                kind = .convTranspose(Window(kernel: (a.kernel[0], a.kernel[1]), stride: (a.strides[0], a.strides[1]),
+                                             pads: [a.pads[0], a.pads[1], a.pads[2], a.pads[3]],
+                                             dilation: (a.dilations[0], a.dilations[1])),
+                                      group: a.group, weights: weights, bias: QuantPlan.bias(bias, x: x, weightScales: scales),
+                                      requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
+            case .resize(let rows, let columns): kind = .resize(rows: rows, columns: columns)
             case .slice(let starts, let steps): kind = .slice(starts: starts, steps: steps)
             case .pad(let before, let value): kind = .pad(before: before, value: y.quantize(value))
             case .concat: kind = .concat
@@ -124,7 +137,7 @@ extension QuantPlan {
         }
         for step in steps {
             switch step.kind {
-            case .concat, .maxPool, .reshape, .slice, .pad:
+            case .concat, .maxPool, .reshape, .slice, .pad, .resize:
                 for input in step.inputs where root(input) != root(step.output) { parent[root(input)] = root(step.output) }
             default: break
             }

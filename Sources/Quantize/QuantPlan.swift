@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import Graph
 
@@ -13,6 +14,8 @@ public struct QuantPlan {
             case fullyConnected(weights: [Float], outputs: Int, bias: [Float])
             case add, mul
             case unary((Float) -> Float)
+            /// f(channel, x): an op with one constant per channel (the NCHW channel dim).
+            case perChannel(channels: Int, (Int, Float) -> Float)
             case maxPool(PoolAttributes)
             case mean
             case concat
@@ -22,6 +25,10 @@ public struct QuantPlan {
             case slice(starts: [Int], steps: [Int])
             /// Zeros (or `value`) before each of 4 dims, NHWC for 4-D; the rest after.
             case pad(before: [Int], value: Float)
+            /// Nearest resize: source rows and columns.
+            case resize(rows: [Int], columns: [Int])
+            /// Weights [M][kh][kw][C/group] (from ONNX's [C, M/group, kh, kw]).
+            case convTranspose(ConvAttributes, weights: [Float], outputs: Int, bias: [Float])
         }
 
         var name: String
@@ -172,9 +179,33 @@ public struct QuantPlan {
                     case .sub: step.kind = .unary(constantFirst ? { k - $0 } : { $0 - k })
                     default: step.kind = .unary(constantFirst ? { k / $0 } : { $0 / k })
                     }
+                } else if activations.count == 1, let c = node.inputs.compactMap(constant).first,
+                          let output = shapes[step.output], output.count == 4 || output.count == 2,
+                          c.count == output[1], c.count > 1, c.shape.drop(while: { $0 == 1 }).first == c.count,
+                          c.shape.drop(while: { $0 == 1 }).dropFirst().allSatisfy({ $0 == 1 }),
+                          c.shape.drop(while: { $0 == 1 }).count == output.count - 1 {
+                    // One constant per channel: [C, 1, 1] or [1, C, 1, 1] for NCHW, [C] for [N, C].
+                    let k = c.floats, constantFirst = constant(node.inputs[0]) != nil
+                    let f: (Int, Float) -> Float
+                    switch node.op {
+                    case .add: f = { $1 + k[$0] }
+                    case .mul: f = { $1 * k[$0] }
+                    case .sub: f = constantFirst ? { k[$0] - $1 } : { $1 - k[$0] }
+                    default: f = constantFirst ? { k[$0] / $1 } : { $1 / k[$0] }
+                    }
+                    step.kind = .perChannel(channels: c.count, f)
                 } else {
-                    throw unsupported(node, "int8 runs it with two activations or one activation and a scalar")
+                    throw unsupported(node, "int8 runs it with two activations, or one activation and a scalar or one constant per channel")
                 }
+            case .batchNorm(let epsilon):
+                // Inference BatchNorm the folding pass left (no conv before it): one affine map per channel.
+                let p = node.inputs.dropFirst().compactMap(constant)
+                guard activations.count == 1, p.count == 4, Set(p.map(\.count)).count == 1 else {
+                    throw unsupported(node, "int8 runs BatchNormalization with constant scale, bias, mean and variance")
+                }
+                let (gamma, beta, mean, variance) = (p[0].floats, p[1].floats, p[2].floats, p[3].floats)
+                let factor = zip(gamma, variance).map { $0 / ($1 + epsilon).squareRoot() }
+                step.kind = .perChannel(channels: gamma.count) { c, x in (x - mean[c]) * factor[c] + beta[c] }
             case .relu, .clip, .sigmoid, .hardSigmoid, .hardSwish, .tanh, .exp, .sqrt, .erf:
                 let op = node.op
                 step.kind = .unary { QuantPlan.apply(op, $0) }
@@ -201,6 +232,22 @@ public struct QuantPlan {
                     (start[a], stride[a]) = (first, steps[i])
                 }
                 step.kind = .slice(starts: QuantPlan.nhwc4(start, fill: 0), steps: QuantPlan.nhwc4(stride, fill: 1))
+            case .resize(let a):
+                let input = shapes[node.inputs[0]]!, output = shapes[step.output]!
+                guard a.mode == .nearest, input.count == 4, input[..<2] == output[..<2] else {
+                    throw unsupported(node, "int8 resizes H and W with the nearest mode only (this one: \(a.mode.rawValue))")
+                }
+                let (rows, columns) = a.nearestSources(input: input, output: output)
+                step.kind = .resize(rows: rows, columns: columns)
+            case .convTranspose(let a, _):
+                guard a.kernel.count == 2, let w = constant(node.inputs[1]), w.shape.count == 4, activations.count == 1 else {
+                    throw unsupported(node, "only 2-D transposed convolutions with constant weights run in int8")
+                }
+                let outputs = w.shape[1] * a.group
+                let bias = node.inputs.count > 2 ? constant(node.inputs[2])?.floats ?? [] : [Float](repeating: 0, count: outputs)
+                step.kind = .convTranspose(a, weights: QuantPlan.transposedOHWI(w, group: a.group), outputs: outputs, bias: bias)
+                step.parameters = a.group == 1 ? Parameters(weight: node.inputs[1], axis: 1, bias: node.inputs.count > 2 ? node.inputs[2] : nil, biasFactor: 1) : nil
+                foldActivation(&step)
             case .pad(let pads, let value, let mode):
                 let rank = shapes[node.inputs[0]]!.count
                 guard mode == .constant, rank <= 4, pads.count == 2 * rank, pads.allSatisfy({ $0 >= 0 }) else {
@@ -241,6 +288,18 @@ public struct QuantPlan {
     /// The value a conv or fully connected layer's integer op writes (after a folded Relu/Clip),
     /// whose range its plan's observer chooses; nil for a name that is no step.
     public func output(ofLayer name: String) -> String? { steps.first { $0.name == name }?.output }
+
+    /// ConvTranspose weights [C, M/group, kh, kw] → [M][kh][kw][C/group].
+    static func transposedOHWI(_ w: Tensor, group: Int) -> [Float] {
+        let (c, mg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
+        let cg = c / group, values = w.floats
+        var out = [Float](repeating: 0, count: values.count)
+        for m in 0..<mg * group { for ky in 0..<kh { for kx in 0..<kw { for i in 0..<cg {
+            let (g, local) = (m / mg, m % mg)
+            out[((m * kh + ky) * kw + kx) * cg + i] = values[(((g * cg + i) * mg + local) * kh + ky) * kw + kx]
+        } } } }
+        return out
+    }
 
     /// Whether a float NCHW shape stores its elements in the same order in NHWC
     /// (true for [N, C, 1, 1], [N, 1, H, W] and every shape that is not 4-D).

@@ -76,7 +76,8 @@ public struct QuantSim {
                 out[i] = clamp(zy + Int64(r.apply((Int32(input[i]) - zx) * (Int32(b.data[j]) - zb))))
             }
         case .lookup(let table):
-            for i in 0..<out.count { out[i] = clamp(Int64(table[Int(input[i])])) }
+            let channels = y.shape[y.shape.count - 1], tables = table.count / 256 == channels ? channels : 1
+            for i in 0..<out.count { out[i] = clamp(Int64(table[(i % tables) * 256 + Int(input[i])])) }
         case .maxPool(let window):
             let (height, width, channels) = (x.shape[1], x.shape[2], x.shape[3])
             for n in 0..<y.shape[0] { for oy in 0..<y.shape[1] { for ox in 0..<y.shape[2] { for c in 0..<channels {
@@ -127,6 +128,35 @@ public struct QuantSim {
                 let index = zip([a, b, c, d], before).map { $0 - $1 }
                 let inside = zip(index, inDims).allSatisfy { $0 >= 0 && $0 < $1 }
                 out[i] = inside ? input[zip(index, from).reduce(0) { $0 + $1.0 * $1.1 }] : value
+                i += 1
+            } } } }
+        case .resize(let rows, let columns):
+            let (height, width, channels) = (x.shape[1], x.shape[2], x.shape[3])
+            var i = 0
+            for n in 0..<y.shape[0] { for r in rows { for c in columns {
+                let from = ((n * height + r) * width + c) * channels
+                out.replaceSubrange(i..<i + channels, with: input[from..<from + channels])
+                i += channels
+            } } }
+        case .convTranspose(let window, let group, let weights, let bias, let requant):
+            let (height, width, channels) = (x.shape[1], x.shape[2], x.shape[3])
+            let outputs = y.shape[3], inPerGroup = channels / group, outPerGroup = outputs / group
+            var i = 0
+            for n in 0..<y.shape[0] { for oy in 0..<y.shape[1] { for ox in 0..<y.shape[2] { for oc in 0..<outputs {
+                let g = oc / outPerGroup
+                var acc = bias[oc]
+                for ky in 0..<window.kernel.h {
+                    let ty = oy + window.pads[0] - ky * window.dilation.h
+                    guard ty >= 0, ty % window.stride.h == 0, ty / window.stride.h < height else { continue }
+                    for kx in 0..<window.kernel.w {
+                        let tx = ox + window.pads[1] - kx * window.dilation.w
+                        guard tx >= 0, tx % window.stride.w == 0, tx / window.stride.w < width else { continue }
+                        let base = ((n * height + ty / window.stride.h) * width + tx / window.stride.w) * channels + g * inPerGroup
+                        let w = ((oc * window.kernel.h + ky) * window.kernel.w + kx) * inPerGroup
+                        for ic in 0..<inPerGroup { acc &+= (Int32(input[base + ic]) - zx) * Int32(weights[w + ic]) }
+                    }
+                }
+                out[i] = clamp(zy + Int64(requant[oc].apply(acc)))
                 i += 1
             } } } }
         case .softmax(let table):

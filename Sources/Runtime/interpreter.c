@@ -97,7 +97,7 @@ wt_status wt_invoke_range(wt_interpreter *interpreter, uint32_t first, uint32_t 
     const wt_op *op = &m->ops[i];
     wt_op_call call = {.op = op, .out = &m->tensors[op->output], .data = m->data, .scratch = scratch,
                        .scratch_stride = wt_round_up(m->scratch_size, WT_ALIGNMENT), .pool = interpreter->pool};
-    if (op->kind == WT_OP_CONV || op->kind == WT_OP_FC) {
+    if (wt_kind_has_weights(op->kind)) {
       call.weights = wt_op_bytes(&call, WT_B_WEIGHTS);
       if (op->scheme != WT_SCHEME_INT8) {
         wt_scheme_unpack(op->scheme, call.weights, wt_unpacked_count(op), unpacked);

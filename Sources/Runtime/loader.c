@@ -137,7 +137,7 @@ static wt_status check_weights(const wt_model *m, const wt_op *op, uint64_t slot
 
 static wt_status check_op(const wt_model *m, const wt_op *op) {
   if (op->input_count < 1 || op->input_count > WT_MAX_INPUTS || op->output >= m->tensor_count) return WT_ERROR_OP;
-  if (op->kind != WT_OP_CONV && op->kind != WT_OP_FC && op->scheme != WT_SCHEME_INT8) return WT_ERROR_OP;
+  if (!wt_kind_has_weights(op->kind) && op->scheme != WT_SCHEME_INT8) return WT_ERROR_OP;
   if (op->act_min < 0 || op->act_max > 255 || op->act_min > op->act_max) return WT_ERROR_OP;
   const wt_tensor *in[WT_MAX_INPUTS] = {0};
   for (uint32_t i = 0; i < WT_MAX_INPUTS; i++) {
@@ -187,9 +187,11 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
     if (p[WT_P_MULT] < 0 || !valid_shift(p[WT_P_SHIFT], -31, 30)) return WT_ERROR_OP;
     return WT_OK;
   }
-  case WT_OP_LUT:
+  case WT_OP_LUT: {
     if (op->input_count != 1 || !same_dims(in[0], out)) return WT_ERROR_OP;
-    return check_blob(m, &op->blobs[WT_B_TABLE], 256, 1);
+    const uint64_t per_channel = 256u * (uint64_t)out->dims[out->rank - 1];
+    return check_blob(m, &op->blobs[WT_B_TABLE], op->blobs[WT_B_TABLE].size == per_channel ? per_channel : 256, 1);
+  }
   case WT_OP_MAX_POOL:
     if (op->input_count != 1 || (s = check_window(op, in[0], out)) != WT_OK) return WT_ERROR_OP;
     return in[0]->dims[3] == out->dims[3] ? WT_OK : WT_ERROR_OP;
@@ -213,6 +215,39 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
   }
   case WT_OP_RESHAPE:
     return op->input_count == 1 && in[0]->byte_size == out->byte_size ? WT_OK : WT_ERROR_OP;
+  case WT_OP_RESIZE: {
+    if (op->input_count != 1 || in[0]->rank != 4 || out->rank != 4 || in[0]->dims[0] != out->dims[0] ||
+        in[0]->dims[3] != out->dims[3])
+      return WT_ERROR_OP;
+    for (int axis = 0; axis < 2; axis++) {
+      const wt_blob *b = &op->blobs[axis == 0 ? WT_B_ROWS : WT_B_COLUMNS];
+      if ((s = check_blob(m, b, 4u * (uint64_t)out->dims[1 + axis], 4)) != WT_OK) return s;
+      const int32_t *index = blob_i32(m, b);
+      for (uint32_t i = 0; i < out->dims[1 + axis]; i++)
+        if (index[i] < 0 || (uint32_t)index[i] >= in[0]->dims[1 + axis]) return WT_ERROR_BLOB;
+    }
+    return WT_OK;
+  }
+  case WT_OP_CONV_TRANSPOSE: {
+    if (op->input_count != 1 || in[0]->rank != 4 || out->rank != 4 || in[0]->dims[0] != out->dims[0]) return WT_ERROR_OP;
+    const int32_t group = p[WT_P_GROUP];
+    if (group < 1 || in[0]->dims[3] % (uint32_t)group != 0 || out->dims[3] % (uint32_t)group != 0) return WT_ERROR_OP;
+    for (int axis = 0; axis < 2; axis++) {
+      const int64_t k = p[axis ? WT_P_KW : WT_P_KH], stride = p[axis ? WT_P_STRIDE_W : WT_P_STRIDE_H];
+      const int64_t dilation = p[axis ? WT_P_DILATION_W : WT_P_DILATION_H];
+      const int64_t pads = (int64_t)p[axis ? WT_P_PAD_LEFT : WT_P_PAD_TOP] + p[axis ? WT_P_PAD_RIGHT : WT_P_PAD_BOTTOM];
+      if (k < 1 || stride < 1 || dilation < 1 || k > 64 || stride > 64 || dilation > 64 || p[axis ? WT_P_PAD_LEFT : WT_P_PAD_TOP] < 0 ||
+          p[axis ? WT_P_PAD_RIGHT : WT_P_PAD_BOTTOM] < 0)
+        return WT_ERROR_OP;
+      const int64_t extent = ((int64_t)in[0]->dims[1 + axis] - 1) * stride - pads + dilation * (k - 1) + 1;
+      const int64_t extra = (int64_t)out->dims[1 + axis] - extent;
+      if (extra < 0 || extra >= stride) return WT_ERROR_OP;
+    }
+    const uint64_t dot = (uint64_t)p[WT_P_KH] * (uint64_t)p[WT_P_KW] * (in[0]->dims[3] / (uint32_t)group);
+    if (dot > WT_MAX_DOT) return WT_ERROR_OP;
+    if ((s = check_weights(m, op, dot * out->dims[3])) != WT_OK) return s;
+    return check_requant_blobs(m, op, out->dims[3]);
+  }
   case WT_OP_SLICE:
     if (op->input_count != 1 || in[0]->rank != out->rank) return WT_ERROR_OP;
     for (int d = 0; d < 4; d++) {

@@ -15,6 +15,7 @@ struct Eval: ParsableCommand {
     @Option(help: "The labeled folder.") var data: String
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "Image side in pixels (default: the model's input size).") var size: Int?
+    @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x48x192.") var inputShape: String?
     @Option(help: "Evaluate only the first N images.") var count: Int?
     @Option(help: "Images per Engine batch.") var batch = 16
     @Flag(help: "Print one JSON object: top1, top5 (fractions) and n.") var json = false
@@ -31,11 +32,12 @@ struct Eval: ParsableCommand {
         }
         let accuracy: Accuracy
         if model.lowercased().hasSuffix(".wtm") {
-            guard size == nil else { throw CommandError("--size does not apply to a .wtm: its input size is fixed") }
+            guard size == nil, inputShape == nil else { throw CommandError("--size and --input-shape do not apply to a .wtm: its input size is fixed") }
             accuracy = try Evaluation.accuracy(of: IntegerInference(path: model), on: samples, preset: preset, limit: count,
                                                progress: progress)
         } else {
-            accuracy = try Evaluation.accuracy(of: ModelLoader.load(path: model).graph, on: samples, preset: preset, size: size,
+            let shape = try inputShape.map(ModelLoader.parseShape)
+            accuracy = try Evaluation.accuracy(of: ModelLoader.load(path: model, inputShape: shape).graph, on: samples, preset: preset, size: size,
                                                limit: count, batch: max(batch, 1), progress: progress)
         }
         if json {

@@ -145,7 +145,7 @@ static void check(const op_case *c, const wt_kernel_set *set) {
   const size_t stride = wt_round_up(c->scratch_size, 64);
   void *scratch = c->scratch_size ? guarded(stride * (threaded ? POOL_THREADS : 1)) : NULL;
   wt_op_call call = {.op = &c->op, .out = &c->out, .data = region, .scratch = scratch, .scratch_stride = stride};
-  if (c->op.kind == WT_OP_CONV || c->op.kind == WT_OP_FC) call.weights = wt_op_bytes(&call, WT_B_WEIGHTS);
+  if (wt_kind_has_weights(c->op.kind)) call.weights = wt_op_bytes(&call, WT_B_WEIGHTS);
   for (uint32_t i = 0; i < c->op.input_count; i++) call.in[i] = &c->in[i], call.x[i] = c->x[i];
   call.y = expected;
   wt_kernel_set_ref.by_kind[c->op.kind](&call);

@@ -148,3 +148,16 @@ enum DataMovement {
         return top * (1 - dy) + bottom * dy
     }
 }
+
+extension ResizeAttributes {
+    /// For a nearest resize of an NCHW tensor from `input` to `output`: the source row of every
+    /// output row and the source column of every output column, as the Engine reads them.
+    /// Example: asymmetric, floor, 2 → 4 rows: [0, 0, 1, 1].
+    public func nearestSources(input: [Int], output: [Int]) -> (rows: [Int], columns: [Int]) {
+        func axis(_ d: Int) -> [Int] {
+            let scale = sizes == nil ? scales[d] : Float(output[d]) / Float(input[d])
+            return (0..<output[d]).map { DataMovement.nearest(self, DataMovement.source(self, $0, scale: scale, input: input[d], output: output[d]), input[d]) }
+        }
+        return (axis(2), axis(3))
+    }
+}

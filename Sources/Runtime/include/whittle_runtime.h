@@ -83,7 +83,8 @@ typedef enum {
   WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights (as conv's), bias, multiplier, shift */
   WT_OP_ADD = 3,         /* elementwise sum of two same-shape tensors, TFLite's integer recipe */
   WT_OP_MUL = 4,         /* product; the second input is the same shape or [N,1,1,C] */
-  WT_OP_LUT = 5,         /* y = table[x]; blob: 256 bytes (Relu, Clip, Sigmoid, HardSigmoid, HardSwish …) */
+  WT_OP_LUT = 5,         /* y = table[x]; blob: 256 bytes (Relu, Clip, Sigmoid, HardSigmoid, HardSwish …), or 256 per
+                            channel (the last dim), one table after another (a per-channel affine constant) */
   WT_OP_MAX_POOL = 6,    /* padded positions are skipped */
   WT_OP_MEAN = 7,        /* mean over H and W: [N,H,W,C] → [N,1,1,C] or [N,C] */
   WT_OP_CONCAT = 8,      /* along the last (channel) axis; all operands share scale and zero point */
@@ -91,10 +92,16 @@ typedef enum {
   WT_OP_SOFTMAX = 10,    /* along the last axis; blob: u32 [256] exp table; output scale 1/256, zero point 0 */
   WT_OP_SLICE = 11,      /* y[i] = x[start + i · step] along each of the 4 dims (unused dims: start 0, step 1);
                             steps may be negative; operands share scale and zero point */
-  WT_OP_PAD = 12         /* y = x placed at offset `before` in each dim, the rest filled with the byte WT_P_PAD_VALUE
+  WT_OP_PAD = 12,        /* y = x placed at offset `before` in each dim, the rest filled with the byte WT_P_PAD_VALUE
                             (a constant pad); operands share scale and zero point */
+  WT_OP_RESIZE = 13,     /* nearest-neighbour resize of H and W, NHWC: y[n][i][j] = x[n][rows[i]][columns[j]]; blobs:
+                            rows i32 [H'], columns i32 [W']; operands share scale and zero point */
+  WT_OP_CONV_TRANSPOSE = 14 /* transposed 2-D convolution, NHWC, geometry as conv (out = (in − 1)·stride − pads +
+                            dilation·(k − 1) + 1 + an output padding below stride); blobs: weights [M][kh][kw][C/group]
+                            (levels of the op's scheme, packed at its bits), bias i32 [M] without the zero point folded
+                            in, multiplier, shift */
 } wt_op_kind;
-#define WT_OP_KIND_COUNT 13u /* one past the last wt_op_kind */
+#define WT_OP_KIND_COUNT 15u /* one past the last wt_op_kind */
 
 /* Conv and pool geometry in `params`. */
 enum { WT_P_KH, WT_P_KW, WT_P_STRIDE_H, WT_P_STRIDE_W, WT_P_PAD_TOP, WT_P_PAD_LEFT, WT_P_PAD_BOTTOM,
@@ -110,6 +117,7 @@ enum { WT_P_MULT, WT_P_SHIFT };
 /* Blob slots. */
 enum { WT_B_WEIGHTS, WT_B_BIAS, WT_B_MULTIPLIER, WT_B_SHIFT };
 enum { WT_B_TABLE = 0 };
+enum { WT_B_ROWS = 0, WT_B_COLUMNS = 1 };
 
 /* 64 bytes at offset 0. */
 typedef struct {

@@ -65,6 +65,11 @@ static inline int wt_conv_is_depthwise(const wt_op *op, const wt_tensor *in, con
   return in->dims[3] == group && out->dims[3] == group;
 }
 
+/* Whether an op kind has weights (and a scheme, and weights the interpreter may unpack). */
+static inline int wt_kind_has_weights(uint32_t kind) {
+  return kind == WT_OP_CONV || kind == WT_OP_FC || kind == WT_OP_CONV_TRANSPOSE;
+}
+
 /* Levels the interpreter unpacks from a conv's or FC's weights blob stored at a scheme narrower
  * than int8: the blob's bytes × 8 / bits (a depthwise layout's count rounded up to whole bytes). */
 static inline size_t wt_unpacked_count(const wt_op *op) {

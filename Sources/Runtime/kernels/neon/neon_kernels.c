@@ -381,7 +381,8 @@ const wt_kernel_set wt_kernel_set_neondot = {
                 [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = maxpool__neon,
                 [WT_OP_MEAN] = mean__neon,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref,
-                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref},
+                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref,
+                [WT_OP_RESIZE] = wt_qu8_resize__ref,   [WT_OP_CONV_TRANSPOSE] = wt_qu8_conv_transpose__ref},
 };
 
 const wt_kernel_set wt_kernel_set_neon = {
@@ -391,6 +392,7 @@ const wt_kernel_set wt_kernel_set_neon = {
                 [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = maxpool__neon,
                 [WT_OP_MEAN] = mean__neon,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref,
-                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref},
+                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref,
+                [WT_OP_RESIZE] = wt_qu8_resize__ref,   [WT_OP_CONV_TRANSPOSE] = wt_qu8_conv_transpose__ref},
 };
 #endif

@@ -105,9 +105,11 @@ void wt_qu8_mul_range__ref(const wt_op_call *call, size_t first) {
 
 void wt_qu8_lut__ref(const wt_op_call *call) {
   const uint8_t *table = wt_op_bytes(call, WT_B_TABLE);
-  const size_t count = element_count(call->out);
+  const size_t count = element_count(call->out), channels = call->out->dims[call->out->rank - 1];
+  /* One table for every value, or one per channel (the last dim) one after another. */
+  const size_t tables = call->op->blobs[WT_B_TABLE].size / 256u == channels ? channels : 1u;
   for (size_t i = 0; i < count; i++)
-    call->y[i] = wt_clamp_u8(table[call->x[0][i]], call->op->act_min, call->op->act_max);
+    call->y[i] = wt_clamp_u8(table[(i % tables) * 256u + call->x[0][i]], call->op->act_min, call->op->act_max);
 }
 
 void wt_qu8_maxpool__ref(const wt_op_call *call) {
@@ -221,6 +223,54 @@ void wt_qu8_pad__ref(const wt_op_call *call) {
         }
 }
 
+void wt_qu8_resize__ref(const wt_op_call *call) {
+  const int32_t *rows = wt_op_int32s(call, WT_B_ROWS), *columns = wt_op_int32s(call, WT_B_COLUMNS);
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const size_t channels = out->dims[3];
+  uint8_t *y = call->y;
+  for (size_t n = 0; n < out->dims[0]; n++)
+    for (size_t i = 0; i < out->dims[1]; i++)
+      for (size_t j = 0; j < out->dims[2]; j++, y += channels)
+        memcpy(y, call->x[0] + ((n * in->dims[1] + (size_t)rows[i]) * in->dims[2] + (size_t)columns[j]) * channels, channels);
+}
+
+/* Each output sums the taps whose input position (output + pad − tap · dilation) / stride is a
+ * whole pixel inside the input: Σ (x − zx) · w, since different outputs see different taps. */
+void wt_qu8_conv_transpose__ref(const wt_op_call *call) {
+  const wt_op *op = call->op;
+  const wt_tensor *in = call->in[0], *out = call->out;
+  const int32_t *p = op->params;
+  const size_t height = in->dims[1], width = in->dims[2], channels = in->dims[3], out_c = out->dims[3];
+  const size_t group = (size_t)p[WT_P_GROUP], in_per_group = channels / group, out_per_group = out_c / group;
+  const size_t kh = (size_t)p[WT_P_KH], kw = (size_t)p[WT_P_KW];
+  const int8_t *weights = (const int8_t *)call->weights;
+  const int32_t *bias = wt_op_int32s(call, WT_B_BIAS), *mult = wt_op_int32s(call, WT_B_MULTIPLIER),
+                *shift = wt_op_int32s(call, WT_B_SHIFT);
+  const int32_t zx = in->zero_point, zy = out->zero_point;
+  uint8_t *y = call->y;
+  for (size_t n = 0; n < out->dims[0]; n++)
+    for (size_t oy = 0; oy < out->dims[1]; oy++)
+      for (size_t ox = 0; ox < out->dims[2]; ox++)
+        for (size_t oc = 0; oc < out_c; oc++) {
+          const size_t g = oc / out_per_group;
+          int32_t acc = bias[oc];
+          for (size_t ky = 0; ky < kh; ky++) {
+            const ptrdiff_t ty = (ptrdiff_t)oy + p[WT_P_PAD_TOP] - (ptrdiff_t)(ky * (size_t)p[WT_P_DILATION_H]);
+            if (ty < 0 || ty % p[WT_P_STRIDE_H] != 0 || ty / p[WT_P_STRIDE_H] >= (ptrdiff_t)height) continue;
+            for (size_t kx = 0; kx < kw; kx++) {
+              const ptrdiff_t tx = (ptrdiff_t)ox + p[WT_P_PAD_LEFT] - (ptrdiff_t)(kx * (size_t)p[WT_P_DILATION_W]);
+              if (tx < 0 || tx % p[WT_P_STRIDE_W] != 0 || tx / p[WT_P_STRIDE_W] >= (ptrdiff_t)width) continue;
+              const uint8_t *x = call->x[0] +
+                                 ((n * height + (size_t)(ty / p[WT_P_STRIDE_H])) * width + (size_t)(tx / p[WT_P_STRIDE_W])) * channels +
+                                 g * in_per_group;
+              const int8_t *w = weights + ((oc * kh + ky) * kw + kx) * in_per_group;
+              for (size_t ic = 0; ic < in_per_group; ic++) acc += ((int32_t)x[ic] - zx) * w[ic];
+            }
+          }
+          *y++ = wt_clamp_u8((int64_t)zy + wt_requantize(acc, mult[oc], shift[oc]), op->act_min, op->act_max);
+        }
+}
+
 const wt_kernel_set wt_kernel_set_ref = {
     .name = "ref",
     .by_kind = {[WT_OP_CONV] = wt_qu8_conv__ref,       [WT_OP_FC] = wt_qu8_fc__ref,
@@ -228,5 +278,6 @@ const wt_kernel_set wt_kernel_set_ref = {
                 [WT_OP_LUT] = wt_qu8_lut__ref,         [WT_OP_MAX_POOL] = wt_qu8_maxpool__ref,
                 [WT_OP_MEAN] = wt_qu8_mean__ref,       [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref, [WT_OP_SOFTMAX] = wt_qu8_softmax__ref,
-                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref},
+                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref,
+                [WT_OP_RESIZE] = wt_qu8_resize__ref,   [WT_OP_CONV_TRANSPOSE] = wt_qu8_conv_transpose__ref},
 };

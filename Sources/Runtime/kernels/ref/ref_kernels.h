@@ -22,5 +22,7 @@ void wt_qu8_reshape__ref(const wt_op_call *call);
 void wt_qu8_softmax__ref(const wt_op_call *call);
 void wt_qu8_slice__ref(const wt_op_call *call);
 void wt_qu8_pad__ref(const wt_op_call *call);
+void wt_qu8_resize__ref(const wt_op_call *call);
+void wt_qu8_conv_transpose__ref(const wt_op_call *call);
 
 #endif

@@ -516,6 +516,7 @@ const wt_kernel_set wt_kernel_set_avx512vnni = {
                 [WT_OP_LUT] = wt_qu8_lut__ref,          [WT_OP_MAX_POOL] = wt_qu8_maxpool__avx2,
                 [WT_OP_MEAN] = wt_qu8_mean__avx2,        [WT_OP_CONCAT] = wt_qu8_concat__ref,
                 [WT_OP_RESHAPE] = wt_qu8_reshape__ref,  [WT_OP_SOFTMAX] = wt_qu8_softmax__ref,
-                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref},
+                [WT_OP_SLICE] = wt_qu8_slice__ref,     [WT_OP_PAD] = wt_qu8_pad__ref,
+                [WT_OP_RESIZE] = wt_qu8_resize__ref,   [WT_OP_CONV_TRANSPOSE] = wt_qu8_conv_transpose__ref},
 };
 #endif
