@@ -17,13 +17,14 @@ let package = Package(
         ]),
         .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
         .target(name: "Pipeline", dependencies: [
-            "Search", "Quantize", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
+            "Search", "Quantize", "Training", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
         ]),
-        .target(name: "Search", dependencies: ["Engine", "Graph"]),
+        .target(name: "Search", dependencies: ["Quantize", "Training", "Engine", "Graph"]),
         .target(
-            name: "Quantize", dependencies: ["Engine", "Graph", "CFloatKernels"],
+            name: "Quantize", dependencies: ["Training", "Engine", "Graph", "CFloatKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
+        .target(name: "Training", dependencies: ["Datasets", "Engine", "Graph"]),
         .target(name: "Export", dependencies: ["Graph", "ONNXProto", "WhittleRuntime"]),
         .target(name: "Runner", dependencies: ["WhittleRuntime"]),
         .target(name: "Rewrite", dependencies: ["Graph"]),
@@ -50,7 +51,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .testTarget(name: "WhittleTests", dependencies: [
-            "Pipeline", "Quantize", "Export", "Runner", "WhittleRuntime", "Importer", "Rewrite", "Engine", "Datasets", "Graph",
+            "Pipeline", "Quantize", "Training", "Export", "Runner", "WhittleRuntime", "Importer", "Rewrite", "Engine", "Datasets", "Graph",
             "ONNXProto",
         ]),
     ],

@@ -2,7 +2,9 @@
 """Top-1 of the QDQ ONNX export (`compress MODEL --emit-onnx`) run by ONNX Runtime, next to
 the top-1 of the .wtm the same run wrote (`compress eval`), on ../shared/data/imagenet-eval.
 
-    python3 bench/qdq_in_ort.py [--models lite0,mobilenetv2,squeezenet] [--images N]
+    python3 bench/qdq_in_ort.py [--models lite0,mobilenetv2,squeezenet] [--images N] [--bits int8|int4|int2|ternary]
+
+With --bits below int8, the QDQ weights are int8 restricted to the scheme's levels.
 
 Both are calibrated once, on ../shared/data/imagenet-calib with the main job's defaults.
 Top-1 breaks ties by the lower class index on both sides (numpy's argmax, and `compress eval`):
@@ -19,6 +21,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--images", type=int, default=500)
+    ap.add_argument("--bits", default="int8")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     folder = os.path.join(SHARED, "data", "imagenet-eval")
@@ -29,7 +32,7 @@ def main():
         model = os.path.join(SHARED, "models", model)
         wtm, qdq = os.path.join(OUT, f"{name}.qdq-run.wtm"), os.path.join(OUT, f"{name}-qdq.onnx")
         subprocess.run([BIN, model, "--data", os.path.join(SHARED, "data", "imagenet-calib"), "--prep", prep,
-                        "-o", wtm, "--emit-onnx", qdq, "--json"], check=True, stdout=subprocess.DEVNULL)
+                        "--bits", a.bits, "-o", wtm, "--emit-onnx", qdq, "--json"], check=True, stdout=subprocess.DEVNULL)
         onnx.checker.check_model(onnx.load(qdq), full_check=True)
         ours = json.loads(subprocess.run([BIN, "eval", wtm, "--data", folder, "--prep", prep, "--count", str(a.images), "--json"],
                                          check=True, capture_output=True, text=True).stdout)

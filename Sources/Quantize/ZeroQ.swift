@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Graph
+import Training
 
 /// Data-free calibration (ZeroQ, Cai et al. 2020): a synthetic batch distilled from the model
 /// itself, so that at chosen tensors the batch's per-channel mean and standard deviation match
@@ -86,18 +87,11 @@ public enum ZeroQ {
         var adam = Adam(learningRate: learningRate)
         let output = graph.outputs.count == 1 ? graph.outputs[0] : nil
         var labels: [Int]?
-        // Images [bounds[s], bounds[s + 1]) go to tape s.
-        let parts = max(1, min(shards, count))
-        let bounds = (0...parts).map { $0 * count / parts }
-        let tapes = (0..<parts).map { _ in Tape<Float>(graph: graph) }
-        func slice(_ b: Buffer<Float>, _ s: Int) -> Buffer<Float> {
-            let size = b.count / count
-            return Buffer(shape: [bounds[s + 1] - bounds[s]] + b.shape.dropFirst(), values: Array(b.values[bounds[s] * size..<bounds[s + 1] * size]))
-        }
+        let sharded = ShardedTape(graph: graph, count: count, shards: shards)
+        let parts = sharded.shards
         try Engine.withSingleThreadedBLAS {
             for iteration in 1...max(iterations, 1) {
-                let x = pixels["x"]!
-                let outputs = try concurrentMap(parts) { s in try tapes[s].forward([input.name: slice(x, s)]) }
+                let outputs = try sharded.forward([input.name: pixels["x"]!])
                 var seeds = [[String: Buffer<Float>]](repeating: [:], count: parts)
                 var loss = 0.0
                 if let output, let first = outputs[0][output], first.shape.count == 2, first.shape[1] > 1 {
@@ -106,14 +100,14 @@ public enum ZeroQ {
                     let logits = Buffer(shape: [count, classes], values: outputs.flatMap { $0[output]!.values })
                     let (term, gradient) = Loss.crossEntropy(logits, labels: labels!)
                     loss += Double(term)
-                    for s in 0..<parts { seeds[s][output] = slice(gradient, s) }
+                    for s in 0..<parts { seeds[s][output] = sharded.slice(gradient, s) }
                 }
                 for target in targets {
-                    let (term, gradients) = statisticsLoss(tapes.map { $0.values[target.tensor]! }, target)
+                    let (term, gradients) = statisticsLoss(sharded.values(target.tensor), target)
                     loss += term
                     for s in 0..<parts { seeds[s][target.tensor] = seeds[s][target.tensor].map { $0 + gradients[s] } ?? gradients[s] }
                 }
-                let gradients = try concurrentMap(parts) { s in try tapes[s].backward(seeds[s], parameters: false)[input.name]! }
+                let gradients = try sharded.backward(seeds, parameters: false).map { $0[input.name]! }
                 adam.step(&pixels, gradients: ["x": Buffer(shape: shape, values: gradients.flatMap(\.values))], trainable: ["x"])
                 if iteration % 10 == 0 || iteration == iterations { progress(iteration, loss) }
             }

@@ -4,6 +4,7 @@ import Foundation
 import Graph
 import Importer
 import Pipeline
+import Training
 import XCTest
 
 /// Losses, optimizers, BatchNorm in training mode and the training loop.
