@@ -20,10 +20,7 @@ let package = Package(
             "Search", "Quantize", "Training", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
         ]),
         .target(name: "Search", dependencies: ["Quantize", "Training", "Engine", "Graph"]),
-        .target(
-            name: "Quantize", dependencies: ["Training", "Engine", "Graph", "CFloatKernels"],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-        ),
+        .target(name: "Quantize", dependencies: ["Training", "Engine", "Graph", "CFloatKernels"]),
         .target(name: "Training", dependencies: ["Datasets", "Engine", "Graph"]),
         .target(name: "Export", dependencies: ["Graph", "ONNXProto", "WhittleRuntime"]),
         .target(name: "Runner", dependencies: ["WhittleRuntime"]),
