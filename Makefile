@@ -54,7 +54,8 @@ kernel-test:
 
 # The runtime cross-built for aarch64 (Sources/Runtime/Makefile) and run under qemu, on a CPU
 # with the dot-product extension (-cpu max) and one without (cortex-a53): the kernel tests, then
-# the bundled model, whose output must be bit-identical to the x86 run; and the model exported
+# the bundled model (in int8, and with int4 weights), whose output must be bit-identical to the
+# x86 run; and the model exported
 # as C sources (--emit-c), built warning-free for both targets, giving the same bytes.
 NEON_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 QEMU := qemu-aarch64 -L /usr/aarch64-linux-gnu
@@ -74,6 +75,12 @@ neon-test: build
 			$(QEMU) -cpu $$cpu .build/runtime-aarch64/wtm_run $(NEON)/lite0.wtm $(NEON)/$$cpu.bin && \
 			cmp $(NEON)/x86.bin $(NEON)/$$cpu.bin || exit 1; \
 		done && echo "EfficientNet-Lite0: aarch64 (qemu -cpu max and cortex-a53) and x86 outputs are bit-identical" && \
+		$(BIN) models/efficientnet-lite0-fp32.onnx --data $(SHARED)/data/imagenet-calib --prep tf --calibration-count 20 --bits int4 \
+			-o $(NEON)/lite0-int4.wtm --json >/dev/null && \
+		.build/runtime-host/wtm_run $(NEON)/lite0-int4.wtm $(NEON)/x86-int4.bin && \
+		$(QEMU) -cpu cortex-a53 .build/runtime-aarch64/wtm_run $(NEON)/lite0-int4.wtm $(NEON)/a53-int4.bin && \
+		cmp $(NEON)/x86-int4.bin $(NEON)/a53-int4.bin && \
+		echo "EfficientNet-Lite0 with int4 weights (unpacked by the interpreter): aarch64 and x86 outputs are bit-identical" && \
 		cc $(FIRMWARE_FLAGS) $(NEON)/c/main.c $(NEON)/c/model.c .build/runtime-host/libwhittle_runtime.a -lm -pthread -o $(NEON)/model-x86 && \
 		aarch64-linux-gnu-gcc $(FIRMWARE_FLAGS) $(NEON)/c/main.c $(NEON)/c/model.c .build/runtime-aarch64/libwhittle_runtime.a \
 			-lm -pthread -o $(NEON)/model-aarch64 && \

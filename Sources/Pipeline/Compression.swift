@@ -26,8 +26,9 @@ public enum Compression {
 
     /// The int8 model against the float one on the calibration images.
     public struct Agreement: Sendable {
-        /// Images whose top-1 class is the same.
-        public var top1: Double
+        /// Images whose top-1 class is the same; nil when the output is no vector of class scores per image
+        /// (a detector's map, say), where a top-1 means nothing.
+        public var top1: Double?
         /// Mean over images of max |int8 − float| / max |float| on the output.
         public var relativeError: Double
         public var images: Int
@@ -140,7 +141,8 @@ public enum Compression {
                 images += 1
             }
         }
-        return Agreement(top1: Double(same) / Double(images), relativeError: errorSum / Double(images), images: images)
+        let classifier = outputTensor.shape.dropFirst().filter { $0 > 1 }.count == 1 // [N, K] or [N, 1, 1, K]
+        return Agreement(top1: classifier ? Double(same) / Double(images) : nil, relativeError: errorSum / Double(images), images: images)
     }
 
     static func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] } ?? 0 }

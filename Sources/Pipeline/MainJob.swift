@@ -117,14 +117,16 @@ public enum Pipeline {
         let r = outcome.result
         var calibration = "images"
         if case .distilled = job.calibration { calibration = "zeroq" }
-        return [
+        var summary: [String: Any] = [
             "model": job.model, "output": job.output, "bits": r.plan.schemes, "macs": r.cost.macs, "bops": r.cost.bops,
             "observer": job.observer.rawValue, "budgets": job.budgets.map(\.description),
             "float_weight_bytes": outcome.floatWeightBytes, "weight_bytes": r.cost.bytes, "file_bytes": r.wtm.count,
             "arena_bytes": r.arena.size, "peak_live_bytes": r.arena.peakLiveBytes,
-            "calibration_images": r.agreement.images, "top1_agreement": r.agreement.top1, "calibration": calibration,
+            "calibration_images": r.agreement.images, "calibration": calibration,
             "mean_relative_error": r.agreement.relativeError, "seconds": outcome.seconds,
         ]
+        if let top1 = r.agreement.top1 { summary["top1_agreement"] = top1 }
+        return summary
     }
 
     private static func writeReport(_ outcome: Outcome, to path: String) throws {

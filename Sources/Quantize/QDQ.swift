@@ -25,7 +25,7 @@ extension QuantPlan {
                   p.biasFactor.isFinite, let index = graph.nodes.firstIndex(where: { $0.name == step.name }) else { continue }
             let bias: [Int32]
             switch op.kind {
-            case .conv(_, _, _, let b, _), .fullyConnected(_, let b, _): bias = b
+            case .conv(_, _, _, let b, _), .fullyConnected(_, let b, _), .convTranspose(_, _, _, let b, _): bias = b
             default: continue
             }
             guard let weights = lowered.weights[step.name] else { continue }

@@ -89,8 +89,9 @@ struct Main: ParsableCommand {
         print("  weights         \(humanCount(outcome.floatWeightBytes))B float32 → \(humanCount(result.cost.bytes))B \(result.plan.schemes)")
         print("  arena           \(humanCount(result.arena.size))B planned, \(humanCount(result.arena.peakLiveBytes))B peak live")
         print("  calibration     \(calibrated)")
-        print(String(format: "  agreement       top-1 %.1f%%, mean max|Δ|/max|float| %.4f on %d calibration inputs",
-                     result.agreement.top1 * 100, result.agreement.relativeError, result.agreement.images))
+        let top1 = result.agreement.top1.map { String(format: "top-1 %.1f%%, ", $0 * 100) } ?? ""
+        print(String(format: "  agreement       %@mean max|Δ|/max|float| %.4f on %d calibration inputs",
+                     top1, result.agreement.relativeError, result.agreement.images))
         for budget in job.budgets { print("  budget          \(budget): met") }
         print(String(format: "  time            %.1f s", outcome.seconds))
     }
