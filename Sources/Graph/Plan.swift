@@ -58,12 +58,13 @@ public struct Plan: Equatable, Codable, Sendable {
     /// The layer named `name`, if the plan has it.
     public subscript(name: String) -> Layer? { layers.first { $0.name == name } }
 
-    /// One scheme for every weight layer of `graph`; the first and last keep int8 unless `everywhere`.
-    public static func uniform(_ graph: Graph, scheme: Scheme, everywhere: Bool = false) -> Plan {
+    /// One scheme for every weight layer of `graph`, with `rule` (nil: the scheme's standard one);
+    /// the first and last layers keep int8 unless `everywhere`.
+    public static func uniform(_ graph: Graph, scheme: Scheme, rule: WeightScale? = nil, everywhere: Bool = false) -> Plan {
         let names = graph.weightLayers().map(\.name)
         return Plan(layers: names.enumerated().map { i, name in
             let end = i == 0 || i == names.count - 1
-            return Layer(name: name, weights: end && !everywhere ? .int8 : scheme)
+            return end && !everywhere ? Layer(name: name) : Layer(name: name, weights: scheme, weightScale: rule)
         })
     }
 

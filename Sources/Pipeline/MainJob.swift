@@ -17,8 +17,9 @@ public struct Job: Sendable {
 
     /// Where the plan comes from.
     public enum PlanSource: Sendable {
-        /// One scheme for every conv and fully connected layer; the first and last stay int8 unless `everywhere`.
-        case uniform(Scheme, everywhere: Bool)
+        /// One scheme (and scale rule; nil: the scheme's standard one) for every conv and fully
+        /// connected layer; the first and last stay int8 unless `everywhere`.
+        case uniform(Scheme, rule: WeightScale?, everywhere: Bool)
         /// A plan file (`Plan.read`).
         case file(String)
     }
@@ -30,7 +31,7 @@ public struct Job: Sendable {
     /// The table millisecond budgets are estimated from (`LatencyTable`).
     public var latencyTable: String?
     public var calibration: Calibration
-    public var plan: PlanSource = .uniform(.int8, everywhere: false)
+    public var plan: PlanSource = .uniform(.int8, rule: nil, everywhere: false)
     public var observer: Observer = .mse
     public var biasCorrection = true
     /// The `.wtm` to write.
@@ -74,7 +75,9 @@ public enum Pipeline {
         let loaded = try ModelLoader.load(path: job.model, inputShape: job.inputShape)
         let graph = loaded.graph
         var requested = file ?? Plan(layers: [])
-        if case .uniform(let scheme, let everywhere) = job.plan { requested = Plan.uniform(graph, scheme: scheme, everywhere: everywhere) }
+        if case .uniform(let scheme, let rule, let everywhere) = job.plan {
+            requested = Plan.uniform(graph, scheme: scheme, rule: rule, everywhere: everywhere)
+        }
         let plan = try requested.resolved(for: graph, observer: job.observer)
         let latency = try job.latencyTable.map(LatencyTable.read(path:))
         let model = try CostModel(try QuantPlan(graph))

@@ -13,6 +13,8 @@ public struct Profile: Sendable {
         public var inputShape: [Int]
         public var outputShape: [Int]
         public var macs: Int
+        /// The weight scheme of a conv, transposed conv or FC; nil for other ops.
+        public var weights: Scheme?
         /// The op's key in a `LatencyTable`.
         public var key: String
         public var medianMs: Double
@@ -61,7 +63,7 @@ public struct Profile: Sendable {
         let layers = model.ops.enumerated().map { i, op in
             let output = model.tensors[op.output], input = model.tensors[op.inputs[0]]
             return Layer(index: i, kind: op.kindName, inputShape: input.shape, outputShape: output.shape,
-                         macs: op.macs(outputCount: output.count),
+                         macs: op.macs(outputCount: output.count), weights: op.weightCount > 0 ? op.scheme : nil,
                          key: LatencyTable.key(kind: op.kindName, input: input.shape, output: output.shape, weights: op.weightCount,
                                                scheme: op.scheme),
                          medianMs: median(times[i]))

@@ -41,6 +41,8 @@ struct Main: ParsableCommand {
     @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|). The first and last layers stay int8 unless --bits-everywhere.")
     var bits = Scheme.int8.rawValue
     @Flag(help: "Give the first and last layers the --bits scheme too.") var bitsEverywhere = false
+    @Option(help: "How the --bits layers' per-channel scales are chosen: \(WeightScale.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")); absmean and absmedian are for ternary. Default: max for int8, mse for int4 and int2, absmean for ternary.")
+    var weightScale: String?
     @Option(help: ArgumentHelp("A per-layer plan (JSON: {\"layers\": [{\"name\": \"conv1\", \"weights\": \"int4\"}, …]}, or a --report, which holds the plan it used) instead of --bits; layers it leaves out are int8.", valueName: "plan.json"))
     var plan: String?
     @Flag(inversion: .prefixedNo, help: "Correct each conv and FC bias for the mean shift that rounding its weights causes, from the calibration images' channel means.")
@@ -57,7 +59,15 @@ struct Main: ParsableCommand {
         guard let scheme = Scheme(rawValue: bits) else {
             throw CommandError("unknown --bits '\(bits)'; choose one of \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        if plan != nil, bits != Scheme.int8.rawValue || bitsEverywhere { throw CommandError("--plan gives every layer its scheme; leave out --bits and --bits-everywhere") }
+        if plan != nil, bits != Scheme.int8.rawValue || bitsEverywhere || weightScale != nil {
+            throw CommandError("--plan gives every layer its scheme; leave out --bits, --bits-everywhere and --weight-scale")
+        }
+        let rule = try weightScale.map { name in
+            guard let rule = WeightScale(rawValue: name) else {
+                throw CommandError("unknown --weight-scale '\(name)'; choose one of \(WeightScale.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return rule
+        }
         guard let observer = Observer(rawValue: observer) else {
             throw CommandError("unknown --observer '\(self.observer)'; choose one of \(Observer.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -74,7 +84,7 @@ struct Main: ParsableCommand {
         job.inputShape = try inputShape.map(ModelLoader.parseShape)
         job.budgets = try budget.map(Budget.init(parsing:))
         job.latencyTable = latencyTable
-        job.plan = plan.map { .file($0) } ?? .uniform(scheme, everywhere: bitsEverywhere)
+        job.plan = plan.map { .file($0) } ?? .uniform(scheme, rule: rule, everywhere: bitsEverywhere)
         job.observer = observer
         job.biasCorrection = biasCorrection
         (job.report, job.emitC, job.emitOnnx) = (report, emitC, emitOnnx)

@@ -90,12 +90,15 @@ final class Int8Tests: XCTestCase {
     func testLowBitSchemesRunBitExactOnEveryKernelSet() throws {
         let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
         var sizes: [String: Int] = [:]
-        for scheme in ["int8", "int4", "int2", "ternary"] {
-            let wtm = temporary("mnist-\(scheme).wtm")
-            defer { try? FileManager.default.removeItem(atPath: wtm) }
+        for (scheme, rule) in [("int8", "max"), ("int4", "mse"), ("int2", "mse"), ("ternary", "absmean"), ("ternary", "absmedian")] {
+            let wtm = temporary("mnist-\(scheme).wtm"), report = temporary("mnist-\(scheme).json")
+            defer { for p in [wtm, report] { try? FileManager.default.removeItem(atPath: p) } }
             let summary = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "20", "--bits", scheme,
-                                                "--bits-everywhere", "-o", wtm, "--json"]))
+                                                "--weight-scale", rule, "--bits-everywhere", "-o", wtm, "--report", report, "--json"]))
             XCTAssertEqual(summary["bits"] as? String, scheme)
+            let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+            let layers = (written?["plan"] as? [String: Any])?["layers"] as? [[String: Any]] ?? []
+            XCTAssertEqual(Set(layers.map { $0["weight_scale"] as? String }), [rule])
             sizes[scheme] = summary["weight_bytes"] as? Int
             for kernels in ["ref", "avx2", "avxvnni", "avx512vnni"] {
                 let verified = try runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--kernels", kernels, "--json"])
@@ -210,7 +213,9 @@ final class Int8Tests: XCTestCase {
         XCTAssertNotEqual(bytes.status, 0)
         XCTAssertTrue(bytes.stderr.contains("the smallest any plan reaches is 1.42MB"), bytes.stderr)
         for (flags, expected) in [(["--bits", "int3"], "unknown --bits 'int3'"), (["--plan", "/nonexistent.json"], "cannot read the plan"),
-                                  (["--plan", "x.json", "--bits", "int4"], "leave out --bits")] {
+                                  (["--plan", "x.json", "--bits", "int4"], "leave out --bits"),
+                                  (["--bits", "int4", "--weight-scale", "absmean"], "weight_scale absmean is for ternary"),
+                                  (["--weight-scale", "median"], "unknown --weight-scale")] {
             let bad = try runCompress([model, "--data", calib, "--prep", "tf"] + flags)
             XCTAssertNotEqual(bad.status, 0)
             XCTAssertTrue(bad.stderr.contains(expected), bad.stderr)
