@@ -186,26 +186,8 @@ static void strides4(const wt_tensor *t, size_t stride[4]) {
   for (int d = 2; d >= 0; d--) stride[d] = stride[d + 1] * t->dims[d + 1];
 }
 
-void wt_qu8_slice__ref(const wt_op_call *call) {
-  const int32_t *p = call->op->params;
-  const uint32_t *dims = call->out->dims;
-  size_t from[4];
-  strides4(call->in[0], from);
-  uint8_t *y = call->y;
-  for (uint32_t a = 0; a < dims[0]; a++)
-    for (uint32_t b = 0; b < dims[1]; b++)
-      for (uint32_t c = 0; c < dims[2]; c++)
-        for (uint32_t d = 0; d < dims[3]; d++) {
-          const int64_t index[4] = {p[WT_P_SLICE_START] + (int64_t)a * p[WT_P_SLICE_STEP],
-                                    p[WT_P_SLICE_START + 1] + (int64_t)b * p[WT_P_SLICE_STEP + 1],
-                                    p[WT_P_SLICE_START + 2] + (int64_t)c * p[WT_P_SLICE_STEP + 2],
-                                    p[WT_P_SLICE_START + 3] + (int64_t)d * p[WT_P_SLICE_STEP + 3]};
-          *y++ = call->x[0][(size_t)index[0] * from[0] + (size_t)index[1] * from[1] + (size_t)index[2] * from[2] + (size_t)index[3]];
-        }
-}
-
-void wt_qu8_pad__ref(const wt_op_call *call) {
-  const int32_t *p = call->op->params;
+/* y[i] = x[start + i · step] in each of the 4 dims, or `fill` where that falls outside x. */
+static void gather4(const wt_op_call *call, const int64_t start[4], const int64_t step[4], uint8_t fill) {
   const uint32_t *dims = call->out->dims, *in = call->in[0]->dims;
   size_t from[4];
   strides4(call->in[0], from);
@@ -214,13 +196,30 @@ void wt_qu8_pad__ref(const wt_op_call *call) {
     for (uint32_t b = 0; b < dims[1]; b++)
       for (uint32_t c = 0; c < dims[2]; c++)
         for (uint32_t d = 0; d < dims[3]; d++) {
-          const int64_t index[4] = {(int64_t)a - p[WT_P_PAD_BEFORE], (int64_t)b - p[WT_P_PAD_BEFORE + 1],
-                                    (int64_t)c - p[WT_P_PAD_BEFORE + 2], (int64_t)d - p[WT_P_PAD_BEFORE + 3]};
+          const uint32_t at[4] = {a, b, c, d};
+          size_t offset = 0;
           int inside = 1;
-          for (int k = 0; k < 4; k++) inside &= index[k] >= 0 && index[k] < (int64_t)in[k];
-          *y++ = inside ? call->x[0][(size_t)index[0] * from[0] + (size_t)index[1] * from[1] + (size_t)index[2] * from[2] + (size_t)index[3]]
-                        : (uint8_t)p[WT_P_PAD_VALUE];
+          for (int k = 0; k < 4; k++) {
+            const int64_t index = start[k] + (int64_t)at[k] * step[k];
+            inside &= index >= 0 && index < (int64_t)in[k];
+            offset += inside ? (size_t)index * from[k] : 0;
+          }
+          *y++ = inside ? call->x[0][offset] : fill;
         }
+}
+
+void wt_qu8_slice__ref(const wt_op_call *call) {
+  const int32_t *p = call->op->params;
+  int64_t start[4], step[4];
+  for (int k = 0; k < 4; k++) start[k] = p[WT_P_SLICE_START + k], step[k] = p[WT_P_SLICE_STEP + k];
+  gather4(call, start, step, 0);
+}
+
+void wt_qu8_pad__ref(const wt_op_call *call) {
+  const int32_t *p = call->op->params;
+  int64_t start[4], step[4];
+  for (int k = 0; k < 4; k++) start[k] = -(int64_t)p[WT_P_PAD_BEFORE + k], step[k] = 1;
+  gather4(call, start, step, (uint8_t)p[WT_P_PAD_VALUE]);
 }
 
 void wt_qu8_resize__ref(const wt_op_call *call) {
