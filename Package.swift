@@ -48,7 +48,7 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .testTarget(name: "WhittleTests", dependencies: [
-            "Pipeline", "Quantize", "Training", "Export", "Runner", "WhittleRuntime", "Importer", "Rewrite", "Engine", "Datasets", "Graph",
+            "Pipeline", "Search", "Quantize", "Training", "Export", "Runner", "WhittleRuntime", "Importer", "Rewrite", "Engine", "Datasets", "Graph",
             "ONNXProto",
         ]),
     ],

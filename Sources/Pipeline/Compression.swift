@@ -58,6 +58,13 @@ public enum Compression {
     /// gives every class its share: 200 of CIFAR-10's 50,000 training images are 20 per class). `observer` chooses the ranges the plan leaves open. `progress` hears one line per stage.
     public static func quantize(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int, plan: Plan? = nil, observer: Observer,
                                 biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
+        let batches = try calibrationBatches(graph, data: data, preset: preset, limit: limit)
+        progress("calibrating on \(batches.reduce(0) { $0 + $1.shape[0] }) images (\(observer.rawValue) ranges)")
+        return try quantize(graph, batches: batches, plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)
+    }
+
+    /// `limit` images of `data` spread evenly over it, prepared for `graph`'s input, in batches.
+    public static func calibrationBatches(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int) throws -> [Tensor] {
         let input = graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
         let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
@@ -70,8 +77,7 @@ public enum Compression {
             let pixels = try data.inputs(indices, preset: preset, height: height, width: width, channels: channels)
             batches.append(Tensor(shape: [indices.count, channels, height, width], floats: pixels))
         }
-        progress("calibrating on \(count) images (\(observer.rawValue) ranges)")
-        return try quantize(graph, batches: batches, plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)
+        return batches
     }
 
     /// Quantizes `graph` by `plan` (nil: int8 everywhere) calibrated on `batches` (NCHW inputs):
@@ -114,11 +120,16 @@ public enum Compression {
     /// tensors of: the model as imported, before BN folding, for BatchNorm targets.
     public static func dataFree(_ graph: Graph, source: Graph, targets: [ZeroQ.Target], count: Int = 8, plan: Plan? = nil,
                                 observer: Observer, biasCorrection: Bool = true, progress: (String) -> Void = { _ in }) throws -> Result {
+        let distilled = try distill(source, targets: targets, count: count, progress: progress)
+        return try quantize(graph, batches: [distilled], plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)
+    }
+
+    /// `count` calibration inputs distilled on `source` towards `targets` (ZeroQ), with progress.
+    public static func distill(_ source: Graph, targets: [ZeroQ.Target], count: Int = 8, progress: (String) -> Void = { _ in }) throws -> Tensor {
         progress("no calibration images: distilling \(count) towards the statistics of \(targets.count) layers (ZeroQ)")
-        let distilled = try ZeroQ.distill(source, targets: targets, count: count) { iteration, loss in
+        return try ZeroQ.distill(source, targets: targets, count: count) { iteration, loss in
             progress(String(format: "  iteration %d: loss %.4f", iteration, loss))
         }
-        return try quantize(graph, batches: [distilled], plan: plan, observer: observer, biasCorrection: biasCorrection, progress: progress)
     }
 
     private static func measure(graph: Graph, integer: IntegerModel, wtm: [UInt8], batches: [Tensor]) throws -> Agreement {

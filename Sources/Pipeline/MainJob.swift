@@ -3,6 +3,7 @@ import Export
 import Foundation
 import Graph
 import Quantize
+import Search
 
 /// The main job as data: what `compress MODEL.onnx …` was asked to do.
 public struct Job: Sendable {
@@ -22,6 +23,9 @@ public struct Job: Sendable {
         case uniform(Scheme, rule: WeightScale?, everywhere: Bool)
         /// A plan file (`Plan.read`).
         case file(String)
+        /// A scheme per layer chosen by ZeroQ's sensitivity on the calibration inputs and an exact
+        /// allocator under the weight-size budget; the first and last layers int8 unless `everywhere`.
+        case mixed(everywhere: Bool)
     }
 
     public var model: String
@@ -75,25 +79,32 @@ public enum Pipeline {
         let loaded = try ModelLoader.load(path: job.model, inputShape: job.inputShape)
         let graph = loaded.graph
         var requested = file ?? Plan(layers: [])
-        if case .uniform(let scheme, let rule, let everywhere) = job.plan {
-            requested = Plan.uniform(graph, scheme: scheme, rule: rule, everywhere: everywhere)
+        switch job.plan {
+        case .uniform(let scheme, let rule, let everywhere): requested = Plan.uniform(graph, scheme: scheme, rule: rule, everywhere: everywhere)
+        case .mixed(let everywhere): requested = Plan.uniform(graph, scheme: .int2, everywhere: everywhere) // the cheapest it may choose
+        case .file: break
         }
-        let plan = try requested.resolved(for: graph, observer: job.observer)
+        var plan = try requested.resolved(for: graph, observer: job.observer)
         let latency = try job.latencyTable.map(LatencyTable.read(path:))
         let model = try CostModel(try QuantPlan(graph))
         try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)
 
-        let result: Compression.Result
+        let batches: [Tensor]
         switch job.calibration {
         case .images(let folder, let preset, let count):
-            result = try Compression.quantize(graph, data: try LabeledData(folder: folder), preset: preset, limit: max(count, 1), plan: plan,
-                                              observer: job.observer, biasCorrection: job.biasCorrection, progress: progress)
+            batches = try Compression.calibrationBatches(graph, data: try LabeledData(folder: folder), preset: preset, limit: max(count, 1))
+            progress("calibrating on \(batches.reduce(0) { $0 + $1.shape[0] }) images (\(job.observer.rawValue) ranges)")
         case .distilled(let bnStatistics):
             let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, inputShape: job.inputShape, simplify: false).graph : graph
             let targets = try ZeroQ.targets(source, folded: try bnStatistics.map { try Npz.read(path: $0) })
-            result = try Compression.dataFree(graph, source: source, targets: targets, plan: plan, observer: job.observer,
-                                              biasCorrection: job.biasCorrection, progress: progress)
+            batches = [try Compression.distill(source, targets: targets, progress: progress)]
         }
+        if case .mixed(let everywhere) = job.plan {
+            plan = try mixedPlan(graph, batches: batches, model: model, budgets: job.budgets, everywhere: everywhere, progress: progress)
+                .resolved(for: graph, observer: job.observer)
+        }
+        let result = try Compression.quantize(graph, batches: batches, plan: plan, observer: job.observer,
+                                              biasCorrection: job.biasCorrection, progress: progress)
         try write(result, job: job)
         let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
         var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,
@@ -101,6 +112,30 @@ public enum Pipeline {
         outcome.summary = summary(outcome, job: job)
         if let report = job.report { try writeReport(outcome, to: report) }
         return outcome
+    }
+
+    /// Images the sensitivity of `--bits mixed` is measured on: the first of the calibration inputs.
+    static let sensitivityImages = 16
+
+    /// ZeroQ's sensitivity of every weight layer to int8, int4, int2 and ternary weights on the
+    /// first calibration inputs, then the allocator under the weight-size budget.
+    private static func mixedPlan(_ graph: Graph, batches: [Tensor], model: CostModel, budgets: [Budget], everywhere: Bool,
+                                  progress: (String) -> Void) throws -> Plan {
+        guard let limit = budgets.compactMap({ if case .weightBytes(let b) = $0 { b } else { nil } }).min() else {
+            throw Budget.Unmet(description: "--bits mixed chooses bit-widths under a weight size: give one, e.g. --budget 3MB")
+        }
+        var pixels: [Float] = [], count = 0
+        for batch in batches where count < sensitivityImages {
+            let take = min(batch.shape[0], sensitivityImages - count), each = batch.count / batch.shape[0]
+            pixels += batch.floats.prefix(take * each)
+            count += take
+        }
+        let inputs = Tensor(shape: [count] + batches[0].shape.dropFirst(), floats: pixels)
+        progress("measuring each layer's sensitivity to its weight scheme on \(count) inputs (ZeroQ)")
+        let sensitivity = try Sensitivity.zeroQ(graph, inputs: inputs, options: Scheme.allCases, progress: progress)
+        let last = sensitivity.layers.count - 1
+        let allowed = sensitivity.layers.indices.map { everywhere || ($0 != 0 && $0 != last) ? Scheme.allCases : [.int8] }
+        return try Allocator.choose(sensitivity, allowed: allowed, model: model, bytes: limit)
     }
 
     private static func write(_ result: Compression.Result, job: Job) throws {

@@ -38,7 +38,7 @@ struct Main: ParsableCommand {
     @Option(help: "Calibrate on N images of --data, spread evenly over it.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
     var observer: String = Observer.mse.rawValue
-    @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|). The first and last layers stay int8 unless --bits-everywhere.")
+    @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (ZeroQ sensitivity on 16 calibration inputs) that fits the weight-size --budget. The first and last layers stay int8 unless --bits-everywhere.")
     var bits = Scheme.int8.rawValue
     @Flag(help: "Give the first and last layers the --bits scheme too.") var bitsEverywhere = false
     @Option(help: "How the --bits layers' per-channel scales are chosen: \(WeightScale.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")); absmean and absmedian are for ternary. Default: max for int8, mse for int4 and int2, absmean for ternary.")
@@ -56,9 +56,11 @@ struct Main: ParsableCommand {
     @Flag(help: "Print one JSON object with the summary instead of the table.") var json = false
 
     func run() throws {
-        guard let scheme = Scheme(rawValue: bits) else {
-            throw CommandError("unknown --bits '\(bits)'; choose one of \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
+        let mixed = bits == "mixed"
+        guard let scheme = mixed ? .int8 : Scheme(rawValue: bits) else {
+            throw CommandError("unknown --bits '\(bits)'; choose one of \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")), mixed")
         }
+        if mixed, weightScale != nil { throw CommandError("--bits mixed takes each scheme's standard scale rule; leave out --weight-scale") }
         if plan != nil, bits != Scheme.int8.rawValue || bitsEverywhere || weightScale != nil {
             throw CommandError("--plan gives every layer its scheme; leave out --bits, --bits-everywhere and --weight-scale")
         }
@@ -84,7 +86,7 @@ struct Main: ParsableCommand {
         job.inputShape = try inputShape.map(ModelLoader.parseShape)
         job.budgets = try budget.map(Budget.init(parsing:))
         job.latencyTable = latencyTable
-        job.plan = plan.map { .file($0) } ?? .uniform(scheme, rule: rule, everywhere: bitsEverywhere)
+        job.plan = plan.map { .file($0) } ?? (mixed ? .mixed(everywhere: bitsEverywhere) : .uniform(scheme, rule: rule, everywhere: bitsEverywhere))
         job.observer = observer
         job.biasCorrection = biasCorrection
         (job.report, job.emitC, job.emitOnnx) = (report, emitC, emitOnnx)

@@ -134,6 +134,26 @@ final class Int8Tests: XCTestCase {
         }
     }
 
+    /// `--bits mixed` under a weight-size budget between uniform int4's and int8's: the layer
+    /// least hurt by 4 bits (fc1, most of the weights) takes them, the file fits, the runtime is
+    /// bit-exact and the accuracy stays (float 97.87 %).
+    func testMixedBitsFitTheBudget() throws {
+        let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
+        let (wtm, report) = (temporary("mixed.wtm"), temporary("mixed.json"))
+        defer { for p in [wtm, report] { try? FileManager.default.removeItem(atPath: p) } }
+        let summary = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
+                                            "--budget", "300KB", "-o", wtm, "--report", report, "--json"]))
+        XCTAssertLessThanOrEqual(summary["weight_bytes"] as? Int ?? .max, 300_000)
+        XCTAssertEqual(summary["bits"] as? String, "mixed")
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
+        let plan = (written?["plan"] as? [String: Any])?["layers"] as? [[String: Any]] ?? []
+        XCTAssertEqual(plan.map { $0["weights"] as? String }, ["int8", "int8", "int4", "int8"])
+        XCTAssertEqual(try json(runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--json"]))["mismatches"] as? Int, 0)
+        XCTAssertGreaterThanOrEqual(try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))["top1"] as? Double ?? 0, 0.975)
+        let noBytes = try runCompress([model, "--data", data, "--prep", "mnist", "--bits", "mixed", "--budget", "5MFLOPs"])
+        XCTAssertTrue(noBytes.stderr.contains("give one, e.g. --budget 3MB"), noBytes.stderr)
+    }
+
     /// A latency table from `compress profile --table` of an int8 and an int4 `.wtm` prices every
     /// plan of those schemes: a budget above the plan's estimate passes, one below the cheapest
     /// plan fails at once naming it, and without a table a millisecond budget says what to do.

@@ -4,6 +4,7 @@ import Foundation
 import Graph
 import Pipeline
 import Quantize
+import Search
 import WhittleRuntime
 import XCTest
 
@@ -161,6 +162,30 @@ final class PlanTests: XCTestCase {
         job.budgets = [try Budget(parsing: "20GBOPs")]
         XCTAssertThrowsError(try Pipeline.compress(job)) { error in
             XCTAssertTrue("\(error)".contains("BOPs, over the 20.00G BOPs budget; lower bit-widths reach it: --bits int4 needs"), "\(error)")
+        }
+    }
+
+    /// The allocator's plan is the least total Ω under the budget: the same as trying all 4^4
+    /// plans of the MNIST model's four layers, for random sensitivities and budgets.
+    func testAllocatorFindsTheBestPlanUnderTheBudget() throws {
+        let graph = try ModelLoader.load(path: try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")).graph
+        let model = try CostModel(try QuantPlan(graph)), layers = graph.weightLayers().map(\.name)
+        var random = SeededRandom(seed: 21)
+        let schemes = Scheme.allCases
+        for round in 0..<20 {
+            let omega = layers.map { _ in Dictionary(uniqueKeysWithValues: schemes.map { ($0, Double(random.next() + 1) * ($0 == .int8 ? 0.1 : 1)) }) }
+            let sensitivity = Sensitivity(layers: layers, omega: omega)
+            let budget = 100_000 + Int((random.next() + 1) * 200_000)
+            var best = Double.infinity
+            for code in 0..<256 {
+                let plan = Plan(layers: layers.indices.map { Plan.Layer(name: layers[$0], weights: schemes[(code >> (2 * $0)) & 3]) })
+                guard model.cost(plan).bytes <= budget else { continue }
+                best = min(best, plan.layers.indices.reduce(0.0) { $0 + omega[$1][plan.layers[$1].weights]! })
+            }
+            let chosen = try Allocator.choose(sensitivity, allowed: layers.map { _ in schemes }, model: model, bytes: budget)
+            XCTAssertLessThanOrEqual(model.cost(chosen).bytes, budget, "round \(round)")
+            let total = chosen.layers.indices.reduce(0.0) { $0 + omega[$1][chosen.layers[$1].weights]! }
+            XCTAssertEqual(total, best, accuracy: 1e-9, "round \(round), budget \(budget)")
         }
     }
 

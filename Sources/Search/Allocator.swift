@@ -1,0 +1,60 @@
+import Graph
+import Quantize
+
+/// Chooses one weight scheme per layer: the least total Ω (`Sensitivity`) whose weight bytes,
+/// as the `.wtm` stores them, fit a budget. A multiple-choice knapsack solved exactly by dynamic
+/// programming over the budget in steps of at most 1/16384 of it, each layer's bytes rounded up
+/// to whole steps, so the plan found never exceeds the budget (and misses a better one only
+/// within that rounding).
+///
+/// Example: two layers of 100 and 300 bytes in int8 (50 and 150 in int4), Ω(int8) = 0 and
+/// Ω(int4) = 1 and 3, a budget of 300 bytes: int4 + int8 (350 bytes) does not fit; int8 + int4
+/// (250 bytes, Ω 3) beats int4 + int4 (200 bytes, Ω 4).
+public enum Allocator {
+    public struct Infeasible: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The plan for `sensitivity`'s layers, layer i taking one of `allowed[i]` (each must have an
+    /// Ω), the bytes of all ops (`model`) at most `bytes`.
+    public static func choose(_ sensitivity: Sensitivity, allowed: [[Scheme]], model: CostModel, bytes limit: Int) throws -> Plan {
+        let layers = sensitivity.layers
+        // Bytes per layer and scheme, and what the other ops carry whatever the plan.
+        var bytes: [[Scheme: Int]] = Array(repeating: [:], count: layers.count)
+        var fixed = 0
+        for scheme in Scheme.allCases {
+            let cost = model.cost(Plan(layers: layers.map { Plan.Layer(name: $0, weights: scheme) }))
+            let byName = Dictionary(cost.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for (i, name) in layers.enumerated() { bytes[i][scheme] = byName[name]?.bytes ?? 0 }
+            fixed = cost.layers.filter { $0.weights == nil }.reduce(0) { $0 + $1.bytes }
+        }
+        let capacity = limit - fixed
+        guard capacity > 0 else { throw Infeasible(description: "the other ops alone carry \(fixed) bytes, over the budget of \(limit)") }
+        let step = max(1, (capacity + 16383) / 16384), slots = capacity / step
+        var best = [Double](repeating: .infinity, count: slots + 1)
+        best[0] = 0
+        var choice = [[UInt8]](repeating: [UInt8](repeating: .max, count: slots + 1), count: layers.count)
+        for i in layers.indices {
+            var next = [Double](repeating: .infinity, count: slots + 1)
+            for (k, scheme) in allowed[i].enumerated() {
+                let weight = (bytes[i][scheme]! + step - 1) / step, omega = sensitivity.omega[i][scheme]!
+                guard weight <= slots else { continue }
+                for c in 0...(slots - weight) where best[c] < .infinity && best[c] + omega < next[c + weight] {
+                    next[c + weight] = best[c] + omega
+                    choice[i][c + weight] = UInt8(k)
+                }
+            }
+            best = next
+        }
+        guard var c = best.indices.filter({ best[$0] < .infinity }).min(by: { best[$0] < best[$1] }) else {
+            throw Infeasible(description: "no choice of the allowed schemes fits \(limit) bytes")
+        }
+        var schemes = [Scheme](repeating: .int8, count: layers.count)
+        for i in layers.indices.reversed() {
+            let scheme = allowed[i][Int(choice[i][c])]
+            schemes[i] = scheme
+            c -= (bytes[i][scheme]! + step - 1) / step
+        }
+        return Plan(layers: zip(layers, schemes).map { Plan.Layer(name: $0, weights: $1) })
+    }
+}
