@@ -53,13 +53,21 @@ public enum Budget: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The limit in the budget's unit.
+    var limit: Double {
+        switch self {
+        case .weightBytes(let limit), .macs(let limit), .bops(let limit): return Double(limit)
+        case .milliseconds(let limit): return limit
+        }
+    }
+
     /// The limit and what `cost` spends of it; nil spent for milliseconds the latency table does not cover.
     func measure(_ cost: Cost) -> (limit: Double, spent: Double?) {
         switch self {
-        case .weightBytes(let limit): return (Double(limit), Double(cost.bytes))
-        case .macs(let limit): return (Double(limit), Double(cost.macs))
-        case .bops(let limit): return (Double(limit), Double(cost.bops))
-        case .milliseconds(let limit): return (limit, cost.milliseconds)
+        case .weightBytes: return (limit, Double(cost.bytes))
+        case .macs: return (limit, Double(cost.macs))
+        case .bops: return (limit, Double(cost.bops))
+        case .milliseconds: return (limit, cost.milliseconds)
         }
     }
 

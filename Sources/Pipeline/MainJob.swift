@@ -100,8 +100,9 @@ public enum Pipeline {
             batches = [try Compression.distill(source, targets: targets, progress: progress)]
         }
         if case .mixed(let everywhere) = job.plan {
-            plan = try mixedPlan(graph, batches: batches, model: model, budgets: job.budgets, everywhere: everywhere, progress: progress)
-                .resolved(for: graph, observer: job.observer)
+            plan = try mixedPlan(graph, batches: batches, model: model, latency: latency, budgets: job.budgets, everywhere: everywhere,
+                                 progress: progress).resolved(for: graph, observer: job.observer)
+            try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)
         }
         let result = try Compression.quantize(graph, batches: batches, plan: plan, observer: job.observer,
                                               biasCorrection: job.biasCorrection, progress: progress)
@@ -118,11 +119,12 @@ public enum Pipeline {
     static let sensitivityImages = 16
 
     /// ZeroQ's sensitivity of every weight layer to int8, int4, int2 and ternary weights on the
-    /// first calibration inputs, then the allocator under the weight-size budget.
-    private static func mixedPlan(_ graph: Graph, batches: [Tensor], model: CostModel, budgets: [Budget], everywhere: Bool,
-                                  progress: (String) -> Void) throws -> Plan {
-        guard let limit = budgets.compactMap({ if case .weightBytes(let b) = $0 { b } else { nil } }).min() else {
-            throw Budget.Unmet(description: "--bits mixed chooses bit-widths under a weight size: give one, e.g. --budget 3MB")
+    /// first calibration inputs, then the allocator under the first budget that bit-widths change
+    /// (weight bytes, BOPs or milliseconds; the others are checked on the plan it returns).
+    private static func mixedPlan(_ graph: Graph, batches: [Tensor], model: CostModel, latency: LatencyTable?, budgets: [Budget],
+                                  everywhere: Bool, progress: (String) -> Void) throws -> Plan {
+        guard let budget = budgets.first(where: { if case .macs = $0 { false } else { true } }) else {
+            throw Budget.Unmet(description: "--bits mixed chooses bit-widths under a weight size, BOPs or milliseconds: give one, e.g. --budget 3MB")
         }
         var pixels: [Float] = [], count = 0
         for batch in batches where count < sensitivityImages {
@@ -135,7 +137,8 @@ public enum Pipeline {
         let sensitivity = try Sensitivity.zeroQ(graph, inputs: inputs, options: Scheme.allCases, progress: progress)
         let last = sensitivity.layers.count - 1
         let allowed = sensitivity.layers.indices.map { everywhere || ($0 != 0 && $0 != last) ? Scheme.allCases : [.int8] }
-        return try Allocator.choose(sensitivity, allowed: allowed, model: model, bytes: limit)
+        return try Allocator.choose(sensitivity, allowed: allowed, model: model, latency: latency, measure: budget.measure,
+                                    limit: budget.limit)
     }
 
     private static func write(_ result: Compression.Result, job: Job) throws {

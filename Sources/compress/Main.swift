@@ -38,7 +38,7 @@ struct Main: ParsableCommand {
     @Option(help: "Calibrate on N images of --data, spread evenly over it.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
     var observer: String = Observer.mse.rawValue
-    @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (ZeroQ sensitivity on 16 calibration inputs) that fits the weight-size --budget. The first and last layers stay int8 unless --bits-everywhere.")
+    @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (ZeroQ sensitivity on 16 calibration inputs) that fits the --budget in weight bytes, BOPs or milliseconds. The first and last layers stay int8 unless --bits-everywhere.")
     var bits = Scheme.int8.rawValue
     @Flag(help: "Give the first and last layers the --bits scheme too.") var bitsEverywhere = false
     @Option(help: "How the --bits layers' per-channel scales are chosen: \(WeightScale.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")); absmean and absmedian are for ternary. Default: max for int8, mse for int4 and int2, absmean for ternary.")

@@ -152,6 +152,11 @@ final class Int8Tests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))["top1"] as? Double ?? 0, 0.975)
         let noBytes = try runCompress([model, "--data", data, "--prep", "mnist", "--bits", "mixed", "--budget", "5MFLOPs"])
         XCTAssertTrue(noBytes.stderr.contains("give one, e.g. --budget 3MB"), noBytes.stderr)
+        // Under a BOPs budget: MACs × weight bits × 8, the same allocator.
+        let bops = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
+                                         "--budget", "250MBOPs", "-o", wtm, "--json"]))
+        XCTAssertLessThanOrEqual(bops["bops"] as? Int ?? .max, 250_000_000)
+        XCTAssertEqual(bops["bits"] as? String, "mixed")
     }
 
     /// A latency table from `compress profile --table` of an int8 and an int4 `.wtm` prices every

@@ -182,7 +182,8 @@ final class PlanTests: XCTestCase {
                 guard model.cost(plan).bytes <= budget else { continue }
                 best = min(best, plan.layers.indices.reduce(0.0) { $0 + omega[$1][plan.layers[$1].weights]! })
             }
-            let chosen = try Allocator.choose(sensitivity, allowed: layers.map { _ in schemes }, model: model, bytes: budget)
+            let chosen = try Allocator.choose(sensitivity, allowed: layers.map { _ in schemes }, model: model,
+                                              measure: { Double($0.bytes) }, limit: Double(budget))
             XCTAssertLessThanOrEqual(model.cost(chosen).bytes, budget, "round \(round)")
             let total = chosen.layers.indices.reduce(0.0) { $0 + omega[$1][chosen.layers[$1].weights]! }
             XCTAssertEqual(total, best, accuracy: 1e-9, "round \(round), budget \(budget)")
