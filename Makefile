@@ -4,7 +4,7 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test runtime-fuzz kernel-test neon-test demo bench clean
+.PHONY: deps build test runtime-fuzz kernel-test neon-test ocr-fixtures demo bench clean
 
 # The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
 RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
@@ -28,8 +28,15 @@ deps:
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build runtime-fuzz kernel-test neon-test
+test: build runtime-fuzz kernel-test neon-test ocr-fixtures
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
+
+# The OCR tests' images (printed words, for the PP-OCR models), rendered by the project's script
+# with a pinned Pillow so the pixels are the same on every machine; not committed.
+PILLOW_VERSION := 13.0.0
+ocr-fixtures:
+	@python3 -c "import PIL, sys; sys.exit(PIL.__version__ != '$(PILLOW_VERSION)')" 2>/dev/null || python3 -m pip install -q pillow==$(PILLOW_VERSION)
+	python3 Tests/Fixtures/ocr/make_text_images.py .build/ocr-fixtures
 
 # The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan: an int8
 # model, and a ternary one (packed 2-bit codes, unpacked by the interpreter).

@@ -5,10 +5,18 @@ import XCTest
 /// The PP-OCR models (../shared/models/ocr) through the main job in int8: Conv biases and
 /// BatchNorms written as separate Add/Mul/BatchNormalization nodes fold into the convs, SE blocks
 /// (HardSigmoid × input) and per-channel constants run as tables, and the detector's nearest
-/// Resize and ConvTranspose have kernels. Calibrated and checked on printed-word images
-/// (Tests/Fixtures/ocr, made by its make_text_images.py).
+/// Resize and ConvTranspose have kernels. Calibrated and checked on printed-word images that
+/// `make ocr-fixtures` renders into .build/ocr-fixtures (Tests/Fixtures/ocr/make_text_images.py).
 final class OCRTests: XCTestCase {
-    private let fixtures = Paths.fixture("ocr")
+    private var fixtures: String {
+        get throws {
+            let path = Paths.root.appendingPathComponent(".build/ocr-fixtures").path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw XCTSkip(".build/ocr-fixtures is absent: `make ocr-fixtures` renders the OCR test images (Pillow)")
+            }
+            return path
+        }
+    }
 
     private func temporary(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("whittle-\(getpid())-\(name)").path
@@ -22,6 +30,7 @@ final class OCRTests: XCTestCase {
 
     /// The direction classifier: int8 answers as float on the 12 evaluation crops (all right).
     func testDirectionClassifierKeepsItsAnswers() throws {
+        let fixtures = try self.fixtures
         let model = try Paths.shared("models/ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"), wtm = temporary("cls.wtm")
         defer { try? FileManager.default.removeItem(atPath: wtm) }
         let summary = try succeed([model, "--input-shape", "1x3x48x192", "--data", fixtures + "/cls/calib", "--prep", "torch", "-o", wtm, "--json"])
@@ -41,6 +50,7 @@ final class OCRTests: XCTestCase {
     /// IoU is at least 0.8 (measured: 95.7 % and 0.88), and the runtime is bit-exact on every
     /// kernel set.
     func testTextDetectorMapsAgreeWithFloat() throws {
+        let fixtures = try self.fixtures
         let model = try Paths.shared("models/ocr/ch_PP-OCRv4_det_infer.onnx"), wtm = temporary("det.wtm")
         defer { try? FileManager.default.removeItem(atPath: wtm) }
         _ = try succeed([model, "--input-shape", "1x3x224x224", "--data", fixtures + "/det/calib", "--prep", "torch", "-o", wtm])

@@ -1,17 +1,18 @@
-"""Makes the OCR fixtures: photos of nothing but printed words, which the PP-OCR models in
-../shared/models/ocr read. Deterministic (seeded); needs Pillow >= 10.1 (its built-in font).
+"""Makes the OCR tests' images: pages of nothing but printed words, which the PP-OCR models in
+../shared/models/ocr read. Deterministic (seeded) for one Pillow version: `make ocr-fixtures`
+installs the pinned one and writes them to .build/ocr-fixtures (images are not committed).
 
-    python3 Tests/Fixtures/ocr/make_text_images.py
+    python3 Tests/Fixtures/ocr/make_text_images.py OUT_DIR
 
 det/calib and det/eval: 224x224 pages of black words on light paper, for the text detector.
 cls/calib and cls/eval: 48x192 crops of one line, upright or turned 180 degrees, for the
 direction classifier; labels.tsv gives 0 (upright) or 1 (turned), its classes."""
 import os
 import random
+import sys
 
 from PIL import Image, ImageDraw, ImageFont
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 WORDS = ("whittle compress budget kernel model channel ternary quantize runtime layer photo paper "
          "river garden window market orange silver planet rocket coffee number letter").split()
 
@@ -40,13 +41,14 @@ def crop(rng, turned):
 
 
 def main():
+    out = sys.argv[1]
     rng = random.Random(17)
     for part, count in (("calib", 10), ("eval", 6)):
-        folder = os.path.join(HERE, "det", part)
+        folder = os.path.join(out, "det", part)
         os.makedirs(folder, exist_ok=True)
         for i in range(count):
             page(rng).save(os.path.join(folder, f"page{i}.png"), optimize=True)
-        folder = os.path.join(HERE, "cls", part)
+        folder = os.path.join(out, "cls", part)
         os.makedirs(folder, exist_ok=True)
         rows = ["file\tclass_index"]
         for i in range(count * 2):
