@@ -4,7 +4,7 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test runtime-fuzz kernel-test neon-test ocr-fixtures demo bench clean
+.PHONY: deps build test runtime-fuzz kernel-test neon-test ocr-fixtures demo bench bench-search clean
 
 # The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
 RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
@@ -117,6 +117,11 @@ bench: build
 	python3 bench/int8_vs_ort.py
 	python3 bench/qdq_in_ort.py
 	python3 bench/neon_mca.py
+
+# The bit-width search's methods against the uniform plans on Lite0, MobileNetV2 and ResNet-20
+# (about an hour on two cores).
+bench-search: build
+	python3 bench/bit_search.py --ms
 
 clean:
 	rm -rf .build

@@ -169,4 +169,12 @@ extension Graph {
             }
         }
     }
+
+    /// Groups of `weightLayers()` indices that read one weight tensor and so must share its
+    /// scheme; layers with weights of their own are in no group.
+    public func tiedWeightLayers() -> [[Int]] {
+        let weights = Dictionary(nodes.map { ($0.name, $0.inputs.count > 1 ? $0.inputs[1] : "") }, uniquingKeysWith: { a, _ in a })
+        let readers = Dictionary(grouping: weightLayers().enumerated().map { ($0.offset, weights[$0.element.name]!) }, by: \.1)
+        return readers.values.map { $0.map(\.0).sorted() }.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }
+    }
 }

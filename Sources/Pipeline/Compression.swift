@@ -71,21 +71,34 @@ public enum Compression {
         let count = min(limit, data.samples.count)
         guard count > 0 else { throw EngineError("the calibration folder holds no images") }
         var batches: [Tensor] = []
-        let spread = (0..<count).map { $0 * data.samples.count / count }
+        let picked = spread(count, over: data)
         for start in stride(from: 0, to: count, by: batchSize) {
-            let indices = Array(spread[start..<min(start + batchSize, count)])
+            let indices = Array(picked[start..<min(start + batchSize, count)])
             let pixels = try data.inputs(indices, preset: preset, height: height, width: width, channels: channels)
             batches.append(Tensor(shape: [indices.count, channels, height, width], floats: pixels))
         }
         return batches
     }
 
-    /// Quantizes `graph` by `plan` (nil: int8 everywhere) calibrated on `batches` (NCHW inputs):
-    /// images, or data distilled by `ZeroQ`.
-    public static func quantize(_ graph: Graph, batches: [Tensor], plan: Plan? = nil, observer: Observer, biasCorrection: Bool = true,
-                                progress: (String) -> Void = { _ in }) throws -> Result {
+    /// The float model's statistics a plan is lowered with: the integer ops, every integer
+    /// tensor's range, and the per-channel means bias correction reads. Weight schemes do not
+    /// change them, so one calibration serves every plan a search tries.
+    public struct Calibrated {
+        public var steps: QuantPlan
+        public var ranges: [String: (low: Float, high: Float)]
+        /// nil without bias correction.
+        public var means: [String: [Double]]?
+
+        /// `plan` lowered: integer ops with each layer's weights in its scheme.
+        public func lower(_ plan: Plan) throws -> QuantPlan.Lowered {
+            try steps.lower(ranges: ranges, inputMeans: means, plan: plan)
+        }
+    }
+
+    /// Runs `graph` over `batches` (NCHW inputs) once and takes every integer tensor's range by
+    /// `plan`'s observer per layer (`observer` elsewhere).
+    public static func calibrate(_ graph: Graph, batches: [Tensor], plan: Plan, observer: Observer, biasCorrection: Bool = true) throws -> Calibrated {
         let steps = try QuantPlan(graph)
-        let plan = try (plan ?? Plan.uniform(graph, scheme: .int8)).resolved(for: graph, observer: observer)
         var observers: [String: Observer] = [:]
         for layer in plan.layers {
             if let output = steps.output(ofLayer: layer.name), let chosen = layer.observer { observers[output] = chosen }
@@ -95,7 +108,34 @@ public enum Compression {
         let ranges = statistics.histograms.reduce(into: [String: (low: Float, high: Float)]()) { ranges, entry in
             ranges[entry.key] = entry.value.range(observers[entry.key] ?? observer)
         }
-        let lowered = try steps.lower(ranges: ranges, inputMeans: biasCorrection ? statistics.channelMeans : nil, plan: plan)
+        return Calibrated(steps: steps, ranges: ranges, means: biasCorrection ? statistics.channelMeans : nil)
+    }
+
+    /// The labels of the images `calibrationBatches` takes, in order; nil when any is unlabeled.
+    public static func calibrationLabels(_ data: LabeledData, limit: Int) -> [Int]? {
+        let labels = spread(min(limit, data.samples.count), over: data).map { data.samples[$0].label }
+        return labels.contains(LabeledData.unlabeled) ? nil : labels
+    }
+
+    /// `count` indices spread evenly over `data`.
+    private static func spread(_ count: Int, over data: LabeledData) -> [Int] {
+        (0..<count).map { $0 * data.samples.count / count }
+    }
+
+    /// Quantizes `graph` by `plan` (nil: int8 everywhere) calibrated on `batches` (NCHW inputs):
+    /// images, or data distilled by `ZeroQ`.
+    public static func quantize(_ graph: Graph, batches: [Tensor], plan: Plan? = nil, observer: Observer, biasCorrection: Bool = true,
+                                progress: (String) -> Void = { _ in }) throws -> Result {
+        let plan = try (plan ?? Plan.uniform(graph, scheme: .int8)).resolved(for: graph, observer: observer)
+        let calibrated = try calibrate(graph, batches: batches, plan: plan, observer: observer, biasCorrection: biasCorrection)
+        return try quantize(calibrated, plan: plan, batches: batches, progress: progress)
+    }
+
+    /// Lowers a resolved `plan` with `calibrated`'s statistics, writes the `.wtm` and measures it
+    /// against float on the first `agreementImages` of `batches`.
+    public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], progress: (String) -> Void = { _ in }) throws -> Result {
+        let steps = calibrated.steps
+        let lowered = try calibrated.lower(plan)
         let integer = lowered.integer, cost = try CostModel(steps).cost(plan)
         let arena = ArenaPlan(integer)
         let wtm = try WTM.write(integer, arena: arena)

@@ -23,9 +23,21 @@ public struct Job: Sendable {
         case uniform(Scheme, rule: WeightScale?, everywhere: Bool)
         /// A plan file (`Plan.read`).
         case file(String)
-        /// A scheme per layer chosen by ZeroQ's sensitivity on the calibration inputs and an exact
-        /// allocator under the weight-size budget; the first and last layers int8 unless `everywhere`.
-        case mixed(everywhere: Bool)
+        /// A scheme per layer chosen by `method`'s sensitivity on the calibration inputs and the
+        /// allocator under the budgets bit-widths change, every layer free (the classifier, which
+        /// often holds a third of the weights and barely moves the output, included).
+        case mixed(method: SearchMethod)
+    }
+
+    /// How `--bits mixed` measures each layer's sensitivity to its weight scheme.
+    public enum SearchMethod: String, CaseIterable, Sendable {
+        /// KL of the output with one layer quantized (`Sensitivity.zeroQ`), on 16 inputs.
+        case zeroq
+        /// Hessian trace × quantization error (`Sensitivity.hawq`), on 32 inputs.
+        case hawq
+        /// REINFORCE over per-layer choices, each sampled plan's `.wtm` measured on 32 inputs
+        /// (`PolicySearch`).
+        case fliqs
     }
 
     public var model: String
@@ -42,6 +54,9 @@ public struct Job: Sendable {
     public var output: String
     /// A JSON report: summary, the plan used, per-layer cost and ranges.
     public var report: String?
+    /// An SVG of the searched plans' quality against their cost, beside the uniform plans'
+    /// (`--bits mixed` only).
+    public var pareto: String?
     /// A folder for the model as C sources.
     public var emitC: String?
     /// The QDQ ONNX file to write.
@@ -81,7 +96,7 @@ public enum Pipeline {
         var requested = file ?? Plan(layers: [])
         switch job.plan {
         case .uniform(let scheme, let rule, let everywhere): requested = Plan.uniform(graph, scheme: scheme, rule: rule, everywhere: everywhere)
-        case .mixed(let everywhere): requested = Plan.uniform(graph, scheme: .int2, everywhere: everywhere) // the cheapest it may choose
+        case .mixed: requested = Plan.uniform(graph, scheme: .int2, everywhere: true) // the cheapest it may choose
         case .file: break
         }
         var plan = try requested.resolved(for: graph, observer: job.observer)
@@ -92,53 +107,35 @@ public enum Pipeline {
         let batches: [Tensor]
         switch job.calibration {
         case .images(let folder, let preset, let count):
-            batches = try Compression.calibrationBatches(graph, data: try LabeledData(folder: folder), preset: preset, limit: max(count, 1))
+            let data = try LabeledData(folder: folder)
+            batches = try Compression.calibrationBatches(graph, data: data, preset: preset, limit: max(count, 1))
             progress("calibrating on \(batches.reduce(0) { $0 + $1.shape[0] }) images (\(job.observer.rawValue) ranges)")
         case .distilled(let bnStatistics):
             let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, inputShape: job.inputShape, simplify: false).graph : graph
             let targets = try ZeroQ.targets(source, folded: try bnStatistics.map { try Npz.read(path: $0) })
             batches = [try Compression.distill(source, targets: targets, progress: progress)]
         }
-        if case .mixed(let everywhere) = job.plan {
-            plan = try mixedPlan(graph, batches: batches, model: model, latency: latency, budgets: job.budgets, everywhere: everywhere,
-                                 progress: progress).resolved(for: graph, observer: job.observer)
+        let calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: job.observer, biasCorrection: job.biasCorrection)
+        if case .mixed(let method) = job.plan {
+            let search = BitWidthSearch(graph: graph, batches: batches, calibrated: calibrated, model: model, latency: latency)
+            let (chosen, sensitivity) = try search.plan(method: method, budgets: job.budgets, progress: progress)
+            plan = try chosen.resolved(for: graph, observer: job.observer)
             try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)
+            if let pareto = job.pareto {
+                let chart = try search.chart(title: URL(fileURLWithPath: job.model).lastPathComponent, chosen: plan, sensitivity: sensitivity,
+                                             method: method, budgets: job.budgets, progress: progress)
+                try Data(chart.svg().utf8).write(to: URL(fileURLWithPath: pareto))
+            }
         }
-        let result = try Compression.quantize(graph, batches: batches, plan: plan, observer: job.observer,
-                                              biasCorrection: job.biasCorrection, progress: progress)
+        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, progress: progress)
         try write(result, job: job)
         let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
         var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,
                               seconds: Date().timeIntervalSince(started), summary: [:])
         outcome.summary = summary(outcome, job: job)
+        if let ms = model.cost(plan, latency: latency).milliseconds { outcome.summary["milliseconds"] = ms }
         if let report = job.report { try writeReport(outcome, to: report) }
         return outcome
-    }
-
-    /// Images the sensitivity of `--bits mixed` is measured on: the first of the calibration inputs.
-    static let sensitivityImages = 16
-
-    /// ZeroQ's sensitivity of every weight layer to int8, int4, int2 and ternary weights on the
-    /// first calibration inputs, then the allocator under the first budget that bit-widths change
-    /// (weight bytes, BOPs or milliseconds; the others are checked on the plan it returns).
-    private static func mixedPlan(_ graph: Graph, batches: [Tensor], model: CostModel, latency: LatencyTable?, budgets: [Budget],
-                                  everywhere: Bool, progress: (String) -> Void) throws -> Plan {
-        guard let budget = budgets.first(where: { if case .macs = $0 { false } else { true } }) else {
-            throw Budget.Unmet(description: "--bits mixed chooses bit-widths under a weight size, BOPs or milliseconds: give one, e.g. --budget 3MB")
-        }
-        var pixels: [Float] = [], count = 0
-        for batch in batches where count < sensitivityImages {
-            let take = min(batch.shape[0], sensitivityImages - count), each = batch.count / batch.shape[0]
-            pixels += batch.floats.prefix(take * each)
-            count += take
-        }
-        let inputs = Tensor(shape: [count] + batches[0].shape.dropFirst(), floats: pixels)
-        progress("measuring each layer's sensitivity to its weight scheme on \(count) inputs (ZeroQ)")
-        let sensitivity = try Sensitivity.zeroQ(graph, inputs: inputs, options: Scheme.allCases, progress: progress)
-        let last = sensitivity.layers.count - 1
-        let allowed = sensitivity.layers.indices.map { everywhere || ($0 != 0 && $0 != last) ? Scheme.allCases : [.int8] }
-        return try Allocator.choose(sensitivity, allowed: allowed, model: model, latency: latency, measure: budget.measure,
-                                    limit: budget.limit)
     }
 
     private static func write(_ result: Compression.Result, job: Job) throws {

@@ -68,7 +68,7 @@ public struct Sensitivity: Sendable {
     }
 
     /// Mean KL(softmax(a) ‖ softmax(b)) over the rows of class scores, or Σ(a − b)² / Σ(a − ā)².
-    static func divergence(_ a: Tensor, _ b: Tensor) -> Double {
+    public static func divergence(_ a: Tensor, _ b: Tensor) -> Double {
         let x = a.floats, y = b.floats, batch = max(a.shape[0], 1), classes = x.count / batch
         guard a.shape.dropFirst().filter({ $0 > 1 }).count == 1 else {
             let mean = x.reduce(0.0) { $0 + Double($1) } / Double(max(x.count, 1))
@@ -83,8 +83,9 @@ public struct Sensitivity: Sendable {
         return total / Double(batch)
     }
 
-    private static func softmax(_ row: ArraySlice<Float>) -> [Double] {
-        let top = Double(row.max() ?? 0)
+    /// softmax of a row of scores, in Double.
+    static func softmax<C: Collection>(_ row: C) -> [Double] where C.Element: BinaryFloatingPoint {
+        let top = row.map { Double($0) }.max() ?? 0
         let e = row.map { Foundation.exp(Double($0) - top) }
         let sum = e.reduce(0, +)
         return e.map { $0 / sum }

@@ -38,13 +38,17 @@ struct Main: ParsableCommand {
     @Option(help: "Calibrate on N images of --data, spread evenly over it.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
     var observer: String = Observer.mse.rawValue
-    @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (ZeroQ sensitivity on 16 calibration inputs) that fits the --budget in weight bytes, BOPs or milliseconds. The first and last layers stay int8 unless --bits-everywhere.")
+    @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (sensitivity by --method) that fits every --budget in weight bytes, BOPs or milliseconds, the first and last layers included. Uniform schemes keep the first and last layers int8 unless --bits-everywhere.")
     var bits = Scheme.int8.rawValue
+    @Option(help: "How --bits mixed measures each layer's sensitivity: zeroq (KL of the output with that layer alone quantized, 16 inputs, about 1 min on Lite0) or hawq (the layer's mean loss curvature, a Gauss-Newton Hessian trace, times its squared weight error, 32 inputs, about 10 s on Lite0) or fliqs (a policy over each layer's schemes trained by REINFORCE, each sampled plan's .wtm run on 32 inputs, 200 plans).")
+    var method = Job.SearchMethod.zeroq.rawValue
     @Flag(help: "Give the first and last layers the --bits scheme too.") var bitsEverywhere = false
     @Option(help: "How the --bits layers' per-channel scales are chosen: \(WeightScale.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")); absmean and absmedian are for ternary. Default: max for int8, mse for int4 and int2, absmean for ternary.")
     var weightScale: String?
     @Option(help: ArgumentHelp("A per-layer plan (JSON: {\"layers\": [{\"name\": \"conv1\", \"weights\": \"int4\"}, …]}, or a --report, which holds the plan it used) instead of --bits; layers it leaves out are int8.", valueName: "plan.json"))
     var plan: String?
+    @Option(help: ArgumentHelp("With --bits mixed, draw the plans as an SVG: quality (top-1 agreement with float on 64 calibration inputs) against the first budget's unit, for the uniform plans, the method's plans at eight budgets, and the chosen one.", valueName: "chart.svg"))
+    var pareto: String?
     @Flag(inversion: .prefixedNo, help: "Correct each conv and FC bias for the mean shift that rounding its weights causes, from the calibration images' channel means.")
     var biasCorrection = true
     @Option(name: [.short, .customLong("output")], help: "The .wtm to write (default: MODEL's name with .wtm, here).") var output: String?
@@ -60,6 +64,12 @@ struct Main: ParsableCommand {
         guard let scheme = mixed ? .int8 : Scheme(rawValue: bits) else {
             throw CommandError("unknown --bits '\(bits)'; choose one of \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")), mixed")
         }
+        guard let searchMethod = Job.SearchMethod(rawValue: method) else {
+            throw CommandError("unknown --method '\(method)'; choose one of \(Job.SearchMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if !mixed, method != Job.SearchMethod.zeroq.rawValue { throw CommandError("--method chooses how --bits mixed searches; add --bits mixed") }
+        if !mixed, pareto != nil { throw CommandError("--pareto draws the plans a search weighs; add --bits mixed") }
+        if mixed, bitsEverywhere { throw CommandError("--bits mixed chooses every layer's scheme, the first and last included; --bits-everywhere is for one scheme everywhere") }
         if mixed, weightScale != nil { throw CommandError("--bits mixed takes each scheme's standard scale rule; leave out --weight-scale") }
         if plan != nil, bits != Scheme.int8.rawValue || bitsEverywhere || weightScale != nil {
             throw CommandError("--plan gives every layer its scheme; leave out --bits, --bits-everywhere and --weight-scale")
@@ -86,10 +96,10 @@ struct Main: ParsableCommand {
         job.inputShape = try inputShape.map(ModelLoader.parseShape)
         job.budgets = try budget.map(Budget.init(parsing:))
         job.latencyTable = latencyTable
-        job.plan = plan.map { .file($0) } ?? (mixed ? .mixed(everywhere: bitsEverywhere) : .uniform(scheme, rule: rule, everywhere: bitsEverywhere))
+        job.plan = plan.map { .file($0) } ?? (mixed ? .mixed(method: searchMethod) : .uniform(scheme, rule: rule, everywhere: bitsEverywhere))
         job.observer = observer
         job.biasCorrection = biasCorrection
-        (job.report, job.emitC, job.emitOnnx) = (report, emitC, emitOnnx)
+        (job.report, job.emitC, job.emitOnnx, job.pareto) = (report, emitC, emitOnnx, pareto)
         let outcome = try Pipeline.compress(job) { note($0) }
         outcome.notes.forEach { note("note: \($0)") }
         if json { return try printJSON(outcome.summary) }
@@ -97,6 +107,14 @@ struct Main: ParsableCommand {
         let calibrated = data.map { "images from \($0)" }
             ?? "no real data used: \(result.agreement.images) inputs distilled from the BatchNorm statistics (ZeroQ)"
         print("wrote \(job.output): \(result.plan.schemes), \(humanCount(result.wtm.count))B file")
+        if result.plan.schemes == "mixed" {
+            let counts = Scheme.allCases.compactMap { scheme -> String? in
+                let n = result.plan.layers.filter { $0.weights == scheme }.count
+                return n > 0 ? "\(n) \(scheme.rawValue)" : nil
+            }
+            let letters: [Scheme: String] = [.int8: "8", .int4: "4", .int2: "2", .ternary: "t"]
+            print("  plan            \(counts.joined(separator: ", ")); per layer in order \(result.plan.layers.map { letters[$0.weights]! }.joined())")
+        }
         print("  MACs            \(humanCount(result.cost.macs))")
         print("  weights         \(humanCount(outcome.floatWeightBytes))B float32 → \(humanCount(result.cost.bytes))B \(result.plan.schemes)")
         print("  arena           \(humanCount(result.arena.size))B planned, \(humanCount(result.arena.peakLiveBytes))B peak live")

@@ -157,6 +157,19 @@ final class Int8Tests: XCTestCase {
                                          "--budget", "250MBOPs", "-o", wtm, "--json"]))
         XCTAssertLessThanOrEqual(bops["bops"] as? Int ?? .max, 250_000_000)
         XCTAssertEqual(bops["bits"] as? String, "mixed")
+        // HAWQ's sensitivity under both budgets at once: both met, the file bit-exact.
+        let both = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
+                                         "--method", "hawq", "--budget", "300KB", "--budget", "200MBOPs", "-o", wtm, "--json"]))
+        XCTAssertLessThanOrEqual(both["weight_bytes"] as? Int ?? .max, 300_000)
+        XCTAssertLessThanOrEqual(both["bops"] as? Int ?? .max, 200_000_000)
+        XCTAssertEqual(try json(runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--json"]))["mismatches"] as? Int, 0)
+        XCTAssertGreaterThanOrEqual(try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))["top1"] as? Double ?? 0, 0.97)
+        // FLIQS's policy: its plan meets the budget too, and its file is bit-exact.
+        let policy = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
+                                           "--method", "fliqs", "--budget", "300KB", "-o", wtm, "--json"]))
+        XCTAssertLessThanOrEqual(policy["weight_bytes"] as? Int ?? .max, 300_000)
+        XCTAssertEqual(try json(runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--json"]))["mismatches"] as? Int, 0)
+        XCTAssertGreaterThanOrEqual(try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))["top1"] as? Double ?? 0, 0.95)
     }
 
     /// A latency table from `compress profile --table` of an int8 and an int4 `.wtm` prices every

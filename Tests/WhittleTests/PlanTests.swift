@@ -183,11 +183,47 @@ final class PlanTests: XCTestCase {
                 best = min(best, plan.layers.indices.reduce(0.0) { $0 + omega[$1][plan.layers[$1].weights]! })
             }
             let chosen = try Allocator.choose(sensitivity, allowed: layers.map { _ in schemes }, model: model,
-                                              measure: { Double($0.bytes) }, limit: Double(budget))
+                                              constraints: [.init(measure: { Double($0.bytes) }, limit: Double(budget))])
             XCTAssertLessThanOrEqual(model.cost(chosen).bytes, budget, "round \(round)")
             let total = chosen.layers.indices.reduce(0.0) { $0 + omega[$1][chosen.layers[$1].weights]! }
             XCTAssertEqual(total, best, accuracy: 1e-9, "round \(round), budget \(budget)")
         }
+    }
+
+    /// Under a weight-size and a BOPs budget at once, with the first two layers tied, the plan
+    /// meets both and the tie; it is the brute-force optimum in most rounds (the Lagrange
+    /// penalty may miss it) and never far from it.
+    func testAllocatorMeetsSeveralBudgetsAndTies() throws {
+        let graph = try ModelLoader.load(path: try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")).graph
+        let model = try CostModel(try QuantPlan(graph)), layers = graph.weightLayers().map(\.name)
+        var random = SeededRandom(seed: 22)
+        let schemes = Scheme.allCases
+        let int8 = model.cost(Plan.uniform(graph, scheme: .int8, everywhere: true))
+        var optimal = 0
+        for round in 0..<20 {
+            let omega = layers.map { _ in Dictionary(uniqueKeysWithValues: schemes.map { ($0, Double(random.next() + 1) * ($0 == .int8 ? 0.1 : 1)) }) }
+            let sensitivity = Sensitivity(layers: layers, omega: omega)
+            let byteShare = 0.4 + 0.3 * Double(random.next() + 1), bopShare = 0.3 + 0.3 * Double(random.next() + 1)
+            let bytes = Double(int8.bytes) * byteShare, bops = Double(int8.bops) * bopShare
+            func fits(_ plan: Plan) -> Bool { let c = model.cost(plan); return Double(c.bytes) <= bytes && Double(c.bops) <= bops }
+            func total(_ plan: Plan) -> Double { plan.layers.indices.reduce(0.0) { $0 + omega[$1][plan.layers[$1].weights]! } }
+            var best = Double.infinity
+            for code in 0..<256 where (code & 3) == ((code >> 2) & 3) {
+                let plan = Plan(layers: layers.indices.map { Plan.Layer(name: layers[$0], weights: schemes[(code >> (2 * $0)) & 3]) })
+                if fits(plan) { best = min(best, total(plan)) }
+            }
+            let constraints: [Allocator.Constraint] = [.init(measure: { Double($0.bytes) }, limit: bytes), .init(measure: { Double($0.bops) }, limit: bops)]
+            guard best < .infinity else {
+                XCTAssertThrowsError(try Allocator.choose(sensitivity, allowed: layers.map { _ in schemes }, model: model, constraints: constraints, tied: [[0, 1]]))
+                continue
+            }
+            let chosen = try Allocator.choose(sensitivity, allowed: layers.map { _ in schemes }, model: model, constraints: constraints, tied: [[0, 1]])
+            XCTAssertTrue(fits(chosen), "round \(round)")
+            XCTAssertEqual(chosen.layers[0].weights, chosen.layers[1].weights, "round \(round)")
+            XCTAssertLessThanOrEqual(total(chosen), best * 1.5 + 1e-9, "round \(round)")
+            if abs(total(chosen) - best) < 1e-9 { optimal += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(optimal, 14, "the allocator found the optimum in \(optimal) of 20 rounds")
     }
 
     func testBudgetUnits() throws {

@@ -1,0 +1,98 @@
+import Foundation
+import Graph
+import Quantize
+import Search
+
+/// EMQ's MQ benchmark (Dong et al. 2023): mixed-precision plans sampled near a weight-size
+/// budget, each with its quality measured on images kept apart from the final evaluation
+/// (`PlanProbe`: the plan's own `.wtm`). It is what the search methods' predictions are ranked
+/// against (`kendallTau`), and what an evolved proxy is fitted to.
+///
+/// Plans are sampled where accuracies differ, not uniformly (random {8, 4, 2} plans mostly
+/// collapse to chance): each is the allocator's answer for random layer sensitivities,
+/// Ω(l, s) = r_l · ‖Q_s(W_l) − W_l‖² with r_l log-uniform over six decades, under a
+/// budget drawn uniformly from [low, high] bytes. No method's own Ω enters, so none is favoured.
+public struct PlanBenchmark: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        public var plan: Plan
+        public var bytes: Int
+        public var bops: Int
+        /// Top-1 against the images' labels; nil without labels.
+        public var top1: Double?
+        /// Mean KL(float ‖ plan) of the outputs.
+        public var divergence: Double
+    }
+
+    public var model: String
+    /// Images each plan was measured on.
+    public var images: Int
+    public var entries: [Entry]
+
+    /// Samples `count` distinct plans (at most 20·`count` tries) with weight bytes in [`low`, `high`]
+    /// and measures each with `probe`. `progress` hears one line per plan.
+    public static func build(model path: String, graph: Graph, probe: PlanProbe, costs: CostModel, low: Double, high: Double, count: Int,
+                             seed: UInt64 = 1, progress: (String) -> Void = { _ in }) throws -> PlanBenchmark {
+        let errors = Sensitivity.weightErrors(graph, options: Scheme.allCases)
+        let layers = graph.weightLayers().map(\.name), ties = graph.tiedWeightLayers()
+        var random = SplitMix(seed: seed)
+        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
+        var seen = Set<[Scheme]>(), entries: [Entry] = []
+        let started = Date()
+        for _ in 0..<max(count, 1) * 20 where entries.count < count {
+            let omega = errors.map { row in
+                let r = pow(10, 6 * uniform() - 3)
+                return row.mapValues { r * $0 }
+            }
+            let limit = low + (high - low) * uniform()
+            let plan = try Allocator.choose(Sensitivity(layers: layers, omega: omega), allowed: layers.map { _ in Scheme.allCases }, model: costs,
+                                            constraints: [.init(measure: { Double($0.bytes) }, limit: limit)], tied: ties)
+            let cost = costs.cost(plan)
+            guard Double(cost.bytes) >= low, seen.insert(plan.layers.map(\.weights)).inserted else { continue }
+            let quality = try probe.measure(plan)
+            entries.append(Entry(plan: plan, bytes: cost.bytes, bops: cost.bops, top1: quality.top1, divergence: quality.divergence))
+            let left = Date().timeIntervalSince(started) / Double(entries.count) * Double(count - entries.count)
+            let top1 = quality.top1.map { String(format: "top-1 %.3f, ", $0) } ?? ""
+            progress(String(format: "  plan %d/%d: %d bytes, %@KL %.4f, %.0f s left", entries.count, count, cost.bytes, top1, quality.divergence, left))
+        }
+        return PlanBenchmark(model: path, images: probe.count, entries: entries)
+    }
+
+    /// What a ranking compares predictions with.
+    public enum Measured: Sendable {
+        case top1, divergence
+    }
+
+    /// Kendall's τ-b between the measured quality (top-1, or −KL) of the benchmark's plans and a
+    /// method's prediction for each (higher: predicted better): 1 when the orders agree, −1 when
+    /// reversed, ties counted as neither. nil for top-1 when some plan has none.
+    public func kendallTau(by measured: Measured, _ predicted: (Plan) -> Double) -> Double? {
+        let truth = entries.map { measured == .top1 ? $0.top1 : -$0.divergence }
+        guard truth.allSatisfy({ $0 != nil }) else { return nil }
+        return Self.kendallTau(truth.map { $0! }, entries.map { predicted($0.plan) })
+    }
+
+    /// τ-b of two equally long sequences.
+    /// Example: [1, 2, 3] against [1, 3, 2] → (2 − 1) / 3 ≈ 0.333.
+    static func kendallTau(_ a: [Double], _ b: [Double]) -> Double {
+        var concordant = 0.0, discordant = 0.0, tiedA = 0.0, tiedB = 0.0
+        for i in a.indices {
+            for j in a.indices where j > i {
+                let x = a[i] - a[j], y = b[i] - b[j]
+                if x == 0, y == 0 { continue }
+                if x == 0 { tiedA += 1 } else if y == 0 { tiedB += 1 } else if (x > 0) == (y > 0) { concordant += 1 } else { discordant += 1 }
+            }
+        }
+        let denominator = ((concordant + discordant + tiedA) * (concordant + discordant + tiedB)).squareRoot()
+        return denominator > 0 ? (concordant - discordant) / denominator : 0
+    }
+
+    public func write(path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+    }
+
+    public static func read(path: String) throws -> PlanBenchmark {
+        try JSONDecoder().decode(PlanBenchmark.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+}
