@@ -135,8 +135,9 @@ final class Int8Tests: XCTestCase {
     }
 
     /// `--bits mixed` under a weight-size budget between uniform int4's and int8's: the layer
-    /// least hurt by 4 bits (fc1, most of the weights) takes them, the file fits, the runtime is
-    /// bit-exact and the accuracy stays (float 97.87 %).
+    /// least hurt by 4 bits (fc1, most of the weights) takes them (in the searched plan, or in
+    /// uniform int4 when that measures closer to float), the file fits, the runtime is bit-exact
+    /// and the accuracy stays (float 97.87 %).
     func testMixedBitsFitTheBudget() throws {
         let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
         let (wtm, report) = (temporary("mixed.wtm"), temporary("mixed.json"))
@@ -144,10 +145,10 @@ final class Int8Tests: XCTestCase {
         let summary = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
                                             "--budget", "300KB", "-o", wtm, "--report", report, "--json"]))
         XCTAssertLessThanOrEqual(summary["weight_bytes"] as? Int ?? .max, 300_000)
-        XCTAssertEqual(summary["bits"] as? String, "mixed")
         let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
         let plan = (written?["plan"] as? [String: Any])?["layers"] as? [[String: Any]] ?? []
-        XCTAssertEqual(plan.map { $0["weights"] as? String }, ["int8", "int8", "int4", "int8"])
+        XCTAssertEqual(plan.count, 4)
+        XCTAssertEqual(plan[2]["weights"] as? String, "int4") // fc1: half the bytes
         XCTAssertEqual(try json(runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--json"]))["mismatches"] as? Int, 0)
         XCTAssertGreaterThanOrEqual(try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))["top1"] as? Double ?? 0, 0.975)
         let noBytes = try runCompress([model, "--data", data, "--prep", "mnist", "--bits", "mixed", "--budget", "5MFLOPs"])
@@ -156,7 +157,6 @@ final class Int8Tests: XCTestCase {
         let bops = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
                                          "--budget", "250MBOPs", "-o", wtm, "--json"]))
         XCTAssertLessThanOrEqual(bops["bops"] as? Int ?? .max, 250_000_000)
-        XCTAssertEqual(bops["bits"] as? String, "mixed")
         // HAWQ's sensitivity under both budgets at once: both met, the file bit-exact.
         let both = try json(runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "50", "--bits", "mixed",
                                          "--method", "hawq", "--budget", "300KB", "--budget", "200MBOPs", "-o", wtm, "--json"]))
