@@ -88,9 +88,11 @@ public enum Pipeline {
     /// one line per stage.
     public static func compress(_ job: Job, progress: (String) -> Void = { _ in }) throws -> Outcome {
         let started = Date()
-        // A plan file is read before the model, so a bad one fails at once.
+        // A plan file is read before the model, and a search checked for a budget it can search
+        // under, so either fails at once.
         var file: Plan?
         if case .file(let path) = job.plan { file = try Plan.read(path: path) }
+        if case .mixed = job.plan { _ = try BitWidthSearch.searched(job.budgets) }
         let loaded = try ModelLoader.load(path: job.model, inputShape: job.inputShape)
         let graph = loaded.graph
         var requested = file ?? Plan(layers: [])
