@@ -10,8 +10,8 @@ import Foundation
 ///
 ///     {"layers": [{"name": "conv_stem", "weights": "int8"},
 ///                 {"name": "blocks.1.conv_pwl", "weights": "int4", "weight_scale": "mse"}]}
-public struct Plan: Equatable, Codable, Sendable {
-    public struct Layer: Equatable, Codable, Sendable {
+public struct Plan: Hashable, Codable, Sendable {
+    public struct Layer: Hashable, Codable, Sendable {
         /// The node's name in the simplified graph.
         public var name: String
         public var weights: Scheme
@@ -157,24 +157,25 @@ public struct Plan: Equatable, Codable, Sendable {
 
 extension Graph {
     /// The conv, Gemm and MatMul nodes with constant weights, in node order, with their output
-    /// channels: the layers a plan speaks of.
-    public func weightLayers() -> [(name: String, outputs: Int)] {
+    /// channels, the initializer holding their weights, and their op: the layers a plan speaks of.
+    public func weightLayers() -> [(name: String, outputs: Int, weight: String, op: Op)] {
         nodes.compactMap { node in
             guard node.inputs.count > 1, let w = initializers[node.inputs[1]] else { return nil }
+            let outputs: Int
             switch node.op {
-            case .conv where w.shape.count >= 3: return (node.name, w.shape[0])
-            case .gemm(_, _, _, let transB) where w.shape.count == 2: return (node.name, transB ? w.shape[0] : w.shape[1])
-            case .matMul where w.shape.count == 2: return (node.name, w.shape[1])
+            case .conv where w.shape.count >= 3: outputs = w.shape[0]
+            case .gemm(_, _, _, let transB) where w.shape.count == 2: outputs = transB ? w.shape[0] : w.shape[1]
+            case .matMul where w.shape.count == 2: outputs = w.shape[1]
             default: return nil
             }
+            return (node.name, outputs, node.inputs[1], node.op)
         }
     }
 
     /// Groups of `weightLayers()` indices that read one weight tensor and so must share its
     /// scheme; layers with weights of their own are in no group.
     public func tiedWeightLayers() -> [[Int]] {
-        let weights = Dictionary(nodes.map { ($0.name, $0.inputs.count > 1 ? $0.inputs[1] : "") }, uniquingKeysWith: { a, _ in a })
-        let readers = Dictionary(grouping: weightLayers().enumerated().map { ($0.offset, weights[$0.element.name]!) }, by: \.1)
+        let readers = Dictionary(grouping: weightLayers().enumerated().map { ($0.offset, $0.element.weight) }, by: \.1)
         return readers.values.map { $0.map(\.0).sorted() }.filter { $0.count > 1 }.sorted { $0[0] < $1[0] }
     }
 }

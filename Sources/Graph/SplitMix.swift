@@ -11,6 +11,9 @@ public struct SplitMix: Sendable {
         return z ^ (z >> 31)
     }
 
+    /// Uniform in [0, 1), on a grid of 2⁻⁵³.
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
     /// Uniform in 0..<n.
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }

@@ -100,3 +100,12 @@ public struct QuantParams: Equatable, Sendable {
         }
     }
 }
+
+extension Tensor {
+    /// Whether an output of `shape` is a vector of class scores per image: one dimension past the
+    /// batch above 1, as [N, K] or [N, 1, 1, K] (a detector's map is not). Top-1 and softmax
+    /// measures apply only to such outputs.
+    public static func holdsClassScores(_ shape: [Int]) -> Bool {
+        shape.dropFirst().filter { $0 > 1 }.count == 1
+    }
+}

@@ -5,13 +5,27 @@ import Search
 
 /// `--bits mixed`: a weight scheme per layer from a sensitivity method and the allocator, under
 /// the budgets bit-widths change (weight bytes, BOPs, milliseconds), every layer free.
-struct BitWidthSearch {
-    var graph: Graph
+final class BitWidthSearch {
+    let graph: Graph
     /// Calibration inputs (NCHW batches) and the statistics they gave.
-    var batches: [Tensor]
-    var calibrated: Compression.Calibrated
-    var model: CostModel
-    var latency: LatencyTable?
+    let batches: [Tensor]
+    let calibrated: Compression.Calibrated
+    let model: CostModel
+    let latency: LatencyTable?
+    private var shared: PlanProbe?
+
+    init(graph: Graph, batches: [Tensor], calibrated: Compression.Calibrated, model: CostModel, latency: LatencyTable?) {
+        (self.graph, self.batches, self.calibrated, self.model, self.latency) = (graph, batches, calibrated, model, latency)
+    }
+
+    /// The first `probeImages` calibration inputs, over which the searched plan, the uniform plans
+    /// and the Pareto chart's plans are measured; built on first use, once.
+    func probe() throws -> PlanProbe {
+        if let shared { return shared }
+        let built = try PlanProbe(calibrated, images: [first(Self.probeImages)])
+        shared = built
+        return built
+    }
 
     /// The budgets bit-widths change, first to last.
     static func searched(_ budgets: [Budget]) throws -> [Budget] {
@@ -35,7 +49,7 @@ struct BitWidthSearch {
         return (try checked(found, method: method, constraints: constraints, progress: progress), sensitivity)
     }
 
-    /// Images the searched plan, the uniform plans and the Pareto chart's plans are measured on.
+    /// Calibration inputs `probe()` measures plans on.
     static let probeImages = 64
 
     /// `found`, or a uniform plan (first and last layers int8) that meets every budget and keeps
@@ -44,7 +58,7 @@ struct BitWidthSearch {
     /// scheme everywhere — on CIFAR ResNet-20 at uniform int4's bytes ZeroQ's plan scored 75.7 %
     /// and HAWQ's 77.2 % against uniform int4's 78.1 % — and the user gets the better of them.
     func checked(_ found: Plan, method: Job.SearchMethod, constraints: [Allocator.Constraint], progress: (String) -> Void) throws -> Plan {
-        let probe = try PlanProbe(calibrated, images: [first(Self.probeImages)])
+        let probe = try probe()
         var best = (plan: found, divergence: try probe.measure(found).divergence, name: "the \(method.rawValue) plan")
         let searchedDivergence = best.divergence
         for scheme in Scheme.allCases {
@@ -71,8 +85,7 @@ struct BitWidthSearch {
     /// calibration inputs (top-1 agreement with float, or −KL for other outputs).
     func chart(title: String, chosen: Plan, sensitivity: Sensitivity?, method: Job.SearchMethod, budgets: [Budget],
                progress: (String) -> Void) throws -> ParetoChart {
-        let budget = try Self.searched(budgets)[0]
-        let probe = try PlanProbe(calibrated, images: [first(Self.probeImages)])
+        let budget = try Self.searched(budgets)[0], probe = try probe()
         let classifier = try probe.measure(chosen).agreement != nil
         func point(_ plan: Plan, _ label: String, searched: Bool) throws -> ParetoChart.Point {
             let quality = try probe.measure(plan)
@@ -84,10 +97,11 @@ struct BitWidthSearch {
         if let sensitivity {
             let cheapest = budget.measure(model.cost(model.cheapest(by: budget.measure, latency: latency), latency: latency)).spent ?? 0
             let int8 = budget.measure(model.cost(Plan.uniform(graph, scheme: .int8, everywhere: true), latency: latency)).spent ?? 0
+            let allowed = sensitivity.layers.map { _ in Scheme.allCases }, ties = graph.tiedWeightLayers()
             for step in 0..<8 {
                 let limit = cheapest + (int8 - cheapest) * Double(step + 1) / 8
-                let plan = try Allocator.choose(sensitivity, allowed: graph.weightLayers().map { _ in Scheme.allCases }, model: model, latency: latency,
-                                                constraints: [.init(measure: budget.measure, limit: limit)], tied: graph.tiedWeightLayers())
+                let plan = try Allocator.choose(sensitivity, allowed: allowed, model: model, latency: latency,
+                                                constraints: [.init(measure: budget.measure, limit: limit)], tied: ties)
                 points.append(try point(plan, "\(method.rawValue) at \(budget.format(limit))", searched: true))
             }
         }

@@ -192,8 +192,7 @@ public enum Compression {
                 images += 1
             }
         }
-        let classifier = outputTensor.shape.dropFirst().filter { $0 > 1 }.count == 1 // [N, K] or [N, 1, 1, K]
-        return Agreement(top1: classifier ? Double(same) / Double(images) : nil, relativeError: errorSum / Double(images), images: images)
+        return Agreement(top1: Tensor.holdsClassScores(outputTensor.shape) ? Double(same) / Double(images) : nil, relativeError: errorSum / Double(images), images: images)
     }
 
     static func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] } ?? 0 }

@@ -35,15 +35,14 @@ public struct PlanBenchmark: Codable, Sendable {
         let errors = Sensitivity.weightErrors(graph, options: Scheme.allCases)
         let layers = graph.weightLayers().map(\.name), ties = graph.tiedWeightLayers()
         var random = SplitMix(seed: seed)
-        func uniform() -> Double { Double(random.next() >> 11) / Double(1 << 53) }
         var seen = Set<[Scheme]>(), entries: [Entry] = []
         let started = Date()
         for _ in 0..<max(count, 1) * 20 where entries.count < count {
             let omega = errors.map { row in
-                let r = pow(10, 6 * uniform() - 3)
+                let r = pow(10, 6 * random.unit() - 3)
                 return row.mapValues { r * $0 }
             }
-            let limit = low + (high - low) * uniform()
+            let limit = low + (high - low) * random.unit()
             let plan = try Allocator.choose(Sensitivity(layers: layers, omega: omega), allowed: layers.map { _ in Scheme.allCases }, model: costs,
                                             constraints: [.init(measure: { Double($0.bytes) }, limit: limit)], tied: ties)
             let cost = costs.cost(plan)

@@ -31,6 +31,8 @@ public final class PlanProbe {
     public let count: Int
     private let images: [[Float]], reference: Tensor, labels: [Int]?
     private let threads: Int
+    /// Qualities measured so far, by resolved plan.
+    private var known: [Plan: Quality] = [:]
 
     /// `images` are NCHW batches of the calibrated graph's input; `labels` (one per image, or nil)
     /// give `Quality.top1`. The float model runs on them once, here. `threads` run the runtime's
@@ -60,25 +62,17 @@ public final class PlanProbe {
 
     /// The outputs of `plan`'s `.wtm` on every image, dequantized, batch-major as the float
     /// model's (NCHW for 4-D outputs).
-    public func outputs(_ plan: Plan) throws -> Tensor {
-        // Resolving fills each layer's scale rule; the observer it names is not read again, the
-        // ranges being calibrated already.
-        let resolved = try plan.resolved(for: calibrated.steps.graph, observer: .minMax)
-        let integer = try calibrated.lower(resolved).integer
-        let runner = try Runner(bytes: try WTM.write(integer, arena: ArenaPlan(integer)), threads: threads)
-        let input = integer.tensors[integer.inputs[0]], output = integer.tensors[integer.outputs[0]]
-        var values: [Float] = []
-        values.reserveCapacity(reference.count)
-        for image in images { values += output.dequantize(nhwc: try runner.run(input.quantize(nchw: image))) }
-        return Tensor(shape: reference.shape, floats: values)
-    }
+    public func outputs(_ plan: Plan) throws -> Tensor { try run(try resolved(plan)) }
 
-    /// `plan`'s quality: top-1 against the labels, agreement with float, and KL to float.
+    /// `plan`'s quality: top-1 against the labels, agreement with float, and KL to float. A plan
+    /// measured before is not run again.
     public func measure(_ plan: Plan) throws -> Quality {
-        let measured = try outputs(plan)
-        let classifier = reference.shape.dropFirst().filter { $0 > 1 }.count == 1
+        let plan = try resolved(plan)
+        if let quality = known[plan] { return quality }
+        let measured = try run(plan)
         var quality = Quality(divergence: Sensitivity.divergence(reference, measured))
-        guard classifier else { return quality }
+        defer { known[plan] = quality }
+        guard Tensor.holdsClassScores(reference.shape) else { return quality }
         let classes = reference.count / count, expected = reference.floats, got = measured.floats
         var agree = 0, correct = 0
         for i in 0..<count {
@@ -89,5 +83,19 @@ public final class PlanProbe {
         quality.agreement = Double(agree) / Double(count)
         if labels != nil { quality.top1 = Double(correct) / Double(count) }
         return quality
+    }
+
+    /// `plan` with every layer's scale rule filled in; the observer it names is not read again,
+    /// the ranges being calibrated already.
+    private func resolved(_ plan: Plan) throws -> Plan { try plan.resolved(for: calibrated.steps.graph, observer: .minMax) }
+
+    private func run(_ resolved: Plan) throws -> Tensor {
+        let integer = try calibrated.lower(resolved).integer
+        let runner = try Runner(bytes: try WTM.write(integer, arena: ArenaPlan(integer)), threads: threads)
+        let input = integer.tensors[integer.inputs[0]], output = integer.tensors[integer.outputs[0]]
+        var values: [Float] = []
+        values.reserveCapacity(reference.count)
+        for image in images { values += output.dequantize(nhwc: try runner.run(input.quantize(nchw: image))) }
+        return Tensor(shape: reference.shape, floats: values)
     }
 }

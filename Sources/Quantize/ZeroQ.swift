@@ -160,7 +160,7 @@ public enum ZeroQ {
 
     /// A standard normal value (Box–Muller).
     private static func gaussian(_ random: inout SplitMix) -> Float {
-        let u = (Double(random.next() >> 11) + 0.5) / Double(1 << 53), v = Double(random.next() >> 11) / Double(1 << 53)
+        let u = (Double(random.next() >> 11) + 0.5) / Double(1 << 53), v = random.unit()
         return Float((-2 * Foundation.log(u)).squareRoot() * Foundation.cos(2 * Double.pi * v))
     }
 }

@@ -16,21 +16,21 @@ extension Sensitivity {
     public static func hawq(_ graph: Graph, inputs: Tensor, options: [Scheme], samples: Int = 4, seed: UInt64 = 1,
                             progress: (String) -> Void = { _ in }) throws -> Sensitivity {
         let traces = try hessianTraces(graph, inputs: inputs, samples: samples, seed: seed, progress: progress)
-        let layers = graph.weightLayers().map(\.name), errors = weightErrors(graph, options: options)
-        let sizes = Dictionary(graph.nodes.map { ($0.name, $0.inputs.count > 1 ? graph.initializers[$0.inputs[1]]?.count ?? 1 : 1) },
-                               uniquingKeysWith: { a, _ in a })
-        let omega = zip(layers, errors).map { name, row in row.mapValues { traces[name]! / Double(max(sizes[name]!, 1)) * $0 } }
-        return Sensitivity(layers: layers, omega: omega)
+        let layers = graph.weightLayers()
+        let omega = zip(layers, weightErrors(graph, options: options)).map { layer, row in
+            let perWeight = traces[layer.name]! / Double(max(graph.initializers[layer.weight]!.count, 1))
+            return row.mapValues { perWeight * $0 }
+        }
+        return Sensitivity(layers: layers.map(\.name), omega: omega)
     }
 
     /// ‖Q_s(W_l) − W_l‖² per weight layer (`Graph.weightLayers` order) and scheme s: the squared
     /// error of its weights quantized per output channel by the scheme's standard scale rule.
     public static func weightErrors(_ graph: Graph, options: [Scheme]) -> [[Scheme: Double]] {
-        let nodes = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        return graph.weightLayers().map { layer -> [Scheme: Double] in
-            let node = nodes[layer.name]!, weight = graph.initializers[node.inputs[1]]!, w = weight.floats
+        graph.weightLayers().map { layer -> [Scheme: Double] in
+            let weight = graph.initializers[layer.weight]!, w = weight.floats
             return options.reduce(into: [:]) { row, scheme in
-                let q = fakeQuantized(weight, channelAxis: outputAxis(node.op), scheme: scheme).floats
+                let q = fakeQuantized(weight, channelAxis: outputAxis(layer.op), scheme: scheme).floats
                 row[scheme] = zip(q, w).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
             }
         }
@@ -59,8 +59,7 @@ extension Sensitivity {
                                      progress: (String) -> Void = { _ in }) throws -> [String: Double] {
         let input = graph.inputs[0].name, output = graph.outputs[0]
         let count = inputs.shape[0], each = inputs.count / max(count, 1), pixels = inputs.floats
-        let weightOf = Dictionary(graph.nodes.map { ($0.name, $0.inputs.count > 1 ? $0.inputs[1] : "") }, uniquingKeysWith: { a, _ in a })
-        let layers = graph.weightLayers().map { ($0.name, weightOf[$0.name]!) }
+        let layers = graph.weightLayers().map { ($0.name, $0.weight) }
         let threads = 2, bounds = (0...threads).map { $0 * count / threads }
         let report = progress
         let parts = try Engine.withSingleThreadedBLAS {
@@ -71,7 +70,7 @@ extension Sensitivity {
                 for n in bounds[part]..<bounds[part + 1] {
                     let image = Buffer(shape: [1] + inputs.shape.dropFirst(), values: Array(pixels[n * each..<(n + 1) * each]))
                     let scores = try tape.forward([input: image])[output]!
-                    let classifier = scores.shape.dropFirst().filter { $0 > 1 }.count == 1
+                    let classifier = Tensor.holdsClassScores(scores.shape)
                     let p = classifier ? softmax(scores.values[...]) : []
                     for _ in 0..<max(samples, 1) {
                         var r = [Float](repeating: 0, count: scores.count)

@@ -25,22 +25,21 @@ public struct Sensitivity: Sendable {
     public static func zeroQ(_ graph: Graph, inputs: Tensor, options: [Scheme], progress: (String) -> Void = { _ in }) throws -> Sensitivity {
         let inputName = graph.inputs[0].name, output = graph.outputs[0]
         let reference = try Engine(graph: graph).run([inputName: inputs])[output]!
-        let nodes = Dictionary(graph.nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let layers = graph.weightLayers().map(\.name)
+        let layers = graph.weightLayers()
         var omega: [[Scheme: Double]] = []
-        for (index, name) in layers.enumerated() {
-            let node = nodes[name]!, weightName = node.inputs[1], weight = graph.initializers[weightName]!
+        for (index, layer) in layers.enumerated() {
+            let weight = graph.initializers[layer.weight]!
             var row: [Scheme: Double] = [:]
             for scheme in options {
                 var quantized = graph
-                quantized.initializers[weightName] = fakeQuantized(weight, channelAxis: outputAxis(node.op), scheme: scheme)
+                quantized.initializers[layer.weight] = fakeQuantized(weight, channelAxis: outputAxis(layer.op), scheme: scheme)
                 row[scheme] = divergence(reference, try Engine(graph: quantized).run([inputName: inputs])[output]!)
             }
             omega.append(row)
             let figures = options.map { "\($0.rawValue) " + String(format: "%.2e", row[$0]!) }.joined(separator: ", ")
-            progress("  sensitivity \(index + 1)/\(layers.count) \(name): \(figures)")
+            progress("  sensitivity \(index + 1)/\(layers.count) \(layer.name): \(figures)")
         }
-        return Sensitivity(layers: layers, omega: omega)
+        return Sensitivity(layers: layers.map(\.name), omega: omega)
     }
 
     /// The axis of a weight layer's output channels: 0 for Conv and Gemm with transB, else 1.
@@ -70,7 +69,7 @@ public struct Sensitivity: Sendable {
     /// Mean KL(softmax(a) ‖ softmax(b)) over the rows of class scores, or Σ(a − b)² / Σ(a − ā)².
     public static func divergence(_ a: Tensor, _ b: Tensor) -> Double {
         let x = a.floats, y = b.floats, batch = max(a.shape[0], 1), classes = x.count / batch
-        guard a.shape.dropFirst().filter({ $0 > 1 }).count == 1 else {
+        guard Tensor.holdsClassScores(a.shape) else {
             let mean = x.reduce(0.0) { $0 + Double($1) } / Double(max(x.count, 1))
             let spread = x.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) }
             return zip(x, y).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } / max(spread, 1e-12)
