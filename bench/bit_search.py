@@ -3,7 +3,7 @@
 its weight bytes, 0.75x those bytes, its BOPs, and (with --ms) the milliseconds a latency table
 of this machine's kernels gives int4.
 
-    python3 bench/bit_search.py [--models lite0,mobilenetv2,resnet20] [--methods zeroq,hawq,fliqs] [--ms]
+    python3 bench/bit_search.py [--models lite0,mobilenetv2,resnet20] [--methods emq,hawq,zeroq,fliqs] [--ms]
 
 Every run is the main job as a user types it (`compress MODEL --bits mixed --method M --budget B`),
 calibrated on ../shared/data/imagenet-calib (CIFAR: 200 training images), and scored by
@@ -28,7 +28,7 @@ def run(args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="lite0,mobilenetv2,resnet20")
-    ap.add_argument("--methods", default="zeroq,hawq,fliqs")
+    ap.add_argument("--methods", default="emq,hawq,zeroq,fliqs")
     ap.add_argument("--ms", action="store_true", help="also a latency budget, from a table profiled here")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)

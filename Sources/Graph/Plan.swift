@@ -156,9 +156,10 @@ public struct Plan: Hashable, Codable, Sendable {
 }
 
 extension Graph {
-    /// The conv, Gemm and MatMul nodes with constant weights, in node order, with their output
-    /// channels, the initializer holding their weights, and their op: the layers a plan speaks of.
-    public func weightLayers() -> [(name: String, outputs: Int, weight: String, op: Op)] {
+    /// The conv, Gemm and MatMul nodes with constant weights, in node order, with the value they
+    /// read, their output channels, the initializer holding their weights, and their op: the
+    /// layers a plan speaks of.
+    public func weightLayers() -> [(name: String, input: String, outputs: Int, weight: String, op: Op)] {
         nodes.compactMap { node in
             guard node.inputs.count > 1, let w = initializers[node.inputs[1]] else { return nil }
             let outputs: Int
@@ -168,7 +169,7 @@ extension Graph {
             case .matMul where w.shape.count == 2: outputs = w.shape[1]
             default: return nil
             }
-            return (node.name, outputs, node.inputs[1], node.op)
+            return (node.name, node.inputs[0], outputs, node.inputs[1], node.op)
         }
     }
 

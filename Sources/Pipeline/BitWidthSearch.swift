@@ -12,10 +12,13 @@ final class BitWidthSearch {
     let calibrated: Compression.Calibrated
     let model: CostModel
     let latency: LatencyTable?
+    /// `--method emq`'s formula.
+    let proxy: Proxy
     private var shared: PlanProbe?
+    private var measured: ProxyInputs?
 
-    init(graph: Graph, batches: [Tensor], calibrated: Compression.Calibrated, model: CostModel, latency: LatencyTable?) {
-        (self.graph, self.batches, self.calibrated, self.model, self.latency) = (graph, batches, calibrated, model, latency)
+    init(graph: Graph, batches: [Tensor], calibrated: Compression.Calibrated, model: CostModel, latency: LatencyTable?, proxy: Proxy = .evolved) {
+        (self.graph, self.batches, self.calibrated, self.model, self.latency, self.proxy) = (graph, batches, calibrated, model, latency, proxy)
     }
 
     /// The first `probeImages` calibration inputs, over which the searched plan, the uniform plans
@@ -132,8 +135,32 @@ final class BitWidthSearch {
             let inputs = first(32)
             progress("estimating each layer's Hessian trace on \(inputs.shape[0]) inputs (HAWQ-V3)")
             return try Sensitivity.hawq(graph, inputs: inputs, options: Scheme.allCases, progress: progress)
+        case .emq:
+            return try sensitivity(proxy, progress: progress)
         }
     }
+
+    /// Ω by an EMQ proxy (`primitives`).
+    func sensitivity(_ proxy: Proxy, progress: (String) -> Void) throws -> Sensitivity {
+        guard let sensitivity = proxy.sensitivity(try primitives(progress: progress)) else {
+            throw ProxyError("the proxy \(proxy) gives no finite sensitivity that tells the schemes apart on this model")
+        }
+        return sensitivity
+    }
+
+    /// EMQ's primitives of every layer on the first `proxyImages` calibration inputs, measured on
+    /// first use, once.
+    func primitives(progress: (String) -> Void) throws -> ProxyInputs {
+        if let measured { return measured }
+        let inputs = first(Self.proxyImages)
+        progress("measuring each layer's weights, curvature and activations on \(inputs.shape[0]) inputs (EMQ's primitives)")
+        let primitives = try ProxyInputs.measure(graph, inputs: inputs, options: Scheme.allCases, progress: progress)
+        measured = primitives
+        return primitives
+    }
+
+    /// Calibration inputs an EMQ proxy's primitives are measured on.
+    static let proxyImages = 32
 
     /// Images FLIQS measures each sampled plan on.
     static let policyImages = 32

@@ -35,11 +35,17 @@ public struct Job: Sendable {
         case zeroq
         /// Hessian trace × quantization error (`Sensitivity.hawq`), on 32 inputs.
         case hawq
+        /// An evolved training-free proxy over the weights, their quantization errors, curvature
+        /// and activations (`Proxy`, EMQ), measured on 32 inputs: the default, it chose best
+        /// (README, `bench/bit_search.py`).
+        case emq
         /// REINFORCE over per-layer choices, each sampled plan's `.wtm` measured on 32 inputs
         /// (`PolicySearch`).
         case fliqs
     }
 
+    /// `--method emq`'s proxy: a file of `compress evolve-proxy`, or a formula; nil: `Proxy.evolved`.
+    public var proxy: String?
     public var model: String
     /// The input's shape where the model leaves dimensions open, NCHW.
     public var inputShape: [Int]?
@@ -119,7 +125,8 @@ public enum Pipeline {
         }
         let calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: job.observer, biasCorrection: job.biasCorrection)
         if case .mixed(let method) = job.plan {
-            let search = BitWidthSearch(graph: graph, batches: batches, calibrated: calibrated, model: model, latency: latency)
+            let search = BitWidthSearch(graph: graph, batches: batches, calibrated: calibrated, model: model, latency: latency,
+                                        proxy: try ProxySearch.resolve(job.proxy))
             let (chosen, sensitivity) = try search.plan(method: method, budgets: job.budgets, progress: progress)
             plan = try chosen.resolved(for: graph, observer: job.observer)
             try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)

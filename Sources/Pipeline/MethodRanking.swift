@@ -22,6 +22,12 @@ public enum MethodRanking {
         /// Plans are sampled with weight bytes in [0.75, 1] × this.
         public var bytes: Int
         public var plans = 50
+        /// A benchmark measured before (`--output` of an earlier run), used instead of sampling.
+        public var reuse: String?
+        /// The methods ranked.
+        public var methods: [Job.SearchMethod] = [.zeroq, .hawq, .emq]
+        /// EMQ's proxies (each as `Job.proxy`), each ranked; none: `Proxy.evolved`.
+        public var proxies: [String] = []
 
         public init(model: String, calibration: String, preset: Preset, measure: String, bytes: Int) {
             self.model = model
@@ -41,7 +47,8 @@ public enum MethodRanking {
         public var seconds: Double
     }
 
-    /// Builds the benchmark (written to `output` when given) and ranks ZeroQ's and HAWQ's Ω on it.
+    /// Builds the benchmark (written to `output` when given), or reads `reuse`, and ranks ZeroQ's,
+    /// HAWQ's and EMQ's Ω on it.
     public static func run(_ request: Request, output: String?, progress: (String) -> Void) throws -> (PlanBenchmark, [Rank]) {
         let graph = try ModelLoader.load(path: request.model, inputShape: request.inputShape).graph
         let calibration = try Compression.calibrationBatches(graph, data: try LabeledData(folder: request.calibration), preset: request.preset,
@@ -49,25 +56,39 @@ public enum MethodRanking {
         let plan = try Plan.uniform(graph, scheme: .int8, everywhere: true).resolved(for: graph, observer: .mse)
         progress("calibrating on \(calibration.reduce(0) { $0 + $1.shape[0] }) images")
         let calibrated = try Compression.calibrate(graph, batches: calibration, plan: plan, observer: .mse)
-        let data = try LabeledData(folder: request.measure)
-        let images = try Compression.calibrationBatches(graph, data: data, preset: request.preset, limit: request.measureCount)
-        let probe = try PlanProbe(calibrated, images: images, labels: Compression.calibrationLabels(data, limit: request.measureCount))
         let costs = try CostModel(calibrated.steps)
-        progress("sampling \(request.plans) plans of \(Int(Double(request.bytes) * 0.75))…\(request.bytes) weight bytes, each measured on \(probe.count) images")
-        let benchmark = try PlanBenchmark.build(model: request.model, graph: graph, probe: probe, costs: costs, low: Double(request.bytes) * 0.75,
+        var benchmark: PlanBenchmark
+        if let reuse = request.reuse {
+            benchmark = try PlanBenchmark.read(path: reuse, of: graph)
+            progress("\(benchmark.entries.count) plans read from \(reuse)")
+        } else {
+            let data = try LabeledData(folder: request.measure)
+            let images = try Compression.calibrationBatches(graph, data: data, preset: request.preset, limit: request.measureCount)
+            let probe = try PlanProbe(calibrated, images: images, labels: Compression.calibrationLabels(data, limit: request.measureCount))
+            progress("sampling \(request.plans) plans of \(Int(Double(request.bytes) * 0.75))…\(request.bytes) weight bytes, each measured on \(probe.count) images")
+            benchmark = try PlanBenchmark.build(model: request.model, graph: graph, probe: probe, costs: costs, low: Double(request.bytes) * 0.75,
                                                 high: Double(request.bytes), count: request.plans, progress: progress)
+            (benchmark.calibration, benchmark.preset, benchmark.inputShape) = (request.calibration, request.preset.rawValue, request.inputShape)
+            (benchmark.calibrationCount, benchmark.measure, benchmark.measureCount) = (request.calibrationCount, request.measure, request.measureCount)
+        }
         if let output { try benchmark.write(path: output) }
         let search = BitWidthSearch(graph: graph, batches: calibration, calibrated: calibrated, model: costs, latency: nil)
+        let proxies = try request.proxies.isEmpty ? [Proxy.evolved] : request.proxies.map(ProxySearch.resolve)
         var ranks: [Rank] = []
-        for method in [Job.SearchMethod.zeroq, .hawq] {
-            let started = Date()
-            guard let sensitivity = try search.sensitivity(method, progress: progress) else { continue }
-            let seconds = Date().timeIntervalSince(started)
-            func predicted(_ plan: Plan) -> Double {
-                -zip(sensitivity.omega, plan.layers).reduce(0) { $0 + $1.0[$1.1.weights]! }
-            }
-            ranks.append(Rank(method: method.rawValue, tauTop1: benchmark.kendallTau(by: .top1, predicted),
+        func rank(_ name: String, _ sensitivity: () throws -> Sensitivity) rethrows {
+            let started = Date(), omega = try sensitivity().omega, seconds = Date().timeIntervalSince(started)
+            func predicted(_ plan: Plan) -> Double { -zip(omega, plan.layers).reduce(0) { $0 + $1.0[$1.1.weights]! } }
+            ranks.append(Rank(method: name, tauTop1: benchmark.kendallTau(by: .top1, predicted),
                               tauDivergence: benchmark.kendallTau(by: .divergence, predicted)!, seconds: seconds))
+        }
+        for method in request.methods where method != .fliqs {
+            guard method == .emq else {
+                try rank(method.rawValue) { try search.sensitivity(method, progress: progress)! }
+                continue
+            }
+            for proxy in proxies {
+                try rank(proxies.count > 1 ? "emq \(proxy)" : "emq") { try search.sensitivity(proxy, progress: progress) }
+            }
         }
         return (benchmark, ranks)
     }

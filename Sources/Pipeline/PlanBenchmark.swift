@@ -24,6 +24,15 @@ public struct PlanBenchmark: Codable, Sendable {
     }
 
     public var model: String
+    /// How the model was calibrated: the image folder, how many of its images, their preprocessing
+    /// preset and the input shape given (what `compress evolve-proxy` calibrates again with).
+    public var calibration: String?
+    public var calibrationCount: Int?
+    public var preset: String?
+    public var inputShape: [Int]?
+    /// The labeled folder the plans were measured on, and how many of its images.
+    public var measure: String?
+    public var measureCount: Int?
     /// Images each plan was measured on.
     public var images: Int
     public var entries: [Entry]
@@ -67,22 +76,25 @@ public struct PlanBenchmark: Codable, Sendable {
     public func kendallTau(by measured: Measured, _ predicted: (Plan) -> Double) -> Double? {
         let truth = entries.map { measured == .top1 ? $0.top1 : -$0.divergence }
         guard truth.allSatisfy({ $0 != nil }) else { return nil }
-        return Self.kendallTau(truth.map { $0! }, entries.map { predicted($0.plan) })
+        return ProxyEvolution.kendallTau(truth.map { $0! }, entries.map { predicted($0.plan) })
     }
 
-    /// τ-b of two equally long sequences.
-    /// Example: [1, 2, 3] against [1, 3, 2] → (2 − 1) / 3 ≈ 0.333.
-    static func kendallTau(_ a: [Double], _ b: [Double]) -> Double {
-        var concordant = 0.0, discordant = 0.0, tiedA = 0.0, tiedB = 0.0
-        for i in a.indices {
-            for j in a.indices where j > i {
-                let x = a[i] - a[j], y = b[i] - b[j]
-                if x == 0, y == 0 { continue }
-                if x == 0 { tiedA += 1 } else if y == 0 { tiedB += 1 } else if (x > 0) == (y > 0) { concordant += 1 } else { discordant += 1 }
-            }
-        }
-        let denominator = ((concordant + discordant + tiedA) * (concordant + discordant + tiedB)).squareRoot()
-        return denominator > 0 ? (concordant - discordant) / denominator : 0
+    /// The plans as samples a proxy is evolved on: each layer's scheme and the measured quality,
+    /// top-1 where every plan has one, else −KL (`samplesMeasure`).
+    public var samples: [ProxyEvolution.Sample] {
+        let top1 = samplesMeasure == "top-1"
+        return entries.map { ProxyEvolution.Sample(choices: $0.plan.layers.map(\.weights), quality: top1 ? $0.top1! : -$0.divergence) }
+    }
+
+    /// What `samples` take as quality: "top-1" or "-KL".
+    public var samplesMeasure: String { entries.allSatisfy { $0.top1 != nil } ? "top-1" : "-KL" }
+
+    /// Two thirds of the plans to fit a proxy on, and every third plan held out to check it.
+    public func split() -> (fit: PlanBenchmark, heldOut: PlanBenchmark) {
+        var fit = self, heldOut = self
+        fit.entries = entries.enumerated().filter { $0.offset % 3 != 0 }.map(\.element)
+        heldOut.entries = entries.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)
+        return (fit, heldOut)
     }
 
     public func write(path: String) throws {
@@ -93,5 +105,18 @@ public struct PlanBenchmark: Codable, Sendable {
 
     public static func read(path: String) throws -> PlanBenchmark {
         try JSONDecoder().decode(PlanBenchmark.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// The benchmark at `path`, checked to hold at least `minimum` plans of `graph`'s weight
+    /// layers (nil: read only).
+    static func read(path: String, of graph: Graph?, minimum: Int = 1) throws -> PlanBenchmark {
+        let benchmark: PlanBenchmark
+        do { benchmark = try read(path: path) } catch { throw ProxyError("'\(path)' is no plan benchmark of compress sample-plans: \(error)") }
+        guard let graph else { return benchmark }
+        let layers = graph.weightLayers().map(\.name)
+        guard benchmark.entries.count >= minimum, benchmark.entries.allSatisfy({ $0.plan.layers.map(\.name) == layers }) else {
+            throw ProxyError("'\(path)' holds \(benchmark.entries.count) plans, not at least \(minimum) plans of this model's \(layers.count) weight layers (it was measured on \(benchmark.model))")
+        }
+        return benchmark
     }
 }

@@ -36,40 +36,61 @@ extension Sensitivity {
         }
     }
 
-    /// Tr(G_l) per weight layer (by node name): the trace of the block on layer l's weights of
-    /// the loss's Gauss-Newton Hessian G = Jᵀ H_out J, J the Jacobian of the outputs by the
-    /// weights and H_out the loss's curvature in the outputs — for softmax cross-entropy and for
-    /// KL to the float model alike diag(p) − ppᵀ per image (labels do not enter); for outputs that
-    /// are no class scores, the mean squared difference's 2/M · I. G is the Hessian less a term
-    /// that vanishes at a trained minimum, and positive semi-definite. The mean over `inputs`.
-    ///
-    /// Hutchinson's estimator applied where G has low rank, in the outputs: Tr(Jᵀ H J) = E‖Jᵀr‖²
-    /// for any random r with E[rrᵀ] = H, ξ a Rademacher vector — for class scores
-    /// r = (I − p1ᵀ)·diag(√p)·ξ, as diag(p) − ppᵀ = (I − p1ᵀ) diag(p) (I − 1pᵀ), else
-    /// r = √(2/M)·ξ. (Drawing a label y from p and r = e_y − p has the same E[rrᵀ] but almost
-    /// never leaves a confident model's top class: 10⁻⁵ of the trace on MNIST in 512 draws.)
-    /// Each Jᵀr is one backward pass of one image through the `Tape`, `samples` per image. Weight-space
-    /// Hutchinson (vᵀGv over Rademacher weight vectors, Gv through finite differences) measured
-    /// ±40–100 % standard errors on Lite0's layers with 16 vectors, and differences of gradients
-    /// worse (Relu6 kinks: traces of −2,330 ± 750); this one is a mean of non-negative terms.
-    ///
-    /// Example: one output y = w·x (M = 1, x = 3) under the mean squared difference: H = 2,
-    /// r = ±√2, Jᵀr = ±3√2 and ‖Jᵀr‖² = 18 = Tr(Jᵀ H J) = 2 · 3² at every sample.
+    /// Tr(G_l) per weight layer (by node name): the sum of `curvature`'s diagonal, the trace of
+    /// the block on layer l's weights of the loss's Gauss-Newton Hessian.
     public static func hessianTraces(_ graph: Graph, inputs: Tensor, samples: Int = 4, seed: UInt64 = 1,
                                      progress: (String) -> Void = { _ in }) throws -> [String: Double] {
+        let measured = try curvature(graph, inputs: inputs, samples: samples, seed: seed, progress: progress)
+        return Dictionary(uniqueKeysWithValues: zip(graph.weightLayers(), measured).map { ($0.name, $1.diagonal.reduce(0, +)) })
+    }
+
+    /// What one pass over `inputs` learns of each weight layer (`Graph.weightLayers` order).
+    public struct LayerCurvature: Sendable {
+        /// diag(G_l), one entry per weight (the weight tensor's order), G = Jᵀ H_out J the loss's
+        /// Gauss-Newton Hessian: J the Jacobian of the outputs by the weights and H_out the loss's
+        /// curvature in the outputs — for softmax cross-entropy and for KL to the float model alike
+        /// diag(p) − ppᵀ per image (labels do not enter); for outputs that are no class scores, the
+        /// mean squared difference's 2/M · I. G is the Hessian less a term that vanishes at a
+        /// trained minimum, and positive semi-definite. The mean over the inputs.
+        public var diagonal: [Double]
+        /// The mean square of each channel of the layer's input (axis 1 of a conv's or Gemm's, the
+        /// last of a MatMul's) over the inputs and positions.
+        public var inputPower: [Double]
+    }
+
+    /// The Gauss-Newton diagonal of every weight layer, by Hutchinson's estimator applied where G
+    /// has low rank, in the outputs: diag(Jᵀ H J) = E[(Jᵀr)²] elementwise for any random r with
+    /// E[rrᵀ] = H, ξ a Rademacher vector — for class scores r = (I − p1ᵀ)·diag(√p)·ξ, as
+    /// diag(p) − ppᵀ = (I − p1ᵀ) diag(p) (I − 1pᵀ), else r = √(2/M)·ξ. (Drawing a label y from p
+    /// and r = e_y − p has the same E[rrᵀ] but almost never leaves a confident model's top class:
+    /// 10⁻⁵ of the trace on MNIST in 512 draws.) Each Jᵀr is one backward pass of one image
+    /// through the `Tape`, `samples` per image; the forward pass gives the layers' input power.
+    /// Weight-space Hutchinson (vᵀGv over Rademacher weight vectors, Gv through finite
+    /// differences) measured ±40–100 % standard errors on Lite0's layers with 16 vectors, and
+    /// differences of gradients worse (Relu6 kinks: traces of −2,330 ± 750); this one is a mean of
+    /// non-negative terms.
+    ///
+    /// Example: one output y = w·x (M = 1, x = 3) under the mean squared difference: H = 2,
+    /// r = ±√2, Jᵀr = ±3√2 and (Jᵀr)² = 18 = Jᵀ H J = 2 · 3² at every sample; the input power is 9.
+    public static func curvature(_ graph: Graph, inputs: Tensor, samples: Int = 4, seed: UInt64 = 1,
+                                 progress: (String) -> Void = { _ in }) throws -> [LayerCurvature] {
         let input = graph.inputs[0].name, output = graph.outputs[0]
         let count = inputs.shape[0], each = inputs.count / max(count, 1), pixels = inputs.floats
-        let layers = graph.weightLayers().map { ($0.name, $0.weight) }
+        let layers = graph.weightLayers()
         let threads = 2, bounds = (0...threads).map { $0 * count / threads }
         let report = progress
         let parts = try Engine.withSingleThreadedBLAS {
-            try concurrentMap(threads) { part -> [Double] in
+            try concurrentMap(threads) { part -> [LayerCurvature] in
                 let tape = Tape<Float>(graph: graph)
                 var random = SplitMix(seed: seed &+ UInt64(part))
-                var sums = [Double](repeating: 0, count: layers.count)
+                var sums = layers.map { LayerCurvature(diagonal: [Double](repeating: 0, count: graph.initializers[$0.weight]!.count), inputPower: []) }
                 for n in bounds[part]..<bounds[part + 1] {
                     let image = Buffer(shape: [1] + inputs.shape.dropFirst(), values: Array(pixels[n * each..<(n + 1) * each]))
                     let scores = try tape.forward([input: image])[output]!
+                    for (l, layer) in layers.enumerated() {
+                        let power = channelPower(tape.values[layer.input]!, channelAxis: layer.op == .matMul ? -1 : 1)
+                        sums[l].inputPower = sums[l].inputPower.isEmpty ? power : zip(sums[l].inputPower, power).map(+)
+                    }
                     let classifier = Tensor.holdsClassScores(scores.shape)
                     let p = classifier ? softmax(scores.values[...]) : []
                     for _ in 0..<max(samples, 1) {
@@ -83,20 +104,35 @@ extension Sensitivity {
                             for k in r.indices { r[k] = random.next() & 1 == 0 ? -size : size }
                         }
                         let gradients = try tape.backward([output: Buffer(shape: scores.shape, values: r)])
-                        for (l, (_, weight)) in layers.enumerated() {
-                            guard let g = gradients[weight] else { continue }
-                            sums[l] += g.values.reduce(0.0) { $0 + Double($1) * Double($1) }
+                        for (l, layer) in layers.enumerated() {
+                            guard let g = gradients[layer.weight] else { continue }
+                            for (i, value) in g.values.enumerated() { sums[l].diagonal[i] += Double(value) * Double(value) }
                         }
                     }
-                    if part == 0 { report("  Hessian trace: \(min((n + 1) * threads, count))/\(count) images") }
+                    if part == 0 { report("  Hessian diagonal: \(min((n + 1) * threads, count))/\(count) images") }
                 }
                 return sums
             }
         }
-        var traces: [String: Double] = [:]
-        for (l, (name, _)) in layers.enumerated() {
-            traces[name] = parts.reduce(0) { $0 + $1[l] } / Double(max(count * max(samples, 1), 1))
+        let images = Double(max(count, 1))
+        return layers.indices.map { l in
+            let total = parts.dropFirst().reduce(parts[0][l]) { sum, part in
+                LayerCurvature(diagonal: zip(sum.diagonal, part[l].diagonal).map(+),
+                               inputPower: part[l].inputPower.isEmpty ? sum.inputPower
+                                   : sum.inputPower.isEmpty ? part[l].inputPower : zip(sum.inputPower, part[l].inputPower).map(+))
+            }
+            return LayerCurvature(diagonal: total.diagonal.map { $0 / (images * Double(max(samples, 1))) },
+                                  inputPower: total.inputPower.map { $0 / images })
         }
-        return traces
+    }
+
+    /// The mean square of each channel of `value` (one image), channels on `channelAxis` (−1: the last).
+    static func channelPower(_ value: Buffer<Float>, channelAxis: Int) -> [Double] {
+        let axis = channelAxis < 0 ? value.shape.count - 1 : channelAxis
+        let channels = value.shape[axis], inner = value.shape[(axis + 1)...].reduce(1, *)
+        var power = [Double](repeating: 0, count: channels)
+        for (i, x) in value.values.enumerated() { power[(i / inner) % channels] += Double(x) * Double(x) }
+        let positions = Double(max(value.values.count / max(channels, 1), 1))
+        return power.map { $0 / positions }
     }
 }

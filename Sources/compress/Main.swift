@@ -40,8 +40,10 @@ struct Main: ParsableCommand {
     var observer: String = Observer.mse.rawValue
     @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (sensitivity by --method) that fits every --budget in weight bytes, BOPs or milliseconds, the first and last layers included. Uniform schemes keep the first and last layers int8 unless --bits-everywhere.")
     var bits = Scheme.int8.rawValue
-    @Option(help: "How --bits mixed chooses: hawq (the default: each layer's mean loss curvature, a Gauss-Newton Hessian trace, times its squared weight error, 32 inputs, about 30 s on Lite0), zeroq (KL of the output with that layer alone quantized, 16 inputs, about 1 min) or fliqs (a policy over each layer's schemes trained by REINFORCE, each of 200 sampled plans' .wtm run on 32 inputs, about 5 min). The plan is then measured against the uniform plans that fit, and the closer to float kept.")
+    @Option(help: "How --bits mixed chooses: emq (the default: a formula evolved by EMQ's method over each layer's weight errors, curvature, activations and bits, --proxy; 32 inputs, about 30 s on Lite0), hawq (each layer's mean loss curvature, a Gauss-Newton Hessian trace, times its squared weight error; 32 inputs, about 30 s), zeroq (KL of the output with that layer alone quantized; 16 inputs, about 1 min) or fliqs (a policy over each layer's schemes trained by REINFORCE, each of 200 sampled plans' .wtm run on 32 inputs; about 5 min). The plan is then measured against the uniform plans that fit, and the closer to float kept.")
     var method: String?
+    @Option(help: ArgumentHelp("The formula --method emq ranks layers by: a file of compress evolve-proxy, or the formula itself, e.g. 'sum(mul(h, sq(e)))'. Default: the one evolved on EfficientNet-Lite0.", valueName: "proxy.json"))
+    var proxy: String?
     @Flag(help: "Give the first and last layers the --bits scheme too.") var bitsEverywhere = false
     @Option(help: "How the --bits layers' per-channel scales are chosen: \(WeightScale.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")); absmean and absmedian are for ternary. Default: max for int8, mse for int4 and int2, absmean for ternary.")
     var weightScale: String?
@@ -64,10 +66,11 @@ struct Main: ParsableCommand {
         guard let scheme = mixed ? .int8 : Scheme(rawValue: bits) else {
             throw CommandError("unknown --bits '\(bits)'; choose one of \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")), mixed")
         }
-        guard let searchMethod = Job.SearchMethod(rawValue: method ?? Job.SearchMethod.hawq.rawValue) else {
+        guard let searchMethod = Job.SearchMethod(rawValue: method ?? Job.SearchMethod.emq.rawValue) else {
             throw CommandError("unknown --method '\(method ?? "")'; choose one of \(Job.SearchMethod.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if !mixed, method != nil { throw CommandError("--method chooses how --bits mixed searches; add --bits mixed") }
+        if proxy != nil, searchMethod != .emq { throw CommandError("--proxy is the formula of --method emq; add --bits mixed --method emq") }
         if !mixed, pareto != nil { throw CommandError("--pareto draws the plans a search weighs; add --bits mixed") }
         if mixed, bitsEverywhere { throw CommandError("--bits mixed chooses every layer's scheme, the first and last included; --bits-everywhere is for one scheme everywhere") }
         if mixed, weightScale != nil { throw CommandError("--bits mixed takes each scheme's standard scale rule; leave out --weight-scale") }
@@ -96,6 +99,7 @@ struct Main: ParsableCommand {
         job.inputShape = try inputShape.map(ModelLoader.parseShape)
         job.budgets = try budget.map(Budget.init(parsing:))
         job.latencyTable = latencyTable
+        job.proxy = proxy
         job.plan = plan.map { .file($0) } ?? (mixed ? .mixed(method: searchMethod) : .uniform(scheme, rule: rule, everywhere: bitsEverywhere))
         job.observer = observer
         job.biasCorrection = biasCorrection

@@ -12,7 +12,8 @@ struct SamplePlans: ParsableCommand {
         running its .wtm on --measure-count labeled images of --measure-data (keep them apart from the \
         images you evaluate on). Then Kendall's tau between each method's predicted order (the sum of \
         its per-layer sensitivities) and the measured top-1 and KL to float: 1 is a perfect ranking, \
-        0 chance. --output keeps the measured plans (JSON).
+        0 chance. --output keeps the measured plans (JSON); --benchmark reads them back instead of \
+        measuring again (then --budget and --measure-data are not needed).
         """)
 
     @Argument(help: "The model (.onnx).") var model: String
@@ -20,19 +21,35 @@ struct SamplePlans: ParsableCommand {
     @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
     @Option(help: "Calibrate on N images of --data.") var calibrationCount = 100
     @Option(help: "Labeled images each plan is measured on (labels.tsv or a subfolder per class), kept apart from evaluation.")
-    var measureData: String
+    var measureData: String?
     @Option(help: "Measure each plan on N images of --measure-data.") var measureCount = 200
-    @Option(help: "The weight size plans are sampled under, e.g. 3.22MB: each plan takes 0.75 to 1 times it.") var budget: String
+    @Option(help: "The weight size plans are sampled under, e.g. 3.22MB: each plan takes 0.75 to 1 times it.") var budget: String?
+    @Option(help: ArgumentHelp("Rank the methods on plans measured before (an --output of this command) instead of sampling new ones.", valueName: "plans.json"))
+    var benchmark: String?
+    @Option(help: ArgumentHelp("EMQ's formula: a file of compress evolve-proxy, or the formula itself; repeat to rank several. Default: the one evolved on EfficientNet-Lite0.", valueName: "proxy.json"))
+    var proxy: [String] = []
+    @Option(help: "The methods ranked, comma-separated: zeroq, hawq, emq.") var methods = "zeroq,hawq,emq"
+
     @Option(help: "How many plans.") var plans = 50
     @Option(help: ArgumentHelp("The input's shape where the model leaves dimensions open, NCHW.", valueName: "1x3x224x224")) var inputShape: String?
     @Option(name: [.short, .customLong("output")], help: "Write the measured plans here (JSON).") var output: String?
     @Flag(help: "Print one JSON object instead of the table.") var json = false
 
     func run() throws {
-        guard case .weightBytes(let bytes) = try Budget(parsing: budget) else {
-            throw CommandError("--budget is a weight size here, like 3.22MB")
+        var bytes = 0
+        if benchmark == nil {
+            guard let budget, let measureData else { throw CommandError("give --budget and --measure-data to sample plans, or --benchmark to read measured ones") }
+            guard case .weightBytes(let size) = try Budget(parsing: budget) else { throw CommandError("--budget is a weight size here, like 3.22MB") }
+            bytes = size
         }
-        var request = MethodRanking.Request(model: model, calibration: data, preset: try InputLoader.parsePreset(prep), measure: measureData, bytes: bytes)
+        var request = MethodRanking.Request(model: model, calibration: data, preset: try InputLoader.parsePreset(prep), measure: measureData ?? "", bytes: bytes)
+        (request.reuse, request.proxies) = (benchmark, proxy)
+        request.methods = try methods.split(separator: ",").map { name in
+            guard let method = Job.SearchMethod(rawValue: String(name)), method != .fliqs else {
+                throw CommandError("unknown --methods entry '\(name)'; rank zeroq, hawq or emq (fliqs searches plans, it predicts none)")
+            }
+            return method
+        }
         request.inputShape = try inputShape.map(ModelLoader.parseShape)
         (request.calibrationCount, request.measureCount, request.plans) = (calibrationCount, measureCount, plans)
         let (benchmark, ranks) = try MethodRanking.run(request, output: output) { note($0) }
@@ -44,10 +61,10 @@ struct SamplePlans: ParsableCommand {
             }])
         }
         print("\(benchmark.entries.count) plans measured on \(benchmark.images) images")
-        print("method  tau(top-1)  tau(-KL)  time")
+        print("tau(top-1)  tau(-KL)   time  method")
         for rank in ranks {
             let top1 = rank.tauTop1.map { String(format: "%10.3f", $0) } ?? "         -"
-            print(rank.method.padding(toLength: 8, withPad: " ", startingAt: 0) + top1 + String(format: "  %8.3f  %.0f s", rank.tauDivergence, rank.seconds))
+            print(top1 + String(format: "  %8.3f  %4.0f s  ", rank.tauDivergence, rank.seconds) + rank.method)
         }
     }
 }

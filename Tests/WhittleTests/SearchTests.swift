@@ -82,8 +82,8 @@ final class SearchTests: XCTestCase {
     }
 
     func testKendallTau() {
-        XCTAssertEqual(PlanBenchmark.kendallTau([1, 2, 3], [1, 3, 2]), 1.0 / 3, accuracy: 1e-12)
-        XCTAssertEqual(PlanBenchmark.kendallTau([1, 2, 3], [30, 20, 10]), -1, accuracy: 1e-12)
+        XCTAssertEqual(ProxyEvolution.kendallTau([1, 2, 3], [1, 3, 2]), 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(ProxyEvolution.kendallTau([1, 2, 3], [30, 20, 10]), -1, accuracy: 1e-12)
     }
 
     /// `sample-plans` measures distinct plans within the budget and ranks the methods on them;
@@ -95,20 +95,21 @@ final class SearchTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let plans = folder + "/plans.json"
         let ranked = try runCompress(["sample-plans", model, "--data", data, "--prep", "mnist", "--measure-data", data, "--measure-count", "100",
-                                      "--budget", "250KB", "--plans", "6", "-o", plans, "--json"])
+                                      "--budget", "250KB", "--plans", "8", "-o", plans, "--json"])
         XCTAssertEqual(ranked.status, 0, ranked.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(ranked.stdout.utf8)) as? [String: Any] ?? [:]
         let methods = summary["methods"] as? [[String: Any]] ?? []
-        XCTAssertEqual(methods.compactMap { $0["method"] as? String }, ["zeroq", "hawq"])
+        XCTAssertEqual(methods.compactMap { $0["method"] as? String }, ["zeroq", "hawq", "emq"])
         for method in methods { XCTAssertLessThanOrEqual(abs(method["tau_top1"] as? Double ?? 2), 1) }
         let benchmark = try PlanBenchmark.read(path: plans)
-        XCTAssertGreaterThanOrEqual(benchmark.entries.count, 4)
+        XCTAssertGreaterThanOrEqual(benchmark.entries.count, 6)
         XCTAssertEqual(Set(benchmark.entries.map { $0.plan.layers.map(\.weights) }).count, benchmark.entries.count)
         for entry in benchmark.entries {
             XCTAssertLessThanOrEqual(entry.bytes, 250_000)
             XCTAssertGreaterThanOrEqual(entry.bytes, 187_500)
             XCTAssertGreaterThan(entry.top1 ?? 0, 0.5)
         }
+        try checkEvolvedProxy(model: model, data: data, plans: plans, folder: folder)
         let chart = folder + "/chart.svg"
         let compressed = try runCompress([model, "--data", data, "--prep", "mnist", "--bits", "mixed", "--method", "hawq", "--budget", "300KB",
                                           "-o", folder + "/m.wtm", "--pareto", chart])
@@ -118,5 +119,35 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(svg.contains("chosen: hawq"))
         for scheme in Scheme.allCases { XCTAssertTrue(svg.contains("uniform \(scheme.rawValue)"), scheme.rawValue) }
         XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 8 + 1 + 1) // 8 budgets, the chosen plan and its ring
+    }
+
+    /// `evolve-proxy` fits a formula to the measured plans; the main job searches with it, and
+    /// `sample-plans` ranks it and a written formula on the same plans without measuring again.
+    private func checkEvolvedProxy(model: String, data: String, plans: String, folder: String) throws {
+        let proxy = folder + "/proxy.json"
+        let evolved = try runCompress(["evolve-proxy", "--benchmark", plans, "--iterations", "300", "--rounds", "2", "--finalists", "2", "-o", proxy, "--json"])
+        XCTAssertEqual(evolved.status, 0, evolved.stderr)
+        let result = try JSONSerialization.jsonObject(with: Data(evolved.stdout.utf8)) as? [String: Any] ?? [:]
+        let formula = try XCTUnwrap(result["proxy"] as? String)
+        XCTAssertEqual(try ProxySearch.resolve(proxy), try Proxy(parsing: formula))
+        let figures = try XCTUnwrap((result["benchmarks"] as? [[String: Any]])?.first)
+        XCTAssertLessThanOrEqual(abs(figures["tau_held_out"] as? Double ?? 2), 1)
+        let finalists = try XCTUnwrap(result["finalists"] as? [[String: Any]])
+        XCTAssertEqual(finalists.first?["proxy"] as? String, formula, "the finalist whose plans kept closest to float wins")
+        XCTAssertTrue(finalists.contains { $0["proxy"] as? String == Proxy.hawq.description && $0["allocation"] as? Double == 0 })
+        XCTAssertGreaterThanOrEqual(figures["plans"] as? Int ?? 0, try PlanBenchmark.read(path: plans).entries.count)
+        let compressed = try runCompress([model, "--data", data, "--prep", "mnist", "--bits", "mixed", "--method", "emq", "--proxy", proxy,
+                                          "--budget", "250KB", "-o", folder + "/emq.wtm", "--json"])
+        XCTAssertEqual(compressed.status, 0, compressed.stderr)
+        let bytes = (try JSONSerialization.jsonObject(with: Data(compressed.stdout.utf8)) as? [String: Any])?["weight_bytes"] as? Int
+        XCTAssertLessThanOrEqual(try XCTUnwrap(bytes), 250_000)
+        let ranked = try runCompress(["sample-plans", model, "--data", data, "--prep", "mnist", "--benchmark", plans, "--methods", "emq",
+                                      "--proxy", proxy, "--proxy", "sum(mul(h, sq(e)))"])
+        XCTAssertEqual(ranked.status, 0, ranked.stderr)
+        XCTAssertTrue(ranked.stdout.contains("emq \(formula)") && ranked.stdout.contains("emq sum(mul(h, sq(e)))"), ranked.stdout)
+        let bad = try runCompress([model, "--data", data, "--prep", "mnist", "--bits", "mixed", "--method", "emq", "--proxy", "sum(mul(h, x))",
+                                   "--budget", "250KB", "-o", folder + "/bad.wtm"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("'x' is no primitive"), bad.stderr)
     }
 }
