@@ -88,10 +88,13 @@ public enum Compression {
         public var ranges: [String: (low: Float, high: Float)]
         /// nil without bias correction.
         public var means: [String: [Double]]?
+        /// The second moments of layers' input patches (`LearnedRounding`); empty: every weight
+        /// rounded to nearest.
+        public var moments: [String: [[Float]]] = [:]
 
         /// `plan` lowered: integer ops with each layer's weights in its scheme.
         public func lower(_ plan: Plan) throws -> QuantPlan.Lowered {
-            try steps.lower(ranges: ranges, inputMeans: means, plan: plan)
+            try steps.lower(ranges: ranges, inputMeans: means, plan: plan, moments: moments)
         }
     }
 
@@ -110,6 +113,9 @@ public enum Compression {
         }
         return Calibrated(steps: steps, ranges: ranges, means: biasCorrection ? statistics.channelMeans : nil)
     }
+
+    /// Calibration images learned rounding measures each layer's inputs on.
+    static let roundingImages = 32
 
     /// The labels of the images `calibrationBatches` takes, in order; nil when any is unlabeled.
     public static func calibrationLabels(_ data: LabeledData, limit: Int) -> [Int]? {
@@ -132,9 +138,23 @@ public enum Compression {
     }
 
     /// Lowers a resolved `plan` with `calibrated`'s statistics, writes the `.wtm` and measures it
-    /// against float on the first `agreementImages` of `batches`.
-    public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], progress: (String) -> Void = { _ in }) throws -> Result {
+    /// against float on the first `agreementImages` of `batches`. With `learnedRounding`, the
+    /// weights of layers below int8 are rounded by `LearnedRounding` on the first
+    /// `roundingImages` of `batches`.
+    public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], learnedRounding: Bool = false,
+                                progress: (String) -> Void = { _ in }) throws -> Result {
         let steps = calibrated.steps
+        var calibrated = calibrated
+        let lowBit = Set(plan.layers.filter { $0.weights != .int8 }.map(\.name))
+        if learnedRounding, !lowBit.isEmpty {
+            var images: [Tensor] = [], count = 0
+            for batch in batches where count < roundingImages {
+                images.append(batch)
+                count += batch.shape[0]
+            }
+            progress("learning the rounding of \(lowBit.count) layers below int8 on \(count) calibration images")
+            calibrated.moments = try LearnedRounding.inputMoments(steps, batches: images, layers: lowBit)
+        }
         let lowered = try calibrated.lower(plan)
         let integer = lowered.integer, cost = try CostModel(steps).cost(plan)
         let arena = ArenaPlan(integer)

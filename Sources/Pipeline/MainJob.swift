@@ -56,6 +56,9 @@ public struct Job: Sendable {
     public var plan: PlanSource = .uniform(.int8, rule: nil, everywhere: false)
     public var observer: Observer = .mse
     public var biasCorrection = true
+    /// Round the weights of layers below int8 to keep each layer's output on the calibration
+    /// images (`LearnedRounding`), not to nearest.
+    public var learnedRounding = true
     /// The `.wtm` to write.
     public var output: String
     /// A JSON report: summary, the plan used, per-layer cost and ranges.
@@ -136,7 +139,7 @@ public enum Pipeline {
                 try Data(chart.svg().utf8).write(to: URL(fileURLWithPath: pareto))
             }
         }
-        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, progress: progress)
+        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding, progress: progress)
         try write(result, job: job)
         let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
         var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,

@@ -28,7 +28,11 @@ extension QuantPlan {
     /// correction, Nagel et al. 2019): bias −= Σ (w_q·s − w) · E[x] over the inputs each output
     /// reads. Example: weights [0.3, 0.7] on int8 with scale 0.7/127 round 0.3 to 54·s ≈ 0.29764;
     /// with input means [2, 1] the bias rises by 2 · 0.00236 ≈ 0.0047.
-    public func lower(ranges: [String: (low: Float, high: Float)], inputMeans: [String: [Double]]? = nil, plan: Plan) throws -> Lowered {
+    ///
+    /// With `moments` (the second moment of a layer's input patches, `LearnedRounding.inputMoments`),
+    /// that layer's weights below int8 are rounded by `LearnedRounding` instead of to nearest.
+    public func lower(ranges: [String: (low: Float, high: Float)], inputMeans: [String: [Double]]? = nil, plan: Plan,
+                      moments: [String: [[Float]]] = [:]) throws -> Lowered {
         let unified = unify(ranges)
         var tensors: [IntegerTensor] = []
         var index: [String: Int] = [:]
@@ -63,7 +67,7 @@ extension QuantPlan {
             switch step.kind {
             case .conv(let a, let w, let bias):
                 let real = QuantPlan.ohwi(w)
-                let (weights, scales) = WeightQuantizer.quantize(real, channels: w.shape[0], scheme: layer.weights, rule: layer.scaleRule)
+                let (weights, scales) = quantized(real, channels: w.shape[0], layer: layer, moments: moments[step.name])
                 layerWeights[step.name] = Lowered.Weights(scheme: layer.weights, scales: scales)
                 let corrected = QuantPlan.corrected(bias, real: real, weights: weights, scales: scales, group: a.group,
                                                     means: inputMeans?[step.inputs[0]].map { $0.map(Float.init) })
@@ -73,7 +77,7 @@ extension QuantPlan {
                              group: a.group, weights: weights, bias: QuantPlan.bias(corrected, x: x, weightScales: scales),
                              requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })
             case .fullyConnected(let w, let outputs, let bias):
-                let (weights, scales) = WeightQuantizer.quantize(w, channels: outputs, scheme: layer.weights, rule: layer.scaleRule)
+                let (weights, scales) = quantized(w, channels: outputs, layer: layer, moments: moments[step.name])
                 layerWeights[step.name] = Lowered.Weights(scheme: layer.weights, scales: scales)
                 let means = inputMeans?[step.inputs[0]].map { QuantPlan.columnsInNHWC($0.map(Float.init), flattened: step.flattenedInput) }
                 let corrected = QuantPlan.corrected(bias, real: w, weights: weights, scales: scales, group: 1, means: means)
@@ -125,6 +129,14 @@ extension QuantPlan {
         }
         return Lowered(integer: IntegerModel(tensors: tensors, ops: ops, inputs: [0], outputs: [index[graph.outputs[0]]!]),
                        weights: layerWeights)
+    }
+
+    /// A layer's weight levels and scales by its scheme and rule, rounded by `LearnedRounding` where
+    /// `moments` are given and the scheme is below int8.
+    func quantized(_ weights: [Float], channels: Int, layer: Plan.Layer, moments: [[Float]]?) -> (levels: [Int8], scales: [Float]) {
+        let nearest = WeightQuantizer.quantize(weights, channels: channels, scheme: layer.weights, rule: layer.scaleRule)
+        guard let moments, layer.weights != .int8 else { return nearest }
+        return (LearnedRounding.levels(weights, channels: channels, scales: nearest.scales, scheme: layer.weights, moments: moments), nearest.scales)
     }
 
     /// Ranges made equal across the operands of byte-moving ops (union-find over value names).
