@@ -169,7 +169,9 @@ final class BitWidthSearch {
     /// `policyImages` calibration inputs (`PlanProbe`), C the first budget's measure.
     func policy(allowed: [[Scheme]], constraints: [Allocator.Constraint], progress: (String) -> Void) throws -> Plan {
         let inputs = first(Self.policyImages)
-        let probe = try PlanProbe(calibrated, images: [inputs])
+        var nearest = calibrated
+        nearest.moments = [:] // learned rounding would cost each of the 200 sampled plans a second or more on Lite0
+        let probe = try PlanProbe(nearest, images: [inputs])
         progress("FLIQS: sampling plans, each measured on \(probe.count) inputs by its own .wtm")
         let layers = graph.weightLayers().map(\.name), ties = graph.tiedWeightLayers()
         let outcome = try PolicySearch.train(

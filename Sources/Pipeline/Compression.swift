@@ -114,6 +114,24 @@ public enum Compression {
         return Calibrated(steps: steps, ranges: ranges, means: biasCorrection ? statistics.channelMeans : nil)
     }
 
+    /// `calibrated` with the second moments of `layers`' inputs that it lacks, measured on the
+    /// first `roundingImages` of `batches`: their weights below int8 are then rounded by
+    /// `LearnedRounding` wherever it lowers a plan.
+    public static func learningRounding(_ calibrated: Calibrated, layers: Set<String>, batches: [Tensor],
+                                        progress: (String) -> Void = { _ in }) throws -> Calibrated {
+        let missing = layers.subtracting(calibrated.moments.keys)
+        guard !missing.isEmpty else { return calibrated }
+        var images: [Tensor] = [], count = 0
+        for batch in batches where count < roundingImages {
+            images.append(batch)
+            count += batch.shape[0]
+        }
+        progress("learning the rounding of \(missing.count) layers on \(count) calibration images")
+        var learning = calibrated
+        learning.moments.merge(try LearnedRounding.inputMoments(calibrated.steps, batches: images, layers: missing)) { old, _ in old }
+        return learning
+    }
+
     /// Calibration images learned rounding measures each layer's inputs on.
     static let roundingImages = 32
 
@@ -144,17 +162,9 @@ public enum Compression {
     public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], learnedRounding: Bool = false,
                                 progress: (String) -> Void = { _ in }) throws -> Result {
         let steps = calibrated.steps
-        var calibrated = calibrated
         let lowBit = Set(plan.layers.filter { $0.weights != .int8 }.map(\.name))
-        if learnedRounding, !lowBit.isEmpty {
-            var images: [Tensor] = [], count = 0
-            for batch in batches where count < roundingImages {
-                images.append(batch)
-                count += batch.shape[0]
-            }
-            progress("learning the rounding of \(lowBit.count) layers below int8 on \(count) calibration images")
-            calibrated.moments = try LearnedRounding.inputMoments(steps, batches: images, layers: lowBit)
-        }
+        var calibrated = try learningRounding(calibrated, layers: learnedRounding ? lowBit : [], batches: batches, progress: progress)
+        if !learnedRounding { calibrated.moments = [:] }
         let lowered = try calibrated.lower(plan)
         let integer = lowered.integer, cost = try CostModel(steps).cost(plan)
         let arena = ArenaPlan(integer)

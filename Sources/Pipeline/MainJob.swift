@@ -126,8 +126,13 @@ public enum Pipeline {
             let targets = try ZeroQ.targets(source, folded: try bnStatistics.map { try Npz.read(path: $0) })
             batches = [try Compression.distill(source, targets: targets, progress: progress)]
         }
-        let calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: job.observer, biasCorrection: job.biasCorrection)
+        var calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: job.observer, biasCorrection: job.biasCorrection)
         if case .mixed(let method) = job.plan {
+            if job.learnedRounding {
+                // The plans the search compares are measured as the file will be: with learned rounding.
+                calibrated = try Compression.learningRounding(calibrated, layers: Set(graph.weightLayers().map(\.name)), batches: batches,
+                                                              progress: progress)
+            }
             let search = BitWidthSearch(graph: graph, batches: batches, calibrated: calibrated, model: model, latency: latency,
                                         proxy: try ProxySearch.resolve(job.proxy))
             let (chosen, sensitivity) = try search.plan(method: method, budgets: job.budgets, progress: progress)

@@ -51,7 +51,7 @@ struct Main: ParsableCommand {
     var plan: String?
     @Option(help: ArgumentHelp("With --bits mixed, draw the plans as an SVG: quality (top-1 agreement with float on 64 calibration inputs) against the first budget's unit, for the uniform plans, the method's plans at eight budgets, and the chosen one.", valueName: "chart.svg"))
     var pareto: String?
-    @Flag(inversion: .prefixedNo, help: "Round the weights of layers below int8 up or down so that each layer's output on 32 calibration images moves least (AdaRound's objective) rather than to nearest: uniform int4 keeps 85.0 % instead of 78.8 % on Lite0. The search itself weighs plans with nearest rounding.")
+    @Flag(inversion: .prefixedNo, help: "Round the weights of layers below int8 up or down so that each layer's output on 32 calibration images moves least (AdaRound's objective) rather than to nearest: uniform int4 keeps 85.0 % instead of 78.8 % on Lite0. With --bits mixed the uniform plans and the searched one are compared with it too; the sensitivities assume nearest rounding.")
     var learnedRounding = true
     @Flag(inversion: .prefixedNo, help: "Correct each conv and FC bias for the mean shift that rounding its weights causes, from the calibration images' channel means.")
     var biasCorrection = true
