@@ -121,15 +121,21 @@ public enum Compression {
                                         progress: (String) -> Void = { _ in }) throws -> Calibrated {
         let missing = layers.subtracting(calibrated.moments.keys)
         guard !missing.isEmpty else { return calibrated }
-        var images: [Tensor] = [], count = 0
-        for batch in batches where count < roundingImages {
-            images.append(batch)
-            count += batch.shape[0]
-        }
-        progress("learning the rounding of \(missing.count) layers on \(count) calibration images")
+        let images = leading(batches, images: roundingImages)
+        progress("learning the rounding of \(missing.count) layers on \(images.reduce(0) { $0 + $1.shape[0] }) calibration images")
         var learning = calibrated
         learning.moments.merge(try LearnedRounding.inputMoments(calibrated.steps, batches: images, layers: missing)) { old, _ in old }
         return learning
+    }
+
+    /// The first batches of `batches` that hold at least `images` images (all, if fewer).
+    static func leading(_ batches: [Tensor], images: Int) -> [Tensor] {
+        var taken: [Tensor] = [], count = 0
+        for batch in batches where count < images {
+            taken.append(batch)
+            count += batch.shape[0]
+        }
+        return taken
     }
 
     /// Calibration images learned rounding measures each layer's inputs on.
@@ -163,18 +169,18 @@ public enum Compression {
                                 progress: (String) -> Void = { _ in }) throws -> Result {
         let steps = calibrated.steps
         let lowBit = Set(plan.layers.filter { $0.weights != .int8 }.map(\.name))
-        var calibrated = try learningRounding(calibrated, layers: learnedRounding ? lowBit : [], batches: batches, progress: progress)
-        if !learnedRounding { calibrated.moments = [:] }
+        var calibrated = calibrated
+        if learnedRounding {
+            calibrated = try learningRounding(calibrated, layers: lowBit, batches: batches, progress: progress)
+        } else {
+            calibrated.moments = [:]
+        }
         let lowered = try calibrated.lower(plan)
         let integer = lowered.integer, cost = try CostModel(steps).cost(plan)
         let arena = ArenaPlan(integer)
         let wtm = try WTM.write(integer, arena: arena)
-        var measured: [Tensor] = [], images = 0
-        for batch in batches where images < agreementImages {
-            measured.append(batch)
-            images += batch.shape[0]
-        }
-        progress("measuring int8 against float on \(images) calibration images")
+        let measured = leading(batches, images: agreementImages)
+        progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
         let agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)
         let layers = zip(integer.ops, cost.layers).map { op, priced -> Layer in
             let y = integer.tensors[op.output]

@@ -43,7 +43,7 @@ public enum LearnedRounding {
                     for i in 0..<per {
                         let down = (weights[row + i] / s).rounded(.down)
                         let other = q[i] == down ? down + 1 : down
-                        guard other == down || other == down + 1, other >= low, other <= high, abs(other - q[i]) == 1 else { continue }
+                        guard other >= low, other <= high, abs(other - q[i]) == 1 else { continue } // clamped weights stay
                         let d = s * (other - q[i])
                         guard 2 * d * r[i] + d * d * m[i * per + i] < -1e-12 * d * d else { continue }
                         q[i] = other
@@ -69,9 +69,8 @@ public enum LearnedRounding {
         var watch = plan.graph
         watch.outputs = Array(Set(steps.map { $0.inputs[0] }).subtracting([plan.graph.inputs[0].name]))
         let engine = Engine(graph: watch), input = plan.graph.inputs[0].name
-        var moments: [String: [[Float]]] = [:], images = 0
+        var moments: [String: [Moment]] = [:]
         for batch in batches {
-            images += batch.shape[0]
             var values = try watch.outputs.isEmpty ? [:] : engine.run([input: batch])
             values[input] = batch
             for step in steps {
@@ -89,12 +88,7 @@ public enum LearnedRounding {
                 }
             }
         }
-        for (name, groups) in moments {
-            let step = steps.first { $0.name == name }!
-            let patches = patchesPerImage(step, plan.shapes[step.inputs[0]]!) * images
-            moments[name] = groups.map { shrunk($0, patches: patches) }
-        }
-        return moments
+        return moments.mapValues { groups in groups.map { shrunk($0.moment, patches: $0.patches) } }
     }
 
     /// `m` with its diagonal raised by the factor 1 + K / `patches`: a second moment of K-long
@@ -110,28 +104,28 @@ public enum LearnedRounding {
         return out
     }
 
-    /// Patches one image gives a layer: output positions for a conv, 1 for a fully connected layer.
-    static func patchesPerImage(_ step: QuantPlan.Step, _ inputShape: [Int]) -> Int {
-        guard case .conv(let a, let w, _) = step.kind, inputShape.count == 4 else { return 1 }
-        let oh = (inputShape[2] + a.pads[0] + a.pads[2] - a.dilations[0] * (w.shape[2] - 1) - 1) / a.strides[0] + 1
-        let ow = (inputShape[3] + a.pads[1] + a.pads[3] - a.dilations[1] * (w.shape[3] - 1) - 1) / a.strides[1] + 1
-        return max(oh * ow, 1)
-    }
-
     /// Each group's patch matrix ([patches, width], row-major).
     struct Patches {
         var width: Int
         var groups: [[Float]]
     }
 
+    /// One group's Σ x xᵀ so far, and over how many patches.
+    struct Moment {
+        var moment: [Float]
+        var patches = 0
+    }
+
     /// M_g += X_gᵀ X_g for each group's patch matrix X_g.
-    static func accumulate(_ moments: inout [[Float]], _ patches: Patches) {
+    static func accumulate(_ moments: inout [Moment], _ patches: Patches) {
         let width = patches.width
         for (g, x) in patches.groups.enumerated() {
-            if g >= moments.count { moments.append([Float](repeating: 0, count: width * width)) }
+            if g >= moments.count { moments.append(Moment(moment: [Float](repeating: 0, count: width * width))) }
+            let count = x.count / max(width, 1)
+            moments[g].patches += count
             x.withUnsafeBufferPointer { x in
-                moments[g].withUnsafeMutableBufferPointer { m in
-                    Float.gemm(transA: true, transB: false, m: width, n: width, k: x.count / max(width, 1), alpha: 1, a: x.baseAddress!, lda: width,
+                moments[g].moment.withUnsafeMutableBufferPointer { m in
+                    Float.gemm(transA: true, transB: false, m: width, n: width, k: count, alpha: 1, a: x.baseAddress!, lda: width,
                                b: x.baseAddress!, ldb: width, beta: 1, c: m.baseAddress!, ldc: width)
                 }
             }
