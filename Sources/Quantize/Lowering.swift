@@ -184,10 +184,11 @@ extension QuantPlan {
     }
 
     /// Conv weights [M, C/g, kh, kw] → [M][kh][kw][C/g].
-    static func ohwi(_ w: Tensor) -> [Float] {
-        let (m, c, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-        let values = w.floats
-        var out = [Float](repeating: 0, count: values.count)
+    static func ohwi(_ w: Tensor) -> [Float] { ohwi(w.floats, shape: w.shape) }
+
+    static func ohwi<T>(_ values: [T], shape: [Int]) -> [T] {
+        let (m, c, kh, kw) = (shape[0], shape[1], shape[2], shape[3])
+        var out = values
         for o in 0..<m { for i in 0..<c { for y in 0..<kh { for x in 0..<kw {
             out[((o * kh + y) * kw + x) * c + i] = values[((o * c + i) * kh + y) * kw + x]
         } } } }

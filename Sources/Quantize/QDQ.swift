@@ -5,7 +5,8 @@ extension QuantPlan {
     /// (`ONNXWriter` turns the parameters into QuantizeLinear/DequantizeLinear nodes):
     /// - every integer tensor's value: uint8, its scale and zero point;
     /// - every conv and fully connected weight: symmetric, one scale per output channel along its
-    ///   output axis, the same integers the `.wtm` holds (in the float graph's layout), stored as
+    ///   output axis, the same integers the `.wtm` holds (in the float graph's layout, learned
+    ///   rounding included: the initializer becomes level × scale, over Gemm's alpha), stored as
     ///   int8 restricted to its scheme's levels (int4: −8…7), which ONNX Runtime runs;
     /// - their biases: the `.wtm`'s int32 biases (bias correction included) in units of input
     ///   scale × weight scale. A conv, Gemm or MatMul without a bias gets one (a MatMul through
@@ -23,23 +24,40 @@ extension QuantPlan {
         for (step, op) in zip(steps, integer.ops) {
             guard let p = step.parameters, let w = graph.initializers[p.weight], let xScale = inputScales[step.inputs[0]],
                   p.biasFactor.isFinite, let index = graph.nodes.firstIndex(where: { $0.name == step.name }) else { continue }
-            let bias: [Int32]
+            let bias: [Int32], integers: [Int8]
             switch op.kind {
-            case .conv(_, _, _, let b, _), .fullyConnected(_, let b, _), .convTranspose(_, _, _, let b, _): bias = b
+            case .conv(_, _, let q, let b, _), .fullyConnected(let q, let b, _), .convTranspose(_, _, let q, let b, _): (integers, bias) = (q, b)
             default: continue
             }
-            guard let weights = lowered.weights[step.name] else { continue }
-            let scales = weights.scales, channels = w.shape[p.axis], levels = weights.scheme.levels
+            guard let weights = lowered.weights[step.name], let positions = weightPositions(step, shape: w.shape) else { continue }
+            let scales = weights.scales.map { $0 / p.weightFactor }, channels = w.shape[p.axis], levels = weights.scheme.levels
+            var real = [Float](repeating: 0, count: w.count)
+            let perChannel = max(integers.count / max(scales.count, 1), 1)
+            for (i, at) in positions.enumerated() { real[at] = Float(integers[i]) * scales[i / perChannel] }
+            graph.initializers[p.weight] = Tensor(shape: w.shape, floats: real)
             graph.quantization[p.weight] = QuantParams(scales: scales, zeroPoints: [0], axis: p.axis, isSigned: true,
                                                        levels: Int64(levels.lowerBound)...Int64(levels.upperBound))
 
-            let biasScales = scales.map { xScale * $0 * p.biasFactor }
+            let biasScales = weights.scales.map { xScale * $0 * p.biasFactor }
             let name = p.bias ?? graph.addBias(after: index, named: step.name + "_bias")
             let shape = graph.initializers[name]?.shape ?? [channels]
             graph.initializers[name] = Tensor(shape: shape, floats: zip(bias, biasScales).map { Float(Double($0) * Double($1)) })
             graph.quantization[name] = QuantParams(scales: biasScales, zeroPoints: [0], axis: shape.count - 1, isSigned: true, bits: 32)
         }
         return graph
+    }
+
+    /// Where each weight of `step`, in the order lowering quantizes them (one output channel's row
+    /// after another), sits in its graph initializer of `shape`; nil for a step without weights.
+    func weightPositions(_ step: Step, shape: [Int]) -> [Int]? {
+        let index = Array(0..<shape.reduce(1, *))
+        switch step.kind {
+        case .conv: return QuantPlan.ohwi(index, shape: shape)
+        case .fullyConnected:
+            return QuantPlan.columnsInNHWC(QuantPlan.rows(index, shape: shape, transposed: step.parameters?.axis == 1), flattened: step.flattenedInput)
+        case .convTranspose(let a, _, _, _): return QuantPlan.transposedOHWI(index, shape: shape, group: a.group)
+        default: return nil
+        }
     }
 }
 

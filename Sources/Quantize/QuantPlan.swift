@@ -51,6 +51,8 @@ public struct QuantPlan {
         var bias: String?
         /// The bias's real value is bias-unit · input scale · weight scale · this (Gemm's alpha / beta).
         var biasFactor: Float
+        /// The step's weights are the graph's times this (Gemm's alpha).
+        var weightFactor: Float = 1
     }
 
     public let graph: Graph
@@ -137,7 +139,8 @@ public struct QuantPlan {
                                             outputs: outputs, bias: bias)
                 step.flattenedInput = flattenedNHWC[activations[0]]
                 step.parameters = Parameters(weight: node.inputs[1], axis: transB ? 0 : 1,
-                                             bias: node.inputs.count > 2 && beta != 0 ? node.inputs[2] : nil, biasFactor: alpha / beta)
+                                             bias: node.inputs.count > 2 && beta != 0 ? node.inputs[2] : nil, biasFactor: alpha / beta,
+                                             weightFactor: alpha)
                 foldActivation(&step)
             case .matMul:
                 guard let b = constant(node.inputs[1]), b.shape.count == 2, activations.count == 1,
@@ -290,10 +293,12 @@ public struct QuantPlan {
     public func output(ofLayer name: String) -> String? { steps.first { $0.name == name }?.output }
 
     /// ConvTranspose weights [C, M/group, kh, kw] → [M][kh][kw][C/group].
-    static func transposedOHWI(_ w: Tensor, group: Int) -> [Float] {
-        let (c, mg, kh, kw) = (w.shape[0], w.shape[1], w.shape[2], w.shape[3])
-        let cg = c / group, values = w.floats
-        var out = [Float](repeating: 0, count: values.count)
+    static func transposedOHWI(_ w: Tensor, group: Int) -> [Float] { transposedOHWI(w.floats, shape: w.shape, group: group) }
+
+    static func transposedOHWI<T>(_ values: [T], shape: [Int], group: Int) -> [T] {
+        let (c, mg, kh, kw) = (shape[0], shape[1], shape[2], shape[3])
+        let cg = c / group
+        var out = values
         for m in 0..<mg * group { for ky in 0..<kh { for kx in 0..<kw { for i in 0..<cg {
             let (g, local) = (m / mg, m % mg)
             out[((m * kh + ky) * kw + kx) * cg + i] = values[(((g * cg + i) * mg + local) * kh + ky) * kw + kx]
@@ -308,18 +313,19 @@ public struct QuantPlan {
     }
 
     /// A 2-D constant as rows [M][K]: itself, or its transpose when it is stored [K, M].
-    static func rows(_ t: Tensor, transposed: Bool) -> [Float] {
-        let values = t.floats
+    static func rows(_ t: Tensor, transposed: Bool) -> [Float] { rows(t.floats, shape: t.shape, transposed: transposed) }
+
+    static func rows<T>(_ values: [T], shape: [Int], transposed: Bool) -> [T] {
         guard transposed else { return values }
-        let (k, m) = (t.shape[0], t.shape[1])
-        var out = [Float](repeating: 0, count: values.count)
+        let (k, m) = (shape[0], shape[1])
+        var out = values
         for i in 0..<k { for j in 0..<m { out[j * k + i] = values[i * m + j] } }
         return out
     }
 
     /// FC weight rows [M][C·H·W] (columns in NCHW order) with their columns reordered to H·W·C, so
     /// they read a tensor flattened from NHWC. `flattened` is the NCHW shape, or nil: no change.
-    static func columnsInNHWC(_ rows: [Float], flattened: [Int]?) -> [Float] {
+    static func columnsInNHWC<T>(_ rows: [T], flattened: [Int]?) -> [T] {
         guard let shape = flattened else { return rows }
         let (c, h, w) = (shape[1], shape[2], shape[3]), depth = c * h * w
         var out = rows

@@ -44,7 +44,41 @@ final class ONNXWriterTests: XCTestCase {
         let bytes: Data = try proto.serializedBytes()
         XCTAssertNoThrow(try LibONNX.check(bytes))
         XCTAssertNoThrow(try ONNXImporter.load(data: bytes))
+        XCTAssertEqual(try assertConvsCarryTheWTMIntegers(result, proto), 26)
+        let initializers = Dictionary(uniqueKeysWithValues: proto.graph.initializer.map { ($0.name, $0) })
 
+        for tensor in result.integer.tensors {
+            let quantize = try XCTUnwrap(proto.graph.node.first { $0.opType == "QuantizeLinear" && [tensor.name, tensor.name + "_float"].contains($0.input[0]) },
+                                         "no QuantizeLinear after \(tensor.name)")
+            let scale = try XCTUnwrap(initializers[quantize.input[1]]), zero = try XCTUnwrap(initializers[quantize.input[2]])
+            XCTAssertEqual(scale.rawData, withUnsafeBytes(of: tensor.scale) { Data($0) }, tensor.name)
+            XCTAssertEqual(Onnx_TensorProto.DataType(rawValue: Int(zero.dataType)), .uint8)
+            XCTAssertEqual(zero.rawData, Data([UInt8(tensor.zeroPoint)]), tensor.name)
+        }
+        XCTAssertEqual(proto.graph.output.map(\.name), result.qdq.outputs, "the graph output keeps its name")
+    }
+
+    /// Below int8 learned rounding picks levels nearest rounding would not: the export carries
+    /// them, not the float weights rounded again.
+    func testQDQExportCarriesLearnedRounding() throws {
+        let graph = try ModelLoader.load(path: try Paths.shared("models/imagenet/squeezenet1.0-opset7-fp32.onnx")).graph
+        let calib = try LabeledData(folder: try Paths.shared("data/imagenet-calib"))
+        let batches = try Compression.calibrationBatches(graph, data: calib, preset: .caffeBGR, limit: 4)
+        let plan = try Plan.uniform(graph, scheme: .int4).resolved(for: graph, observer: .minMax)
+        let calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: .minMax)
+        let learned = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: true)
+        let nearest = try Compression.quantize(calibrated, plan: plan, batches: batches)
+        let differ = zip(learned.integer.ops, nearest.integer.ops).contains { a, b in
+            if case .conv(_, _, let x, _, _) = a.kind, case .conv(_, _, let y, _, _) = b.kind { return x != y }
+            return false
+        }
+        XCTAssertTrue(differ, "learned rounding chose no other level than nearest rounding")
+        XCTAssertEqual(try assertConvsCarryTheWTMIntegers(learned, try ONNXWriter.model(learned.qdq)), 26)
+    }
+
+    /// Checks that every conv of `result` reads, in its QDQ export `proto`, the weight integers its
+    /// `.wtm` op holds and the same biases (±1); returns how many convs it checked.
+    private func assertConvsCarryTheWTMIntegers(_ result: Compression.Result, _ proto: Onnx_ModelProto) throws -> Int {
         let initializers = Dictionary(uniqueKeysWithValues: proto.graph.initializer.map { ($0.name, $0) })
         let producers = Dictionary(uniqueKeysWithValues: proto.graph.node.map { ($0.output[0], $0) })
         /// The integers behind a dequantized initializer, and its DequantizeLinear's inputs.
@@ -75,22 +109,13 @@ final class ONNXWriterTests: XCTestCase {
             for o in 0..<m { for i in 0..<c { for y in 0..<kh { for x in 0..<kw {
                 ohwi[((o * kh + y) * kw + x) * c + i] = Int8(w.values[((o * c + i) * kh + y) * kw + x])
             } } } }
-            XCTAssertEqual(ohwi, weights, op.name)
+            XCTAssertEqual(ohwi.count, weights.count, op.name)
+            XCTAssertEqual(zip(ohwi, weights).filter { $0 != $1 }.count, 0, "weights that differ in \(op.name)")
             let b = try integers(node.inputs[2]).values
             XCTAssertEqual(b.count, bias.count)
             XCTAssertLessThanOrEqual(zip(b, bias).map { abs($0 - Int64($1)) }.max() ?? 0, 1, op.name)
             convs += 1
         }
-        XCTAssertEqual(convs, 26)
-
-        for tensor in result.integer.tensors {
-            let quantize = try XCTUnwrap(proto.graph.node.first { $0.opType == "QuantizeLinear" && [tensor.name, tensor.name + "_float"].contains($0.input[0]) },
-                                         "no QuantizeLinear after \(tensor.name)")
-            let scale = try XCTUnwrap(initializers[quantize.input[1]]), zero = try XCTUnwrap(initializers[quantize.input[2]])
-            XCTAssertEqual(scale.rawData, withUnsafeBytes(of: tensor.scale) { Data($0) }, tensor.name)
-            XCTAssertEqual(Onnx_TensorProto.DataType(rawValue: Int(zero.dataType)), .uint8)
-            XCTAssertEqual(zero.rawData, Data([UInt8(tensor.zeroPoint)]), tensor.name)
-        }
-        XCTAssertEqual(proto.graph.output.map(\.name), result.qdq.outputs, "the graph output keeps its name")
+        return convs
     }
 }
