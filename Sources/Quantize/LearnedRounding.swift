@@ -63,7 +63,10 @@ public enum LearnedRounding {
     /// order of the layer's weight rows as lowering holds them: a conv's (kernel row, kernel
     /// column, input channel of its group), a fully connected layer's input features (NHWC order
     /// where it reads a flattened map). Zero padding enters as zeros; each diagonal is raised by
-    /// how few patches there were (`shrunk`).
+    /// how few patches there were (`shrunk`). A layer with fewer patches than weights in a row
+    /// gets no moments (an empty list) and keeps nearest rounding: fitted to so few, the rounding does not carry over to
+    /// other images — Lite0's classifier (1,280 inputs, 40 images) at int2 alone kept 85.2 % of
+    /// imagenet-eval learned and 86.4 % nearest (81.1 and 81.5 % of imagenet-train).
     public static func inputMoments(_ plan: QuantPlan, batches: [Tensor], layers: Set<String>) throws -> [String: [[Float]]] {
         let steps = plan.steps.filter { layers.contains($0.name) }
         var watch = plan.graph
@@ -88,7 +91,9 @@ public enum LearnedRounding {
                 }
             }
         }
-        return moments.mapValues { groups in groups.map { shrunk($0.moment, patches: $0.patches) } }
+        return moments.mapValues { groups in
+            groups.allSatisfy { $0.patches >= $0.width } ? groups.map { shrunk($0.moment, patches: $0.patches) } : []
+        }
     }
 
     /// `m` with its diagonal raised by the factor 1 + K / `patches`: a second moment of K-long
@@ -110,9 +115,10 @@ public enum LearnedRounding {
         var groups: [[Float]]
     }
 
-    /// One group's Σ x xᵀ so far, and over how many patches.
+    /// One group's Σ x xᵀ so far, and over how many patches of `width` values.
     struct Moment {
         var moment: [Float]
+        var width: Int
         var patches = 0
     }
 
@@ -120,7 +126,7 @@ public enum LearnedRounding {
     static func accumulate(_ moments: inout [Moment], _ patches: Patches) {
         let width = patches.width
         for (g, x) in patches.groups.enumerated() {
-            if g >= moments.count { moments.append(Moment(moment: [Float](repeating: 0, count: width * width))) }
+            if g >= moments.count { moments.append(Moment(moment: [Float](repeating: 0, count: width * width), width: width)) }
             let count = x.count / max(width, 1)
             moments[g].patches += count
             x.withUnsafeBufferPointer { x in

@@ -132,10 +132,10 @@ extension QuantPlan {
     }
 
     /// A layer's weight levels and scales by its scheme and rule, rounded by `LearnedRounding` where
-    /// `moments` are given and the scheme is below int8.
+    /// `moments` are given (not empty) and the scheme is below int8.
     func quantized(_ weights: [Float], channels: Int, layer: Plan.Layer, moments: [[Float]]?) -> (levels: [Int8], scales: [Float]) {
         let nearest = WeightQuantizer.quantize(weights, channels: channels, scheme: layer.weights, rule: layer.scaleRule)
-        guard let moments, layer.weights != .int8 else { return nearest }
+        guard let moments, !moments.isEmpty, layer.weights != .int8 else { return nearest }
         return (LearnedRounding.levels(weights, channels: channels, scales: nearest.scales, scheme: layer.weights, moments: moments), nearest.scales)
     }
 

@@ -34,6 +34,19 @@ final class LearnedRoundingTests: XCTestCase {
         }
     }
 
+    /// A layer that saw fewer patches than it has weights in a row gets no moments, and keeps
+    /// nearest rounding; with more it gets one K×K moment.
+    func testFewPatchesKeepNearestRounding() throws {
+        let graph = Graph(name: "t", inputs: [ValueInfo(name: "x", shape: [1, 16])], outputs: ["y"],
+                          nodes: [Node(name: "fc", op: .gemm(alpha: 1, beta: 1, transA: false, transB: true), inputs: ["x", "w"], outputs: ["y"])],
+                          initializers: ["w": Tensor(shape: [4, 16], floats: values(64))])
+        let plan = try QuantPlan(graph)
+        let few = try LearnedRounding.inputMoments(plan, batches: [Tensor(shape: [8, 16], floats: values(128))], layers: ["fc"])
+        XCTAssertEqual(few["fc"]?.count, 0)
+        let many = try LearnedRounding.inputMoments(plan, batches: [Tensor(shape: [32, 16], floats: values(512))], layers: ["fc"])
+        XCTAssertEqual(many["fc"]?.map(\.count), [256])
+    }
+
     /// On correlated inputs, every channel's output error Σ‖(s·q − w)·x‖² is at most nearest
     /// rounding's, the total clearly lower, and each level is w/s rounded down or up.
     func testLearnedRoundingLowersTheOutputError() {
