@@ -76,8 +76,6 @@ public enum Npy {
     }
 
     public static func write(_ tensor: Tensor, path: String) throws {
-        do { try encode(tensor).write(to: URL(fileURLWithPath: path)) } catch {
-            throw DatasetError("cannot write '\(path)': \(error.localizedDescription)")
-        }
+        try OutputFile.write(encode(tensor), to: path)
     }
 }

@@ -97,6 +97,7 @@ public enum Pipeline {
     /// one line per stage.
     public static func compress(_ job: Job, progress: (String) -> Void = { _ in }) throws -> Outcome {
         let started = Date()
+        try checkPaths(job)
         // A plan file is read before the model, and a search checked for a budget it can search
         // under, so either fails at once.
         var file: Plan?
@@ -141,7 +142,7 @@ public enum Pipeline {
             if let pareto = job.pareto {
                 let chart = try search.chart(title: URL(fileURLWithPath: job.model).lastPathComponent, chosen: plan, sensitivity: sensitivity,
                                              method: method, budgets: job.budgets, progress: progress)
-                try Data(chart.svg().utf8).write(to: URL(fileURLWithPath: pareto))
+                try OutputFile.write(Data(chart.svg().utf8), to: pareto)
             }
         }
         let result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding, progress: progress)
@@ -155,16 +156,25 @@ public enum Pipeline {
         return outcome
     }
 
+    /// Refuses, before any work, outputs that would overwrite an input or each other.
+    static func checkPaths(_ job: Job) throws {
+        var inputs = [job.model] + [job.latencyTable, job.proxy].compactMap { $0 }
+        if case .file(let path) = job.plan { inputs.append(path) }
+        if case .distilled(let statistics?) = job.calibration { inputs.append(statistics) }
+        let outputs = [("-o", job.output), ("--report", job.report), ("--emit-onnx", job.emitOnnx), ("--pareto", job.pareto), ("--emit-c", job.emitC)]
+        try OutputFile.checkDistinct(inputs: inputs, outputs: outputs.compactMap { option, path in path.map { (option, $0) } })
+    }
+
     private static func write(_ result: Compression.Result, job: Job) throws {
-        try Data(result.wtm).write(to: URL(fileURLWithPath: job.output))
+        try OutputFile.write(Data(result.wtm), to: job.output)
         if let folder = job.emitC {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for (name, text) in try CSource.files(wtm: result.wtm, model: result.integer, source: URL(fileURLWithPath: job.model).lastPathComponent) {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent(name))
+                try OutputFile.write(Data(text.utf8), to: URL(fileURLWithPath: folder).appendingPathComponent(name).path)
             }
         }
         if let path = job.emitOnnx {
-            try Data(try ONNXWriter.write(result.qdq)).write(to: URL(fileURLWithPath: path))
+            try OutputFile.write(Data(try ONNXWriter.write(result.qdq)), to: path)
         }
     }
 
@@ -195,6 +205,6 @@ public enum Pipeline {
             return entry
         }
         let data = try JSONSerialization.data(withJSONObject: full, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: path))
+        try OutputFile.write(data, to: path)
     }
 }

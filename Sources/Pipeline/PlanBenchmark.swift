@@ -100,7 +100,7 @@ public struct PlanBenchmark: Codable, Sendable {
     public func write(path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: path))
+        try OutputFile.write(encoder.encode(self), to: path)
     }
 
     public static func read(path: String) throws -> PlanBenchmark {

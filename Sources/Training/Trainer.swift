@@ -118,6 +118,6 @@ public final class Trainer {
     /// The loss log as CSV: `step,loss`, one line per step.
     public func writeLog(to path: String) throws {
         let lines = ["step,loss"] + log.enumerated().map { "\($0.offset + 1),\($0.element)" }
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+        try OutputFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
     }
 }

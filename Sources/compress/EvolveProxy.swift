@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Graph
 import Pipeline
 
 struct EvolveProxy: ParsableCommand {
@@ -35,11 +36,12 @@ struct EvolveProxy: ParsableCommand {
 
     func run() throws {
         guard !benchmark.isEmpty else { throw CommandError("give at least one --benchmark of compress sample-plans --output") }
+        try OutputFile.checkDistinct(inputs: benchmark, outputs: [("-o", output)])
         guard population >= 2, iterations >= 1 else { throw CommandError("--population needs at least 2 formulas and --iterations at least 1") }
         let result = try ProxySearch.run(benchmarks: benchmark, population: population, iterations: iterations, rounds: rounds,
                                          seed: seed, finalists: finalists) { note($0) }
         let bytes = try result.encoded()
-        try bytes.write(to: URL(fileURLWithPath: output))
+        try OutputFile.write(bytes, to: output)
         if json { return print(String(decoding: bytes, as: UTF8.self)) }
         print("best proxy  \(result.proxy)")
         print("tau: fitted  held out  HAWQ-V3 fitted  held out  plans  model")

@@ -28,7 +28,7 @@ struct ProfileCommand: ParsableCommand {
         let profile = try Profile.measure(path: model, runs: runs, kernels: kernels, threads: threads)
         if let table {
             let merged = FileManager.default.fileExists(atPath: table) ? try LatencyTable.read(path: table).merged(with: profile.table) : profile.table
-            try merged.json().write(to: URL(fileURLWithPath: table))
+            try OutputFile.write(merged.json(), to: table)
             note("\(table): \(merged.milliseconds.count) ops of \(merged.kernels) kernels on \(merged.threads) thread(s)")
         }
         if json {

@@ -18,6 +18,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print one JSON object: output shape, top classes and scores.") var json = false
 
     func run() throws {
+        try OutputFile.checkDistinct(inputs: [model, input], outputs: output.map { [("--output", $0)] } ?? [])
         let result: Tensor
         let outputName: String
         if model.lowercased().hasSuffix(".wtm") {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Graph
 import Pipeline
 
 struct SamplePlans: ParsableCommand {
@@ -36,6 +37,7 @@ struct SamplePlans: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.") var json = false
 
     func run() throws {
+        try OutputFile.checkDistinct(inputs: [model] + [benchmark].compactMap { $0 } + proxy, outputs: output.map { [("-o", $0)] } ?? [])
         var bytes = 0
         if benchmark == nil {
             guard let budget, let measureData else { throw CommandError("give --budget and --measure-data to sample plans, or --benchmark to read measured ones") }

@@ -115,4 +115,22 @@ final class BadInputTests: XCTestCase {
         try expectFailure(["run", model, "--input", try write(Data("not an image".utf8), "fake.jpg")], mentioning: ["fake.jpg"])
         try expectFailure(["run", model, "--input", try write(Data([0x93, 0x4E]), "broken.npy")], mentioning: ["broken.npy"])
     }
+
+    /// An output that names an input, by any path, or another output is refused before any work,
+    /// the input left as it was and nothing written.
+    func testOutputsNeverOverwriteInputsOrEachOther() throws {
+        let original = try Data(contentsOf: URL(fileURLWithPath: try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")))
+        let model = try write(original, "m.onnx")
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("link.onnx").path, withDestinationPath: model)
+        let data = ["--data", try Paths.shared("data/mnist"), "--prep", "mnist"]
+        let wtm = directory.appendingPathComponent("m.wtm").path
+        try expectFailure([model] + data + ["-o", model], mentioning: ["-o would overwrite the input", "m.onnx"])
+        try expectFailure([model] + data + ["-o", directory.appendingPathComponent("link.onnx").path], mentioning: ["-o would overwrite the input"])
+        try expectFailure([model] + data + ["-o", wtm, "--emit-onnx", model], mentioning: ["--emit-onnx would overwrite the input"])
+        try expectFailure([model] + data + ["-o", wtm, "--report", wtm], mentioning: ["--report and -o both name"])
+        try expectFailure(["run", model, "--input", model, "--output", model], mentioning: ["--output would overwrite the input"])
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), original)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: wtm))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["link.onnx", "m.onnx"], "no temporary file left")
+    }
 }
