@@ -12,6 +12,10 @@ import WhittleRuntime
 /// so they share offset 0, and b sits at offset 128, the next aligned offset past them.
 public struct ArenaPlan: Sendable {
     public let offsets: [Int]
+    /// The steps each tensor is live over, both included (step 0: the model input; step i + 1: op
+    /// i; the last step, op count + 1, for the model outputs), as the `.wtm` records them; empty
+    /// (1...0 as bounds) for a tensor no op uses.
+    public let steps: [(from: Int, to: Int)]
     /// Bytes the arena must have.
     public let size: Int
     /// The largest sum of the sizes of tensors live at one op: no plan can beat it.
@@ -43,6 +47,7 @@ public struct ArenaPlan: Sendable {
             placed.append(t)
         }
         self.offsets = offsets
+        steps = (0..<count).map { first[$0] <= last[$0] ? (first[$0] + 1, last[$0] + 1) : (1, 0) }
         size = (0..<count).map { offsets[$0] + sizes[$0] }.max() ?? 0
         peakLiveBytes = (-1...model.ops.count).map { i in
             (0..<count).filter { first[$0] <= i && i <= last[$0] }.reduce(0) { $0 + sizes[$1] }

@@ -35,6 +35,7 @@ public enum WTM {
             record.zero_point = t.zeroPoint
             record.arena_offset = UInt32(arena.offsets[i])
             record.byte_size = UInt32(t.count)
+            (record.live_from, record.live_to) = (UInt32(arena.steps[i].from), UInt32(arena.steps[i].to))
             tensors.append(record)
         }
 

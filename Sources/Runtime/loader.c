@@ -13,7 +13,7 @@
 #define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
 #define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
 
-const char *wt_runtime_version(void) { return "whittle-runtime 0.4 (wtm format 4)"; }
+const char *wt_runtime_version(void) { return "whittle-runtime 0.5 (wtm format 5)"; }
 
 const char *wt_status_string(wt_status status) {
   switch (status) {
@@ -29,6 +29,8 @@ const char *wt_status_string(wt_status status) {
   case WT_ERROR_ARENA: return "the arena is smaller than the model needs";
   case WT_ERROR_ARGUMENT: return "a null or misaligned pointer, or an index out of range";
   case WT_ERROR_UNSUPPORTED: return "this CPU cannot run the kernel set asked for";
+  case WT_ERROR_LIFETIME:
+    return "two tensors live at the same time share arena bytes, or an op uses a tensor outside the steps its record declares";
   }
   return "unknown status";
 }
@@ -139,6 +141,7 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
   if (op->input_count < 1 || op->input_count > WT_MAX_INPUTS || op->output >= m->tensor_count) return WT_ERROR_OP;
   if (!wt_kind_has_weights(op->kind) && op->scheme != WT_SCHEME_INT8) return WT_ERROR_OP;
   if (op->act_min < 0 || op->act_max > 255 || op->act_min > op->act_max) return WT_ERROR_OP;
+  if (op->reserved[0] != 0 || op->reserved[1] != 0) return WT_ERROR_OP;
   const wt_tensor *in[WT_MAX_INPUTS] = {0};
   for (uint32_t i = 0; i < WT_MAX_INPUTS; i++) {
     if (i >= op->input_count) {
@@ -284,6 +287,53 @@ static size_t scratch_size(const wt_model *m, const wt_op *op) {
   return wt_gemm_scratch_size(depth);
 }
 
+static int is_model_input(const wt_model *m, uint32_t tensor) {
+  for (uint32_t i = 0; i < m->input_count; i++)
+    if (m->inputs[i] == tensor) return 1;
+  return 0;
+}
+
+/* The lifetimes the tensor records declare hold: each tensor is written at its live_from step (by
+ * the op of that step, or as a model input at step 0), every op reads its inputs after they are
+ * written and within their lifetime, model outputs live to the end; and no two tensors live at
+ * one step share arena bytes, so no op overwrites a value still to be read (its own inputs
+ * included). The pair check is quadratic in the tensors, whose count the file size bounds. */
+static wt_status check_lifetimes(const wt_model *m) {
+  const uint32_t end = m->op_count + 1;
+  for (uint32_t t = 0; t < m->tensor_count; t++) {
+    const wt_tensor *r = &m->tensors[t];
+    if (r->live_from > r->live_to) continue; /* never used: the op and IO checks below find any use */
+    if (r->live_to > end || r->live_from > m->op_count) return WT_ERROR_LIFETIME;
+    if (r->live_from == 0 ? !is_model_input(m, t) : m->ops[r->live_from - 1].output != t) return WT_ERROR_LIFETIME;
+  }
+  for (uint32_t i = 0; i < m->op_count; i++) {
+    const wt_op *op = &m->ops[i];
+    const wt_tensor *out = &m->tensors[op->output];
+    if (out->live_from != i + 1 || out->live_to < i + 1) return WT_ERROR_LIFETIME;
+    for (uint32_t k = 0; k < op->input_count; k++) {
+      const wt_tensor *in = &m->tensors[op->inputs[k]];
+      if (in->live_from > i || in->live_to < i + 1) return WT_ERROR_LIFETIME;
+    }
+  }
+  for (uint32_t i = 0; i < m->input_count; i++)
+    if (m->tensors[m->inputs[i]].live_from != 0 || m->tensors[m->inputs[i]].live_to < m->tensors[m->inputs[i]].live_from)
+      return WT_ERROR_LIFETIME;
+  for (uint32_t i = 0; i < m->output_count; i++)
+    if (m->tensors[m->outputs[i]].live_to != end) return WT_ERROR_LIFETIME;
+  for (uint32_t t = 0; t < m->tensor_count; t++) {
+    const wt_tensor *a = &m->tensors[t];
+    if (a->live_from > a->live_to) continue;
+    for (uint32_t u = t + 1; u < m->tensor_count; u++) {
+      const wt_tensor *b = &m->tensors[u];
+      if (b->live_from > b->live_to || a->live_from > b->live_to || b->live_from > a->live_to) continue;
+      if ((uint64_t)a->arena_offset < (uint64_t)b->arena_offset + b->byte_size &&
+          (uint64_t)b->arena_offset < (uint64_t)a->arena_offset + a->byte_size)
+        return WT_ERROR_LIFETIME;
+    }
+  }
+  return WT_OK;
+}
+
 static wt_status load_io(wt_model *m, const uint8_t *bytes, uint64_t size) {
   if (size < 8) return WT_ERROR_SECTION;
   const uint32_t *words = (const uint32_t *)(const void *)bytes;
@@ -342,9 +392,19 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
   model->data = b + found[WT_SECTION_DATA]->offset;
   model->data_size = found[WT_SECTION_DATA]->size;
   wt_status status = load_io(model, b + found[WT_SECTION_IO]->offset, found[WT_SECTION_IO]->size);
-  for (uint32_t i = 0; status == WT_OK && i < model->tensor_count; i++)
+  /* The header's fields outside the checksum are each checked: the arena size is the end of the
+   * last tensor, the reserved words are zero. */
+  uint64_t arena_end = 0;
+  for (uint32_t i = 0; i < 8; i++)
+    if (h->reserved[i] != 0) status = WT_ERROR_VERSION;
+  for (uint32_t i = 0; status == WT_OK && i < model->tensor_count; i++) {
     status = check_tensor(&model->tensors[i], h->arena_size);
+    const uint64_t tensor_end = (uint64_t)model->tensors[i].arena_offset + model->tensors[i].byte_size;
+    if (tensor_end > arena_end) arena_end = tensor_end;
+  }
+  if (status == WT_OK && arena_end != h->arena_size) status = WT_ERROR_TENSOR;
   for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) status = check_op(model, &model->ops[i]);
+  if (status == WT_OK) status = check_lifetimes(model);
   for (uint32_t i = 0; status == WT_OK && i < model->op_count; i++) {
     const wt_op *op = &model->ops[i];
     const size_t need = scratch_size(model, op);

@@ -110,6 +110,24 @@ final class QuantizeTests: XCTestCase {
         XCTAssertLessThan(accepted, 400, "no mutation was refused: the loader checks nothing")
     }
 
+    /// Header fields outside the checksum and the tensors' lifetimes are checked: an op's output
+    /// placed on its own input, a lifetime that misses a use, a larger arena, a reserved word.
+    func testLifetimesAndHeaderAreChecked() throws {
+        let good = try WTM.write(try mnistModel())
+        let tensors = Int(readUInt64(good, at: 64 + 8)), ops = Int(readUInt64(good, at: 64 + 24 + 8))
+        func word(_ offset: Int) -> Int { Int(readUInt32(good, at: offset)) }
+        let (input, output) = (word(ops + 8), word(ops + 24)) // op 0's first input and its output
+        XCTAssertEqual(word(tensors + 48 * output + 40), 1, "op 0's output is written at step 1")
+        XCTAssertEqual(word(tensors + 48 * input + 40), 0, "the model input at step 0")
+        assertRefused(patched(good, at: tensors + 48 * output + 32, UInt32(word(tensors + 48 * input + 32))), "output on its input")
+        assertRefused(patched(good, at: tensors + 48 * output + 40, UInt32(2)), "written at another step")
+        assertRefused(patched(good, at: tensors + 48 * output + 44, UInt32(1)), "read after its lifetime")
+        assertRefused(patched(good, at: tensors + 48 * input + 44, UInt32(0)), "the input dies before op 0 reads it")
+        assertRefused(patched(good, at: 28, UInt32(word(28) + 64)), "arena size past the last tensor")
+        assertRefused(patched(good, at: 32, UInt32(1)), "reserved header word")
+        assertRefused(patched(good, at: ops + 120, UInt32(1)), "reserved op word")
+    }
+
     private func assertRefused(_ bytes: [UInt8], _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertThrowsError(try Runner(bytes: bytes), what, file: file, line: line)
     }
@@ -119,6 +137,10 @@ final class QuantizeTests: XCTestCase {
         withUnsafeBytes(of: value.littleEndian) { copy.replaceSubrange(offset..<offset + $0.count, with: $0) }
         fixCRC(&copy)
         return copy
+    }
+
+    private func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        bytes[offset..<offset + 4].reversed().reduce(0) { $0 << 8 | UInt32($1) }
     }
 
     private func readUInt64(_ bytes: [UInt8], at offset: Int) -> UInt64 {

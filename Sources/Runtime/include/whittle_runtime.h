@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_FORMAT_VERSION 4
+#define WT_FORMAT_VERSION 5
 #define WT_MAGIC "WTM\x1a"
 #define WT_ALIGNMENT 64u
 #define WT_MAX_INPUTS 4u
@@ -43,7 +43,8 @@ typedef enum {
   WT_ERROR_BLOB,           /* an op's constant data lies outside the data section or has the wrong size */
   WT_ERROR_ARENA,          /* the arena given is too small */
   WT_ERROR_ARGUMENT,       /* a null pointer or an index out of range */
-  WT_ERROR_UNSUPPORTED     /* this CPU cannot run the kernel set asked for */
+  WT_ERROR_UNSUPPORTED,    /* this CPU cannot run the kernel set asked for */
+  WT_ERROR_LIFETIME        /* tensors live at once share arena bytes, or an op uses a tensor outside its lifetime */
 } wt_status;
 
 typedef enum { WT_SECTION_TENSORS = 1, WT_SECTION_OPS = 2, WT_SECTION_IO = 3, WT_SECTION_DATA = 4 } wt_section_kind;
@@ -146,7 +147,10 @@ typedef struct {
   int32_t zero_point;
   uint32_t arena_offset;        /* where the tensor lives in the arena */
   uint32_t byte_size;           /* product of dims × element size */
-  uint32_t reserved[2];
+  /* The steps the tensor is live over, both included: step 0 is the model's input, step i + 1 op
+   * i. live_from is the step that writes it (0 for a model input), live_to the last step that
+   * reads it (op count + 1 for a model output); live_from > live_to: never used. */
+  uint32_t live_from, live_to;
 } wt_tensor;
 
 typedef struct {
