@@ -14,6 +14,9 @@ public enum Verification {
 
     public static func run(_ model: IntegerInference, data: LabeledData, preset: Preset, count: Int,
                            progress: (Int, Int) -> Void = { _, _ in }) throws -> Result {
+        guard model.input.shape.count == 4 else {
+            throw DatasetError("verify feeds images: the model's input \(model.input.shape) is not an NCHW image")
+        }
         let sim = QuantSim(model.model)
         let (channels, height, width) = (model.input.shape[1], model.input.shape[2], model.input.shape[3])
         let total = min(count, data.samples.count)

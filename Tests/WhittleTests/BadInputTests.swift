@@ -1,4 +1,5 @@
 import Datasets
+import Export
 import Foundation
 import Graph
 import ONNXProto
@@ -132,5 +133,16 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)), original)
         XCTAssertFalse(FileManager.default.fileExists(atPath: wtm))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted(), ["link.onnx", "m.onnx"], "no temporary file left")
+    }
+
+    /// A valid `.wtm` whose input is no image: verify and run say so instead of trapping.
+    func testCommandsThatFeedImagesRefuseOtherInputs() throws {
+        let tensors = (0..<2).map { IntegerTensor(name: "t\($0)", shape: [1, 100], scale: 1, zeroPoint: 0) }
+        let model = IntegerModel(tensors: tensors, ops: [IntegerOp(name: "a", kind: .lookup([UInt8](0...255)), inputs: [0], output: 1)],
+                                 inputs: [0], outputs: [1])
+        let wtm = try write(Data(try WTM.write(model)), "vector.wtm")
+        let mnist = try Paths.shared("data/mnist")
+        try expectFailure(["verify", wtm, "--data", mnist, "--prep", "mnist", "--count", "2"], mentioning: ["not an NCHW image"])
+        try expectFailure(["eval", wtm, "--data", mnist, "--prep", "mnist", "--count", "2"], mentioning: ["NCHW image"])
     }
 }

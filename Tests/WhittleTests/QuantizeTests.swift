@@ -47,6 +47,7 @@ final class QuantizeTests: XCTestCase {
         XCTAssertEqual(plan.size, 228)
         XCTAssertEqual(plan.peakLiveBytes, 200)
         XCTAssertEqual(plan.offsets[0], plan.offsets[2])
+        XCTAssertEqual(plan.steps.map { [$0.from, $0.to] }, [[0, 1], [1, 2], [2, 3]], "input at step 0, op i at step i + 1, output to the end")
     }
 
     /// A small real model, calibrated on MNIST, written, read back and run.
