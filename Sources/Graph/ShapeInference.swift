@@ -29,6 +29,26 @@ extension Graph {
     }
 }
 
+/// The most elements one tensor may hold: 2^30 (4 GiB of float32), far above any vision model's
+/// largest value and below what a crafted file could make this machine allocate.
+public let maxTensorElements = 1 << 30
+
+/// The element count of `shape`, checked: every dimension at least 0, the product at most
+/// `maxTensorElements` (computed without overflow).
+/// Example: [1, 3, 224, 224] → 150,528; [1, 3, 100000, 100000] throws.
+public func checkedElementCount(_ shape: [Int]) throws -> Int {
+    var count = 1
+    for dimension in shape {
+        guard dimension >= 0 else { throw ShapeError("shape \(shape) has a negative dimension") }
+        let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+        guard !overflow, product <= maxTensorElements else {
+            throw ShapeError("shape \(shape) holds more than 2^30 elements, the most a tensor may have")
+        }
+        count = product
+    }
+    return count
+}
+
 /// Numpy broadcasting of two shapes. Example: [8, 1, 3] with [4, 1] gives [8, 4, 3].
 public func broadcastShapes(_ a: [Int], _ b: [Int]) throws -> [Int] {
     let rank = max(a.count, b.count)
@@ -142,7 +162,9 @@ extension Op {
             }
             return [result]
         case .pad(let pads, _, _):
-            guard pads.count == 2 * x.count else { throw ShapeError("\(pads.count) pads for rank \(x.count)") }
+            guard pads.count == 2 * x.count, pads.allSatisfy({ abs($0) <= maxTensorElements }) else {
+                throw ShapeError("\(pads.count) pads \(pads) for rank \(x.count)")
+            }
             return [x.indices.map { x[$0] + pads[$0] + pads[$0 + x.count] }]
         case .squeeze(let axes):
             let removed = Set(axes.isEmpty ? x.indices.filter { x[$0] == 1 } : axes)
@@ -150,7 +172,9 @@ extension Op {
             return [x.indices.filter { !removed.contains($0) }.map { x[$0] }]
         case .unsqueeze(let axes):
             let rank = x.count + axes.count
-            guard axes.allSatisfy({ $0 < rank }) else { throw ShapeError("axes \(axes) out of range") }
+            guard axes.allSatisfy({ $0 >= 0 && $0 < rank }), Set(axes).count == axes.count else {
+                throw ShapeError("axes \(axes) are out of range or repeated")
+            }
             var rest = x.makeIterator()
             return [(0..<rank).map { axes.contains($0) ? 1 : rest.next()! }]
         case .resize(let a):
@@ -158,8 +182,14 @@ extension Op {
                 guard sizes.count == x.count else { throw ShapeError("sizes \(sizes) do not fit \(x)") }
                 return [sizes]
             }
-            guard a.scales.count == x.count else { throw ShapeError("scales \(a.scales) do not fit \(x)") }
-            return [zip(x, a.scales).map { Int((Float($0) * $1).rounded(.down)) }]
+            guard a.scales.count == x.count, a.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw ShapeError("scales \(a.scales) do not fit \(x): one positive, finite scale per dimension")
+            }
+            let sizes = zip(x, a.scales).map { (Double($0) * Double($1)).rounded(.down) }
+            guard sizes.allSatisfy({ $0 >= 1 && $0 <= Double(maxTensorElements) }) else {
+                throw ShapeError("scales \(a.scales) make \(x) into \(sizes)")
+            }
+            return [sizes.map { Int($0) }]
         }
     }
 }

@@ -24,6 +24,7 @@ extension Onnx_NodeProto {
 
     /// A readable label: "Conv 'stem/conv'", or "Conv producing 'y'" for an unnamed node.
     var label: String {
-        name.isEmpty ? "\(opType) producing '\(output.first ?? "")'" : "\(opType) '\(name)'"
+        let first = output.first ?? ""
+        return !name.isEmpty ? "\(opType) '\(name)'" : first.isEmpty ? "an unnamed \(opType) with no output" : "\(opType) producing '\(first)'"
     }
 }

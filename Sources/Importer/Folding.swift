@@ -60,6 +60,7 @@ enum Folding {
         case "ConstantOfShape":
             try need(1)
             let shape = inputs[0].int64s.map { Int($0) }
+            try checkedCount(shape, of: node.label)
             let value = try node.attribute("value").map { try Tensor(onnx: $0.t) } ?? Tensor(shape: [1], floats: [0])
             return value.isFloat
                 ? Tensor(shape: shape, floats: Array(repeating: value.floats.first ?? 0, count: shape.reduce(1, *)))
@@ -88,9 +89,13 @@ enum Folding {
             return Tensor(shape: inputs[0].shape, floats: inputs[0].floats.map { $0.squareRoot() })
         case "Range":
             try need(3)
-            let (start, limit, delta) = (inputs[0].floats[0], inputs[1].floats[0], inputs[2].floats[0])
-            guard delta != 0 else { throw ImportError("\(node.label): delta is 0") }
-            let count = max(Int(((limit - start) / delta).rounded(.up)), 0)
+            guard let start = inputs[0].floats.first, let limit = inputs[1].floats.first, let delta = inputs[2].floats.first,
+                  start.isFinite, limit.isFinite, delta.isFinite, delta != 0 else {
+                throw ImportError("\(node.label): start, limit and delta must be finite numbers, delta not 0")
+            }
+            let steps = ((Double(limit) - Double(start)) / Double(delta)).rounded(.up)
+            guard steps <= Double(maxTensorElements) else { throw ImportError("\(node.label): \(steps) values are more than a tensor may hold") }
+            let count = max(Int(steps), 0)
             let values = (0..<count).map { start + Float($0) * delta }
             return inputs[0].isFloat ? Tensor(shape: [count], floats: values) : Tensor(shape: [count], int64s: values.map { Int64($0) })
         default:

@@ -55,18 +55,37 @@ struct ImportContext {
         return tensor.int64s.map { Int(clamping: $0) }
     }
 
+    /// A constant input as one finite float per element, or an error naming `what`.
+    func finiteFloats(_ node: Onnx_NodeProto, _ index: Int, _ what: String) throws -> [Float]? {
+        guard let values = constant(node, index)?.floats else { return nil }
+        guard values.allSatisfy(\.isFinite) else { throw ImportError("\(node.label): its \(what) \(values) must be finite") }
+        return values
+    }
+
+    /// `values` (an attribute or constant input named `what`) each within `range`.
+    func check(_ values: [Int], within range: ClosedRange<Int>, _ what: String, _ node: Onnx_NodeProto) throws {
+        guard values.allSatisfy(range.contains) else {
+            throw ImportError("\(node.label): \(what) \(values) must lie within \(range.lowerBound)…\(range.upperBound)")
+        }
+    }
+
     mutating func defineConstant(_ name: String, _ tensor: Tensor) {
         constants[name] = tensor
         shapes[name] = tensor.shape
     }
 
     /// Adds a node for `op` and records the shapes of its outputs.
+    /// Every output must hold 1 to `maxTensorElements` elements.
     mutating func emit(_ op: Op, for node: Onnx_NodeProto, inputs: [String], outputs: [String]? = nil) throws {
-        let outputs = outputs ?? [node.output[0]]
+        guard let first = node.output.first, !first.isEmpty else { throw ImportError("\(node.label) has no output") }
+        let outputs = outputs ?? [first]
         let inputShapes = inputs.map { shape($0) }
         let outputShapes: [[Int]]
         do {
             outputShapes = try op.outputShapes(inputShapes)
+            for shape in outputShapes where try checkedElementCount(shape) == 0 {
+                throw ShapeError("its output \(shape) would be empty")
+            }
         } catch let error as ShapeError {
             throw ImportError("\(node.label): \(error.description)")
         }

@@ -100,6 +100,7 @@ public enum ONNXImporter {
         }
         let realInputs = proto.input.filter { ctx.constants[$0.name] == nil }
         guard !realInputs.isEmpty else { throw ImportError("the graph has no inputs") }
+        guard !proto.output.isEmpty else { throw ImportError("the graph has no outputs") }
         for input in realInputs {
             let shape = try staticShape(input, override: realInputs.count == 1 ? inputShape : nil)
             ctx.inputs.append(ValueInfo(name: input.name, shape: shape))
@@ -133,16 +134,19 @@ public enum ONNXImporter {
             guard override.count == dims.count,
                   zip(dims, override).allSatisfy({ $0 == nil || $0 == $1 }), override.allSatisfy({ $0 > 0 })
             else { throw ImportError("--input-shape \(override.map(String.init).joined(separator: "x")) does not fit input '\(input.name)' of shape \(described)") }
+            try checkedCount(override, of: "--input-shape")
             return override
         }
         guard !dims.isEmpty else { throw ImportError("input '\(input.name)' has no shape; give one with --input-shape") }
-        return try dims.enumerated().map { index, dim in
+        let shape = try dims.enumerated().map { index, dim in
             if let dim { return dim }
             guard index == 0 else {
                 throw ImportError("input '\(input.name)' has dynamic dimensions \(described); give them with --input-shape, e.g. 1x3x224x224")
             }
             return 1
         }
+        try checkedCount(shape, of: "input '\(input.name)'")
+        return shape
     }
 
     /// Keeps the nodes the outputs depend on and the constants those nodes read.

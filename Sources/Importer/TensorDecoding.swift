@@ -34,11 +34,7 @@ extension Tensor {
             throw ImportError("tensor \(name) has invalid dims \(proto.dims)")
         }
         let shape = proto.dims.map { Int($0) }
-        let (count, overflow) = shape.reduce((1, false)) { acc, d in
-            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-            return (p, acc.1 || o)
-        }
-        guard !overflow else { throw ImportError("tensor \(name) has too many elements: dims \(proto.dims)") }
+        let count = try checkedCount(shape, of: "tensor \(name)")
 
         func checkCount(_ found: Int) throws {
             guard found == count else {

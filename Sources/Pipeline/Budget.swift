@@ -39,7 +39,12 @@ public enum Budget: Equatable, Sendable, CustomStringConvertible {
                 number.removeLast()
             }
             guard let value = Double(number), value > 0, value.isFinite else { break }
-            self = make((value * factor).rounded())
+            let total = (value * factor).rounded()
+            guard total <= 1e18 else {
+                throw ParseError(description: "'\(text)' is more than any model holds (budgets go up to 10^18): leave the budget out to set no limit")
+            }
+            guard total >= 1 else { break }
+            self = make(total)
             return
         }
         throw ParseError(description: "'\(text)' is not a budget; write a weight size like 6MB or 500KB, MACs like 300MFLOPs or 300MMACs, bit operations like 40GBOPs, or a latency like 5ms")

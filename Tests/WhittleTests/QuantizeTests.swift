@@ -31,7 +31,7 @@ final class QuantizeTests: XCTestCase {
         XCTAssertEqual(try Budget(parsing: "500KB"), .weightBytes(500_000))
         XCTAssertEqual(try Budget(parsing: "300MFLOPs"), .macs(300_000_000))
         XCTAssertEqual(try Budget(parsing: "1.5GMACs"), .macs(1_500_000_000))
-        for bad in ["6", "MB", "-3MB", "5 parsecs", "abcMB"] {
+        for bad in ["6", "MB", "-3MB", "5 parsecs", "abcMB", "1e30MFLOPs", "1e300MB", "0.1B", "nanMB", "infGBOPs"] {
             XCTAssertThrowsError(try Budget(parsing: bad), bad)
         }
     }

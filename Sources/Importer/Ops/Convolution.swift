@@ -7,6 +7,7 @@ enum Convolution {
         "Conv": { ctx, node in
             let (x, w) = (try ctx.requiredInput(node, 0), try ctx.requiredInput(node, 1))
             let attributes = try convAttributes(node, ctx, input: ctx.shape(x), weight: ctx.shape(w))
+            try checkBias(node, ctx, outputs: ctx.shape(w)[0])
             try ctx.emit(.conv(attributes), for: node, inputs: [x, w] + [ctx.input(node, 2)].compactMap { $0 })
         },
         "ConvTranspose": { ctx, node in
@@ -16,6 +17,12 @@ enum Convolution {
                 throw ImportError("\(node.label): output_shape is not supported; give pads and output_padding")
             }
             let outputPadding = node.ints("output_padding") ?? Array(repeating: 0, count: attributes.kernel.count)
+            guard outputPadding.count == attributes.kernel.count, outputPadding.indices.allSatisfy({ i in
+                outputPadding[i] >= 0 && outputPadding[i] < max(attributes.strides[i], attributes.dilations[i])
+            }) else {
+                throw ImportError("\(node.label): output_padding \(outputPadding) must give each spatial dimension a value below its stride or dilation")
+            }
+            try checkBias(node, ctx, outputs: ctx.shape(w)[1] * attributes.group)
             try ctx.emit(.convTranspose(attributes, outputPadding: outputPadding), for: node,
                          inputs: [x, w] + [ctx.input(node, 2)].compactMap { $0 })
         },
@@ -34,9 +41,26 @@ enum Convolution {
         guard kernel.count == spatial, strides.count == spatial, dilations.count == spatial, pads.count == 2 * spatial,
               strides.allSatisfy({ $0 > 0 }), dilations.allSatisfy({ $0 > 0 }), pads.allSatisfy({ $0 >= 0 })
         else { throw ImportError("\(node.label): kernel, strides, dilations or pads do not fit \(spatial) spatial dimensions") }
+        try ctx.check(kernel + strides + dilations, within: 1...windowLimit, "kernel_shape, strides and dilations", node)
+        try ctx.check(pads, within: 0...windowLimit, "pads", node)
+        guard kernel == Array(weight.dropFirst(2)) else {
+            throw ImportError("\(node.label): kernel_shape \(kernel) differs from the weight's \(Array(weight.dropFirst(2)))")
+        }
         let group = node.int("group", default: 1)
-        guard group > 0 else { throw ImportError("\(node.label): group \(group)") }
+        guard group > 0, group <= input[1], weight[0] > 0 else { throw ImportError("\(node.label): group \(group) does not fit input \(input) and weight \(weight)") }
         return ConvAttributes(kernel: kernel, strides: strides, pads: pads, dilations: dilations, group: group)
+    }
+
+    /// The largest kernel extent, stride, dilation or pad a window op may have (so output sizes
+    /// are computed without overflow).
+    static let windowLimit = 1 << 16
+
+    /// A bias input, when given, holds one value per output channel.
+    static func checkBias(_ node: Onnx_NodeProto, _ ctx: ImportContext, outputs: Int) throws {
+        guard let bias = ctx.input(node, 2) else { return }
+        guard ctx.shape(bias) == [outputs] else {
+            throw ImportError("\(node.label): bias \(ctx.shape(bias)) must hold one value for each of its \(outputs) output channels")
+        }
     }
 
     /// Explicit pads, or the pads auto_pad SAME_UPPER / SAME_LOWER / VALID implies.

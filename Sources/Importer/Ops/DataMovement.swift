@@ -122,8 +122,12 @@ enum DataMovement {
                 value = v.floats.first ?? 0
             }
             if let axes = try ctx.constantInts(node, 3, "axes") {
+                let normalized = try axes.map { try ctx.axis($0, rank: rank, node) }
+                guard pads.count == 2 * axes.count, Set(normalized).count == axes.count else {
+                    throw ImportError("\(node.label): \(pads.count) pads for axes \(axes): two per axis, each axis once")
+                }
                 var full = Array(repeating: 0, count: 2 * rank)
-                for (i, axis) in try axes.map({ try ctx.axis($0, rank: rank, node) }).enumerated() {
+                for (i, axis) in normalized.enumerated() {
                     full[axis] = pads[i]
                     full[axis + rank] = pads[i + axes.count]
                 }
@@ -148,8 +152,9 @@ enum DataMovement {
             throw ImportError("\(node.label): nearest_mode '\(roundingName)' is not supported")
         }
         let scalesIndex = ctx.opset < 11 ? 1 : 2
-        var scales = ctx.constant(node, scalesIndex)?.floats ?? []
+        var scales = try ctx.finiteFloats(node, scalesIndex, "scales") ?? []
         let sizes = ctx.opset >= 11 ? try ctx.constantInts(node, 3, "sizes") : nil
+        if let sizes { try ctx.check(sizes, within: 1...maxTensorElements, "sizes", node) }
         if ctx.input(node, scalesIndex) != nil, ctx.constant(node, scalesIndex) == nil {
             throw ImportError("\(node.label): its scales input is computed at run time; only constant scales are supported")
         }
