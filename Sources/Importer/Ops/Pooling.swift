@@ -40,6 +40,9 @@ enum Pooling {
             for (index, name) in ["scale", "bias", "mean", "var"].enumerated() where ctx.shape(inputs[index + 1]) != [channels] {
                 throw ImportError("\(node.label): \(name) \(ctx.shape(inputs[index + 1])) must hold one value for each of the input's \(channels) channels")
             }
+            if let variance = ctx.constants[inputs[4]]?.floats, variance.contains(where: { $0 < 0 }) {
+                throw ImportError("\(node.label): its variance has negative values")
+            }
             try ctx.emit(.batchNorm(epsilon: node.float("epsilon", default: 1e-5)), for: node, inputs: inputs)
         },
     ]
