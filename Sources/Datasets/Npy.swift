@@ -30,7 +30,8 @@ public enum Npy {
         }
         guard !header.contains("'fortran_order': True") else { throw DatasetError("Fortran-order arrays are not supported") }
         let shape = shapeText.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        let count = shape.reduce(1, *)
+        let count: Int
+        do { count = try checkedElementCount(shape) } catch let error as ShapeError { throw DatasetError(".npy header: \(error.description)") }
         let payload = Data(bytes[(start + headerLength)...])
         let kinds: [String: (size: Int, float: Bool)] = [
             "<f4": (4, true), "<f8": (8, true), "|u1": (1, false), "|i1": (1, false), "<i2": (2, false),

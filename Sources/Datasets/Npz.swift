@@ -43,7 +43,12 @@ public enum Npz {
             let member: [UInt8]
             switch method {
             case 0: member = payload
-            case 8: member = try inflate(payload, size: size)
+            case 8:
+                // Deflate expands at most 1032-fold: a larger claim is a lie, refused before allocating.
+                guard size <= compressed * 1032 + 64 else {
+                    throw DatasetError("zip entry '\(name)' claims \(size) bytes from \(compressed) compressed, more than deflate can give")
+                }
+                member = try inflate(payload, size: size)
             default: throw DatasetError("zip entry '\(name)' uses compression method \(method)")
             }
             let key = name.hasSuffix(".npy") ? String(name.dropLast(4)) : name

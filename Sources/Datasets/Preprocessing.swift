@@ -69,6 +69,9 @@ public enum Preset: String, CaseIterable, Sendable {
                         (Double(width) / cropFraction).rounded(.toNearestOrEven) / Double(image.width))
         let resizedWidth = max(width, Int((Double(image.width) * scale).rounded(.toNearestOrEven)))
         let resizedHeight = max(height, Int((Double(image.height) * scale).rounded(.toNearestOrEven)))
+        guard Double(resizedWidth) * Double(resizedHeight) <= Double(RGBImage.maxPixels) else {
+            throw DatasetError("a \(image.width)×\(image.height) image would be resized to \(resizedWidth)×\(resizedHeight) before the crop: its sides are too unequal for a \(width)×\(height) input")
+        }
         let cropped = image.resized(width: resizedWidth, height: resizedHeight).centerCropped(width: width, height: height)
         return normalize(cropped.pixels, plane: height * width, channels: channels)
     }

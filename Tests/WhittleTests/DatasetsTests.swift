@@ -2,6 +2,7 @@ import Foundation
 import Datasets
 import Graph
 import Pipeline
+import WhittleRuntime
 import XCTest
 
 final class DatasetsTests: XCTestCase {
@@ -32,6 +33,49 @@ final class DatasetsTests: XCTestCase {
             let mean = zip(ours, pillow).map { abs($0 - $1) }.reduce(0, +) / Float(ours.count)
             XCTAssertLessThanOrEqual(worst, 2.01 * step, image)
             XCTAssertLessThan(mean, 0.05 * step, image)
+        }
+    }
+
+    /// Archives and arrays that claim more than they hold are refused before anything is allocated.
+    func testInflatedClaimsAreRefused() throws {
+        var zip = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Paths.fixture("datasets/deflated.npz"))))
+        let end = (0...zip.count - 4).last { zip[$0..<$0 + 4] == [0x50, 0x4B, 0x05, 0x06] }!
+        let directory = Int(zip[end + 16]) | Int(zip[end + 17]) << 8 | Int(zip[end + 18]) << 16 | Int(zip[end + 19]) << 24
+        zip.replaceSubrange(directory + 24..<directory + 28, with: [0xF0, 0xFF, 0xFF, 0xFF]) // 4 GB uncompressed
+        let bomb = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-bomb-\(UUID().uuidString).npz")
+        defer { try? FileManager.default.removeItem(at: bomb) }
+        try Data(zip).write(to: bomb)
+        XCTAssertThrowsError(try Npz.read(path: bomb.path)) { error in XCTAssertTrue("\(error)".contains("more than deflate can give"), "\(error)") }
+        let header = Array("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999, 99999999), }          \n".utf8)
+        let npy = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.count), 0] + header + [0, 0, 0, 0])
+        XCTAssertThrowsError(try Npy.decode(npy)) { error in XCTAssertTrue("\(error)".contains("2^30"), "\(error)") }
+    }
+
+    /// A CMYK JPEG and 16-bit PNGs decode to Pillow's `convert("RGB")` pixels (the PNGs exactly;
+    /// the JPEG within the decoders' rounding), a truncated JPEG is refused, as Pillow refuses it,
+    /// and an image claiming more pixels than Pillow's limit is refused before it is decoded.
+    func testImagesDecodeAsPillowDoes() throws {
+        for (image, tolerance) in [("cmyk.jpg", 2), ("gray16.png", 0), ("rgb16.png", 0)] {
+            let decoded = try RGBImage.read(path: Paths.fixture("datasets/\(image)"))
+            let pillow = try Npy.read(path: Paths.fixture("datasets/\((image as NSString).deletingPathExtension)_rgb.npy"))
+            XCTAssertEqual([decoded.height, decoded.width, 3], pillow.shape, image)
+            let worst = zip(decoded.pixels, pillow.floats).map { abs(Int($0) - Int($1)) }.max() ?? 99
+            XCTAssertLessThanOrEqual(worst, tolerance, image)
+        }
+        XCTAssertThrowsError(try RGBImage.read(path: Paths.fixture("datasets/truncated.jpg"))) { error in
+            XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
+        }
+        var png = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Paths.fixture("datasets/rgb16.png"))))
+        png.replaceSubrange(16..<24, with: [0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20]) // IHDR: 20000 × 20000, its CRC made good
+        let crc = png[12..<29].withUnsafeBytes { wt_crc32($0.baseAddress, $0.count) }
+        png.replaceSubrange(29..<33, with: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: crc >> $0) })
+        let bomb = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-bomb-\(UUID().uuidString).png")
+        defer { try? FileManager.default.removeItem(at: bomb) }
+        try Data(png).write(to: bomb)
+        XCTAssertThrowsError(try RGBImage.read(path: bomb.path)) { error in XCTAssertTrue("\(error)".contains("20000×20000"), "\(error)") }
+        let sliver = RGBImage(width: 20_000, height: 1, pixels: [UInt8](repeating: 9, count: 60_000))
+        XCTAssertThrowsError(try Preset.tf.prepare(sliver, size: 224, channels: 3)) { error in
+            XCTAssertTrue("\(error)".contains("too unequal"), "\(error)")
         }
     }
 
