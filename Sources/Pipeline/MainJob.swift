@@ -108,13 +108,22 @@ public enum Pipeline {
         var requested = file ?? Plan(layers: [])
         switch job.plan {
         case .uniform(let scheme, let rule, let everywhere): requested = Plan.uniform(graph, scheme: scheme, rule: rule, everywhere: everywhere)
-        case .mixed: requested = Plan.uniform(graph, scheme: .int2, everywhere: true) // the cheapest it may choose
+        case .mixed: requested = Plan.uniform(graph, scheme: .int8) // calibration reads only its observers
         case .file: break
         }
         var plan = try requested.resolved(for: graph, observer: job.observer)
         let latency = try job.latencyTable.map(LatencyTable.read(path:))
         let model = try CostModel(try QuantPlan(graph))
-        try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)
+        if case .mixed = job.plan {
+            // The search may give each layer any scheme: each budget is checked against the plan
+            // cheapest in its own measure (int2 is the smallest, but not the fastest on every kernel set).
+            for budget in job.budgets {
+                let cheapest = model.cheapest(by: budget.measure, latency: latency)
+                try Budget.check([budget], cost: model.cost(cheapest, latency: latency), model: model, graph: graph, latency: latency)
+            }
+        } else {
+            try Budget.check(job.budgets, cost: model.cost(plan, latency: latency), model: model, graph: graph, latency: latency)
+        }
 
         let batches: [Tensor]
         switch job.calibration {

@@ -173,8 +173,9 @@ final class Int8Tests: XCTestCase {
     }
 
     /// A latency table from `compress profile --table` of an int8 and an int4 `.wtm` prices every
-    /// plan of those schemes: a budget above the plan's estimate passes, one below the cheapest
-    /// plan fails at once naming it, and without a table a millisecond budget says what to do.
+    /// plan of those schemes: a budget above the plan's estimate passes, for a uniform plan and a
+    /// search; one below the cheapest plan fails at once naming it, and without a table a
+    /// millisecond budget says what to do.
     func testMillisecondBudgetsReadTheLatencyTable() throws {
         let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
         let (wtm, table) = (temporary("latency.wtm"), temporary("latency.json"))
@@ -189,6 +190,10 @@ final class Int8Tests: XCTestCase {
         XCTAssertEqual(entries.filter { $0.hasSuffix(" int4") }.count, 2) // the inner two weight layers
         let fits = try json(runCompress([model, "--bits", "int4", "--budget", "1000ms", "--latency-table", table, "--json"] + flags))
         XCTAssertEqual(fits["bits"] as? String, "int4 (first and last layers int8)")
+        // A search under milliseconds prices only the schemes the table holds (int2 is not the
+        // fastest, nor here priced at all).
+        let searched = try json(runCompress([model, "--bits", "mixed", "--budget", "1000ms", "--latency-table", table, "--json"] + flags))
+        XCTAssertLessThanOrEqual(searched["milliseconds"] as? Double ?? .infinity, 1000)
         let tooFast = try runCompress([model, "--budget", "0.000001ms", "--latency-table", table] + flags)
         XCTAssertNotEqual(tooFast.status, 0)
         XCTAssertTrue(tooFast.stderr.contains("cannot be met: the smallest any plan reaches is"), tooFast.stderr)
