@@ -27,6 +27,9 @@ public final class Runner {
     private let model: UnsafeMutablePointer<wt_model>
     private let interpreter: UnsafeMutablePointer<wt_interpreter>
     public let arenaSize: Int
+    /// Multiply-accumulates one run performs (`wt_model_macs`): bound it before running a model
+    /// you did not make.
+    public var macs: Int { Int(wt_model_macs(model)) }
     public let input: TensorInfo
     public let output: TensorInfo
 

@@ -423,6 +423,24 @@ size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads) {
          threads * wt_round_up(model->scratch_size, WT_ALIGNMENT);
 }
 
+uint64_t wt_model_macs(const wt_model *model) {
+  if (model == NULL || model->header == NULL) return 0;
+  uint64_t total = 0;
+  for (uint32_t i = 0; i < model->op_count; i++) {
+    const wt_op *op = &model->ops[i];
+    const wt_tensor *in = &model->tensors[op->inputs[0]], *out = &model->tensors[op->output];
+    const uint64_t kernel = (uint64_t)op->params[WT_P_KH] * (uint64_t)op->params[WT_P_KW];
+    const uint64_t group = op->params[WT_P_GROUP] > 0 ? (uint64_t)op->params[WT_P_GROUP] : 1;
+    switch (op->kind) {
+    case WT_OP_CONV: total += element_count(out) * kernel * (in->dims[3] / group); break;
+    case WT_OP_CONV_TRANSPOSE: total += element_count(in) * kernel * (out->dims[3] / group); break;
+    case WT_OP_FC: total += element_count(out) * (element_count(in) / in->dims[0]); break;
+    default: break;
+    }
+  }
+  return total;
+}
+
 uint32_t wt_model_input(const wt_model *model, uint32_t index) {
   return model && index < model->input_count ? model->inputs[index] : WT_NO_TENSOR;
 }

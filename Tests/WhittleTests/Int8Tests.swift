@@ -1,4 +1,5 @@
 import Foundation
+import Runner
 import XCTest
 
 /// The main job end to end through the command line: compress, then verify/run/eval the .wtm.
@@ -56,6 +57,8 @@ final class Int8Tests: XCTestCase {
         let profiled = profile["layers"] as? [[String: Any]] ?? []
         XCTAssertEqual(profiled.count, 61)
         XCTAssertEqual(Double(profile["macs"] as? Int ?? 0), 385e6, accuracy: 385e4)
+        let runner = try Runner(bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: wtm))))
+        XCTAssertEqual(runner.macs, summary["macs"] as? Int, "the runtime's count of the work, wt_model_macs, is the cost model's")
         XCTAssertGreaterThan(profile["median_ms"] as? Double ?? 0, 0)
         XCTAssertEqual(profiled.first?["op"] as? String, "Conv")
         XCTAssertEqual(profiled.first?["output_shape"] as? [Int], [1, 112, 112, 32])

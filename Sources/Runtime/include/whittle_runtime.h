@@ -229,6 +229,9 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size);
 size_t wt_model_arena_size(const wt_model *model);
 /* The same for running on `threads` threads: each has its own scratch. */
 size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads);
+/* Multiply-accumulates one run performs (convolutions, transposed ones and fully connected ops):
+ * the work a caller may bound before running a model it did not make. 0 for a NULL model. */
+uint64_t wt_model_macs(const wt_model *model);
 uint32_t wt_model_input(const wt_model *model, uint32_t index);
 uint32_t wt_model_output(const wt_model *model, uint32_t index);
 
