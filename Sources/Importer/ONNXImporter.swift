@@ -125,6 +125,10 @@ public enum ONNXImporter {
 
     /// The input's shape with dynamic dimensions filled from `override` or a batch of 1.
     private static func staticShape(_ input: Onnx_ValueInfoProto, override: [Int]?) throws -> [Int] {
+        let type = input.type.tensorType.elemType
+        guard type == 0 || ONNXType(rawValue: type)?.isFloatingPoint == true else {
+            throw ImportError("input '\(input.name)' holds \(ONNXType(rawValue: type).map { "\($0)" } ?? "type \(type)") values; Whittle runs models whose input is floating point")
+        }
         let dims = input.type.tensorType.shape.dim.map { dim -> Int? in
             if case .dimValue(let value) = dim.value, value > 0 { return Int(value) }
             return nil

@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Graph
 import ONNXProto
 import XCTest
 
@@ -51,6 +53,11 @@ final class CraftedModelTests: XCTestCase {
             ("pads-unlike-axes", try model([node("Pad", ["x", "p", "", "axes"], ["y"])], initializers: [int64s("p", [1, 1, 1, 1, 1, 1]), int64s("axes", [2, 3])],
                                            opset: 18), ["two per axis"]),
             ("huge-input", try model([node("Relu", ["x"], ["y"])], input: [1, 3, 100_000, 100_000]), ["more than 2^30 elements"]),
+            ("integer-input", try model([node("Relu", ["x"], ["y"])], inputType: 7), ["int64", "floating point"]),
+            ("reflect-past-the-edge", try model([node("Pad", ["x", "p"], ["y"], [string("mode", "reflect")])],
+                                                initializers: [int64s("p", [0, 0, 8, 0, 0, 0, 0, 0])]), ["reflect pads", "smaller than the dimension"]),
+            ("transposed-to-nothing", try model([node("ConvTranspose", ["x", "w"], ["y"], [ints("pads", [9, 9, 9, 9])])],
+                                                initializers: [floats("w", [3, 4, 3, 3])]), ["negative dimension"]),
         ]
         for (name, bytes, words) in cases {
             let path = directory.appendingPathComponent(name + ".onnx").path
@@ -66,6 +73,17 @@ final class CraftedModelTests: XCTestCase {
         }
     }
 
+    /// Clip with min above max gives max everywhere, as the ONNX spec says.
+    func testClipWithCrossedBoundsGivesMax() throws {
+        let clip = directory.appendingPathComponent("clip.onnx").path, input = directory.appendingPathComponent("x.npy").path
+        try model([node("Clip", ["x", "low", "high"], ["y"])], initializers: [floats("low", [], 5), floats("high", [], 1)]).write(to: URL(fileURLWithPath: clip))
+        try Npy.write(Tensor(shape: [1, 3, 8, 8], floats: (0..<192).map { Float($0) / 10 - 5 }), path: input)
+        let output = directory.appendingPathComponent("y.npy").path
+        let result = try runCompress(["run", clip, "--input", input, "--output", output])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(Set(try Npy.read(path: output).floats), [1])
+    }
+
     func testImpossibleArgumentsGetClearErrors() throws {
         let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
         let result = try runCompress([model, "--budget", "1e30MFLOPs", "-o", directory.appendingPathComponent("x.wtm").path])
@@ -75,7 +93,7 @@ final class CraftedModelTests: XCTestCase {
 
     // MARK: - A small ONNX builder: one input x (float, [1, 3, 8, 8] unless told), outputs by name.
 
-    private func model(_ nodes: [Onnx_NodeProto], input: [Int64] = [1, 3, 8, 8], outputs: [String] = ["y"],
+    private func model(_ nodes: [Onnx_NodeProto], input: [Int64] = [1, 3, 8, 8], inputType: Int32 = 1, outputs: [String] = ["y"],
                        initializers: [Onnx_TensorProto] = [], opset: Int64 = 13) throws -> Data {
         var model = Onnx_ModelProto()
         model.irVersion = 8
@@ -84,7 +102,7 @@ final class CraftedModelTests: XCTestCase {
         model.opsetImport = [version]
         var x = Onnx_ValueInfoProto()
         x.name = "x"
-        x.type.tensorType.elemType = 1
+        x.type.tensorType.elemType = inputType
         x.type.tensorType.shape.dim = input.map { value in
             var dim = Onnx_TensorShapeProto.Dimension()
             dim.dimValue = value
@@ -110,6 +128,12 @@ final class CraftedModelTests: XCTestCase {
     private func int(_ name: String, _ value: Int64) -> Onnx_AttributeProto {
         var attribute = Onnx_AttributeProto()
         (attribute.name, attribute.type, attribute.i) = (name, .int, value)
+        return attribute
+    }
+
+    private func string(_ name: String, _ value: String) -> Onnx_AttributeProto {
+        var attribute = Onnx_AttributeProto()
+        (attribute.name, attribute.type, attribute.s) = (name, .string, Data(value.utf8))
         return attribute
     }
 

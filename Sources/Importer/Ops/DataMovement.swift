@@ -135,6 +135,10 @@ enum DataMovement {
             }
         }
         guard pads.count == 2 * rank else { throw ImportError("\(node.label): \(pads.count) pads for rank \(rank)") }
+        if mode == .reflect, let shape = ctx.shapes[ctx.resolve(node.input[0])],
+           !shape.indices.allSatisfy({ pads[$0] < shape[$0] && pads[$0 + rank] < shape[$0] }) {
+            throw ImportError("\(node.label): reflect pads \(pads) must each be smaller than the dimension they extend, of \(shape)")
+        }
         return .pad(pads: pads, value: value, mode: mode)
     }
 

@@ -36,6 +36,8 @@ enum Elementwise {
                     if index == 1 { low = value } else { high = value }
                 }
             }
+            guard !low.isNaN, !high.isNaN else { throw ImportError("\(node.label): its bounds are NaN") }
+            low = min(low, high) // the ONNX spec: with min above max, every output is max
             try ctx.emit(.clip(min: low, max: high), for: node, inputs: [try ctx.requiredInput(node, 0)])
         }
         table["Softmax"] = { ctx, node in
