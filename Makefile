@@ -4,7 +4,7 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test runtime-fuzz kernel-test neon-test ocr-fixtures demo bench bench-search clean
+.PHONY: deps build test runtime-fuzz kernel-test neon-test ocr-fixtures decoding-fixtures demo bench bench-search clean
 
 # The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
 RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
@@ -28,15 +28,22 @@ deps:
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build runtime-fuzz kernel-test neon-test ocr-fixtures
+test: build runtime-fuzz kernel-test neon-test ocr-fixtures decoding-fixtures
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
 # The OCR tests' images (printed words, for the PP-OCR models), rendered by the project's script
 # with a pinned Pillow so the pixels are the same on every machine; not committed.
 PILLOW_VERSION := 13.0.0
+PILLOW := python3 -c "import PIL, sys; sys.exit(PIL.__version__ != '$(PILLOW_VERSION)')" 2>/dev/null || python3 -m pip install -q pillow==$(PILLOW_VERSION)
 ocr-fixtures:
-	@python3 -c "import PIL, sys; sys.exit(PIL.__version__ != '$(PILLOW_VERSION)')" 2>/dev/null || python3 -m pip install -q pillow==$(PILLOW_VERSION)
+	@$(PILLOW)
 	python3 Tests/Fixtures/ocr/make_text_images.py .build/ocr-fixtures
+
+# The images Pillow decodes in its own way (CMYK JPEG, 16-bit PNGs, a truncated JPEG) with
+# Pillow's pixels, for DatasetsTests; not committed.
+decoding-fixtures:
+	@$(PILLOW)
+	python3 Tests/Fixtures/decoding/make_decoding_images.py .build/decoding-fixtures
 
 # The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan: an int8
 # model, and a ternary one (packed 2-bit codes, unpacked by the interpreter).

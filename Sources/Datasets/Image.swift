@@ -38,8 +38,7 @@ public struct RGBImage: Equatable, Sendable {
     public static let maxPixels = 178_956_970
 
     static func checkSize(_ width: Int, _ height: Int) throws {
-        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).partialValue <= maxPixels,
-              width <= maxPixels, height <= maxPixels else {
+        guard width > 0, height > 0, width <= maxPixels, height <= maxPixels, width * height <= maxPixels else {
             throw DatasetError("the image claims \(width)×\(height) pixels, more than the \(maxPixels) an image may have")
         }
     }

@@ -118,15 +118,15 @@ public enum LearnedRounding {
     /// One group's Σ x xᵀ so far, and over how many patches of `width` values.
     struct Moment {
         var moment: [Float]
-        var width: Int
         var patches = 0
+        var width: Int { Int(Double(moment.count).squareRoot()) }
     }
 
     /// M_g += X_gᵀ X_g for each group's patch matrix X_g.
     static func accumulate(_ moments: inout [Moment], _ patches: Patches) {
         let width = patches.width
         for (g, x) in patches.groups.enumerated() {
-            if g >= moments.count { moments.append(Moment(moment: [Float](repeating: 0, count: width * width), width: width)) }
+            if g >= moments.count { moments.append(Moment(moment: [Float](repeating: 0, count: width * width))) }
             let count = x.count / max(width, 1)
             moments[g].patches += count
             x.withUnsafeBufferPointer { x in

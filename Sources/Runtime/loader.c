@@ -316,8 +316,7 @@ static wt_status check_lifetimes(const wt_model *m) {
     }
   }
   for (uint32_t i = 0; i < m->input_count; i++)
-    if (m->tensors[m->inputs[i]].live_from != 0 || m->tensors[m->inputs[i]].live_to < m->tensors[m->inputs[i]].live_from)
-      return WT_ERROR_LIFETIME;
+    if (m->tensors[m->inputs[i]].live_from != 0) return WT_ERROR_LIFETIME;
   for (uint32_t i = 0; i < m->output_count; i++)
     if (m->tensors[m->outputs[i]].live_to != end) return WT_ERROR_LIFETIME;
   for (uint32_t t = 0; t < m->tensor_count; t++) {

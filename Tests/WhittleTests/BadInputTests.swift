@@ -6,18 +6,7 @@ import ONNXProto
 import XCTest
 
 /// Bad input gets a clear message and a non-zero exit from the command line, never a crash.
-final class BadInputTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-bad-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
+final class BadInputTests: ScratchDirectoryTestCase {
     private func write(_ data: Data, _ name: String) throws -> String {
         let url = directory.appendingPathComponent(name)
         try data.write(to: url)

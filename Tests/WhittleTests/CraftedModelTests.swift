@@ -7,18 +7,7 @@ import XCTest
 /// Crafted models of the kinds that once trapped the importer or ran as nonsense: each gets a
 /// clear error naming what is wrong, a non-zero exit, and no output file, from `inspect` and from
 /// the main job alike.
-final class CraftedModelTests: XCTestCase {
-    private var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("whittle-crafted-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
+final class CraftedModelTests: ScratchDirectoryTestCase {
     func testMalformedModelsGetClearErrors() throws {
         let huge: Int64 = 1 << 62
         let weight = floats("w", [4, 3, 3, 3])
