@@ -4,7 +4,7 @@ BIN := .build/release/compress
 SHARED := ../shared
 APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
 
-.PHONY: deps build test runtime-fuzz kernel-test neon-test ocr-fixtures decoding-fixtures demo bench bench-search clean
+.PHONY: deps build test runtime-fuzz fuzz fuzz-corpus kernel-test neon-test ocr-fixtures decoding-fixtures demo bench bench-search clean
 
 # The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
 RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
@@ -28,7 +28,7 @@ deps:
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build runtime-fuzz kernel-test neon-test ocr-fixtures decoding-fixtures
+test: build runtime-fuzz fuzz kernel-test neon-test ocr-fixtures decoding-fixtures
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
 
 # The OCR tests' images (printed words, for the PP-OCR models), rendered by the project's script
@@ -58,6 +58,42 @@ runtime-fuzz: build
 			$(FUZZ) $(FUZZ_MODEL)-$$bits.wtm 1000 || exit 1; \
 		done; \
 	else echo "($(SHARED)/data is absent: skipping the runtime fuzz test)"; fi
+
+# libFuzzer against the .wtm loader and interpreter (Tests/Fuzz/fuzz_wtm_target.c) and the ONNX
+# importer (Sources/fuzz-import, built with ASan and coverage in .build/fuzz; its release build
+# replays the corpus first, as the optimizer sees it), FUZZ_SECONDS each, starting from the committed corpus (Tests/Fuzz/corpus, which holds every input that once
+# crashed). A finding stops the run and leaves its input in .build/fuzz-findings; the long
+# campaigns and how to reproduce a finding: Tests/Fuzz/README.md.
+FUZZ_SECONDS := 60
+CLANG_RT := $(shell clang -print-resource-dir)/lib/linux
+FUZZ_WORK := .build/fuzz-work
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
+	-artifact_prefix=.build/fuzz-findings/
+FUZZ_INSTRUMENT := -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp
+fuzz: build
+	clang $(SANITIZE) -fsanitize=fuzzer -fuse-ld=lld Tests/Fuzz/fuzz_wtm_target.c $(RUNTIME_SOURCES) -lm -pthread \
+		-o .build/fuzz_wtm_target
+	swift build --build-path .build/fuzz -c debug --product fuzz-import --sanitize address \
+		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc $(FUZZ_INSTRUMENT) -Xcxx $(FUZZ_INSTRUMENT) \
+		-Xlinker -u -Xlinker LLVMFuzzerRunDriver -Xlinker $(CLANG_RT)/libclang_rt.fuzzer_no_main-x86_64.a -Xlinker -lstdc++
+	@mkdir -p $(FUZZ_WORK)/wtm $(FUZZ_WORK)/onnx .build/fuzz-findings
+	.build/release/fuzz-import Tests/Fuzz/corpus/onnx
+	.build/fuzz_wtm_target $(FUZZ_WORK)/wtm Tests/Fuzz/corpus/wtm $(FUZZ_FLAGS) -max_len=65536 2>.build/fuzz-wtm.log || \
+		{ tail -n 60 .build/fuzz-wtm.log; exit 1; }
+	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-wtm.log
+	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-import $(FUZZ_WORK)/onnx Tests/Fuzz/corpus/onnx $(FUZZ_FLAGS) -max_len=200000 \
+		2>.build/fuzz-onnx.log || { tail -n 60 .build/fuzz-onnx.log; exit 1; }
+	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-onnx.log
+
+# The seed models (Tests/Fuzz/make_seeds.py, with a pinned onnx) and their .wtm files, written
+# into the committed corpus; calibrated on ../shared's photos.
+ONNX_VERSION := 1.23.2
+fuzz-corpus: build
+	@python3 -c "import onnx, sys; sys.exit(onnx.__version__ != '$(ONNX_VERSION)')" 2>/dev/null || python3 -m pip install -q onnx==$(ONNX_VERSION)
+	python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx
+	@for model in conv_family transposed_and_matmul runtime_ops quantized opset9_upgrade; do for bits in int8 int4 ternary; do \
+		$(BIN) Tests/Fuzz/corpus/onnx/$$model.onnx --data $(SHARED)/data/imagenet-train --prep torch --calibration-count 4 \
+			--bits $$bits --bits-everywhere -o Tests/Fuzz/corpus/wtm/$$model-$$bits.wtm --json >/dev/null || exit 1; done; done
 
 # Every SIMD kernel set the CPU runs against the reference, bit for bit, buffers against guard
 # pages, under the sanitizers (Tests/KernelTests/kernel_test.c).

@@ -13,8 +13,9 @@ let package = Package(
     ],
     targets: [
         .executableTarget(name: "compress", dependencies: [
-            "Pipeline", "Export", "Runner", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Pipeline", "Export", "Runner", "Rewrite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "fuzz-import", dependencies: ["Importer", "Rewrite", "Engine", "Graph", "CFuzzDriver"]),
         .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
         .target(name: "Pipeline", dependencies: [
             "Search", "Quantize", "Training", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
@@ -33,6 +34,7 @@ let package = Package(
         ),
         .target(name: "Graph"),
         .target(name: "CFloatKernels"),
+        .target(name: "CFuzzDriver"),
         .target(
             name: "WhittleRuntime", path: "Sources/Runtime", exclude: ["tools", "Makefile"],
             cSettings: [.unsafeFlags(["-std=c99", "-O2"])], linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]

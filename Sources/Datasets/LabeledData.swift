@@ -72,9 +72,9 @@ public struct LabeledData: Sendable {
             throw DatasetError("\(images): not an MNIST IDX image/label pair")
         }
         let (count, rows, columns) = (word(imageBytes, 4), word(imageBytes, 8), word(imageBytes, 12))
-        guard rows == columns, word(labelBytes, 4) == count, imageBytes.count >= 16 + count * rows * columns,
-              labelBytes.count >= 8 + count
-        else { throw DatasetError("\(images): IDX sizes do not agree") }
+        guard rows == columns, rows > 0, word(labelBytes, 4) == count, let pixels = try? checkedElementCount([count, rows, columns]),
+              imageBytes.count >= 16 + pixels, labelBytes.count >= 8 + count
+        else { throw DatasetError("\(images): IDX sizes do not agree (\(count) images of \(rows)×\(columns) claimed, \(imageBytes.count) bytes held)") }
         let plane = rows * columns
         return (0..<count).map { i in
             (.pixels(Array(imageBytes[16 + i * plane..<16 + (i + 1) * plane]), size: rows), Int(labelBytes[8 + i]))

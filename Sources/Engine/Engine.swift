@@ -81,7 +81,7 @@ public final class Engine {
         var results = graph.outputs.map { _ in [Float]() }
         for item in 0..<items {
             feed(inputs, item: item, to: plan)
-            try plan.run()
+            plan.run()
             for (index, output) in graph.outputs.enumerated() {
                 results[index] += UnsafeBufferPointer(start: plan.pointer(output), count: plan.shape(output).reduce(1, *))
             }
@@ -110,11 +110,11 @@ public final class Engine {
             let gathered = tail.pointer(split.value)
             for image in 0..<images {
                 feed(inputs, item: start + image, to: head)
-                try head.run()
+                head.run()
                 let value = head.pointer(split.value)
                 for i in 0..<count { gathered[i * images + image] = value[i] }
             }
-            try tail.run()
+            tail.run()
             for (index, output) in graph.outputs.enumerated() {
                 results[index] += UnsafeBufferPointer(start: tail.pointer(output), count: tail.shape(output).reduce(1, *))
             }

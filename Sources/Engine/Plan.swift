@@ -179,15 +179,12 @@ final class Plan {
 
     func shape(_ name: String) -> [Int] { shapes[name]! }
 
-    /// Runs every step on what the input buffers hold.
-    func run() throws {
+    /// Runs every step on what the input buffers hold (shapes and attributes were checked when
+    /// the plan was made).
+    func run() {
         for (step, operands) in zip(steps, bound) {
-            do {
-                try Kernels.run(step.op, inputs: operands.inputs, output: operands.output, outputShape: operands.shape,
-                                activation: step.activation, addend: operands.addend, scratch: scratch)
-            } catch let error as EngineError {
-                throw EngineError("node '\(step.name)' (\(step.op.name)): \(error.description)")
-            }
+            Kernels.run(step.op, inputs: operands.inputs, output: operands.output, outputShape: operands.shape,
+                        activation: step.activation, addend: operands.addend, scratch: scratch)
         }
     }
 }

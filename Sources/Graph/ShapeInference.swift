@@ -178,8 +178,10 @@ extension Op {
             var rest = x.makeIterator()
             return [(0..<rank).map { axes.contains($0) ? 1 : rest.next()! }]
         case .resize(let a):
+            guard x.count == 4 else { throw ShapeError("Resize takes an NCHW tensor; this one is \(x)") }
             if let sizes = a.sizes {
                 guard sizes.count == x.count else { throw ShapeError("sizes \(sizes) do not fit \(x)") }
+                guard sizes[0] == x[0], sizes[1] == x[1] else { throw ShapeError("sizes \(sizes) resize the batch or channels of \(x); only height and width can be") }
                 return [sizes]
             }
             guard a.scales.count == x.count, a.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
@@ -188,6 +190,9 @@ extension Op {
             let sizes = zip(x, a.scales).map { (Double($0) * Double($1)).rounded(.down) }
             guard sizes.allSatisfy({ $0 >= 1 && $0 <= Double(maxTensorElements) }) else {
                 throw ShapeError("scales \(a.scales) make \(x) into \(sizes)")
+            }
+            guard sizes[0] == Double(x[0]), sizes[1] == Double(x[1]) else {
+                throw ShapeError("scales \(a.scales) resize the batch or channels of \(x); only height and width can be")
             }
             return [sizes.map { Int($0) }]
         }

@@ -111,6 +111,9 @@ public enum Compression {
         let ranges = statistics.histograms.reduce(into: [String: (low: Float, high: Float)]()) { ranges, entry in
             ranges[entry.key] = entry.value.range(observers[entry.key] ?? observer)
         }
+        if let overflow = ranges.keys.sorted().first(where: { !ranges[$0]!.low.isFinite || !ranges[$0]!.high.isFinite }) {
+            throw EngineError("'\(overflow)' overflows float32 (infinity or NaN) on the calibration images, so it has no int8 range: the model's weights or inputs are out of scale")
+        }
         return Calibrated(steps: steps, ranges: ranges, means: biasCorrection ? statistics.channelMeans : nil)
     }
 

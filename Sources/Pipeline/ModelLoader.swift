@@ -1,6 +1,7 @@
 import Foundation
 import Graph
 import Importer
+import Rewrite
 
 /// Loads a model file for the commands: an ONNX file is imported and simplified.
 public enum ModelLoader {

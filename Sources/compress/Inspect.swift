@@ -1,6 +1,7 @@
 import ArgumentParser
 import Graph
 import Pipeline
+import Rewrite
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -38,6 +38,8 @@ final class CraftedModelTests: ScratchDirectoryTestCase {
                                             initializers: [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3], -1)]),
              ["negative values"]),
             ("nan-resize", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], .nan)]), ["finite"]),
+            ("resize-of-channels", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], 2)]),
+             ["only height and width"]),
             ("zero-resize", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], 0)]), ["positive"]),
             ("pads-unlike-axes", try model([node("Pad", ["x", "p", "", "axes"], ["y"])], initializers: [int64s("p", [1, 1, 1, 1, 1, 1]), int64s("axes", [2, 3])],
                                            opset: 18), ["two per axis"]),
@@ -71,6 +73,19 @@ final class CraftedModelTests: ScratchDirectoryTestCase {
         let result = try runCompress(["run", clip, "--input", input, "--output", output])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(Set(try Npy.read(path: output).floats), [1])
+    }
+
+    /// Finite weights whose products overflow float32: refused at calibration, naming the value,
+    /// before a .wtm with infinite scales is written.
+    func testOverflowingActivationsAreRefused() throws {
+        let path = directory.appendingPathComponent("overflow.onnx").path, output = directory.appendingPathComponent("overflow.wtm").path
+        try model([node("Conv", ["x", "w1"], ["c"]), node("Conv", ["c", "w2"], ["y"])],
+                  initializers: [floats("w1", [4, 3, 1, 1], 1e30), floats("w2", [4, 4, 1, 1], 1e30)]).write(to: URL(fileURLWithPath: path))
+        let result = try runCompress([path, "--data", try Paths.shared("data/imagenet-train"), "--prep", "torch", "--calibration-count", "4",
+                                      "-o", output, "--json"])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("overflows float32"), result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
     }
 
     func testImpossibleArgumentsGetClearErrors() throws {

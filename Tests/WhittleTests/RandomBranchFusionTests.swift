@@ -1,6 +1,7 @@
 import Engine
 import Graph
 import Pipeline
+import Rewrite
 import XCTest
 
 /// Property test: random re-parameterized blocks (random widths, strides, groups, kernel sizes

@@ -88,10 +88,8 @@ enum DataMovement {
         }
     }
 
-    static func resize(_ x: Operand, _ a: ResizeAttributes, output: UnsafeMutablePointer<Float>, outputShape: [Int]) throws {
-        guard outputShape[0] == x.shape[0], outputShape[1] == x.shape[1] else {
-            throw EngineError("Resize of the batch or channel dimension is not supported")
-        }
+    /// Shape inference has checked that only height and width change.
+    static func resize(_ x: Operand, _ a: ResizeAttributes, output: UnsafeMutablePointer<Float>, outputShape: [Int]) {
         let (height, width) = (x.shape[2], x.shape[3])
         let (outHeight, outWidth) = (outputShape[2], outputShape[3])
         let scaleY = a.sizes == nil ? a.scales[2] : Float(outHeight) / Float(height)

@@ -30,7 +30,7 @@ enum Kernels {
     /// Runs `op`; `activation`, folded in from a following Relu/Clip, only comes with Conv and
     /// Gemm, and `addend`, folded in from a following Add, only with Conv (see `Plan.fuseEpilogues`).
     static func run(_ op: Op, inputs: [Operand], output: UnsafeMutablePointer<Float>, outputShape: [Int],
-                    activation: Activation?, addend: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>) throws {
+                    activation: Activation?, addend: UnsafePointer<Float>?, scratch: UnsafeMutablePointer<Float>) {
         let count = outputShape.reduce(1, *)
         switch op {
         case .conv(let a):
@@ -72,7 +72,7 @@ enum Kernels {
         case .slice(let starts, let ends, let axes, let steps):
             DataMovement.slice(inputs[0], starts: starts, ends: ends, axes: axes, steps: steps, output: output, outputShape: outputShape)
         case .pad(let pads, let value, let mode): DataMovement.pad(inputs[0], pads: pads, value: value, mode: mode, output: output, outputShape: outputShape)
-        case .resize(let a): try DataMovement.resize(inputs[0], a, output: output, outputShape: outputShape)
+        case .resize(let a): DataMovement.resize(inputs[0], a, output: output, outputShape: outputShape)
         }
     }
 }

@@ -48,9 +48,6 @@ enum Differentiable {
             guard a.kernel.count == 2 else { throw notBuilt(op, "with \(a.kernel.count) spatial dimensions") }
             return ConvolutionGradients.transposedForward(a, x: x[0], w: x[1], bias: x.count > 2 ? x[2] : nil, outputShape: outputShape)
         case .slice, .pad, .resize:
-            if case .resize = op, outputShape.count != 4 || outputShape[..<2] != x[0].shape[..<2] {
-                throw notBuilt(op, "of the batch or channel dimension")
-            }
             return GatherMap<T>.of(op, input: x[0].shape, output: outputShape).apply(x[0], outputShape: outputShape)
         }
     }

@@ -1,5 +1,4 @@
 import Graph
-import Rewrite
 
 /// The passes every imported graph goes through, in order.
 public enum Simplify {
