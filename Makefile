@@ -61,13 +61,16 @@ runtime-fuzz: build
 
 # libFuzzer against the .wtm loader and interpreter (Tests/Fuzz/fuzz_wtm_target.c) and the ONNX
 # importer (Sources/fuzz-import, built with ASan and coverage in .build/fuzz; its release build
-# replays the corpus first, as the optimizer sees it), FUZZ_SECONDS each, starting from the committed corpus (Tests/Fuzz/corpus, which holds every input that once
-# crashed). A finding stops the run and leaves its input in .build/fuzz-findings; the long
-# campaigns and how to reproduce a finding: Tests/Fuzz/README.md.
+# replays the corpus first, as the optimizer sees it), FUZZ_SECONDS each, starting from the
+# committed corpus (Tests/Fuzz/corpus, which holds every input that once crashed), with a fixed
+# seed so that make test repeats itself (FUZZ_SEED=0: a random one). A finding stops the run and
+# leaves its input in .build/fuzz-findings; the long campaigns and how to reproduce a finding:
+# Tests/Fuzz/README.md.
 FUZZ_SECONDS := 60
 CLANG_RT := $(shell clang -print-resource-dir)/lib/linux
 FUZZ_WORK := .build/fuzz-work
-FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
+FUZZ_SEED := 1
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
 	-artifact_prefix=.build/fuzz-findings/
 FUZZ_INSTRUMENT := -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp
 fuzz: build
@@ -147,7 +150,7 @@ demo: build
 	@if [ -d $(SHARED)/data/imagenet-calib ]; then \
 		mkdir -p out && $(BIN) models/efficientnet-lite0-fp32.onnx --budget 6MB --data $(SHARED)/data/imagenet-calib --prep tf \
 			-o out/efficientnet-lite0-int8.wtm --report out/efficientnet-lite0-int8.json && \
-		$(BIN) run out/efficientnet-lite0-int8.wtm --input $(SHARED)/data/package-samples/coffee.png --prep tf --top 3; \
+		$(BIN) run out/efficientnet-lite0-int8.wtm --input $(SHARED)/data/package-samples/coffee.png --top 3; \
 	else echo "($(SHARED)/data is absent: calibrating without data, on inputs distilled from the bundled BatchNorm statistics, about 2 minutes)"; \
 		mkdir -p out && $(BIN) models/efficientnet-lite0-fp32.onnx --budget 6MB --bn-statistics models/efficientnet-lite0-bn-statistics.npz \
 			-o out/efficientnet-lite0-int8.wtm --report out/efficientnet-lite0-int8.json; fi

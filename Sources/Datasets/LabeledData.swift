@@ -15,6 +15,9 @@ public struct LabeledData: Sendable {
     }
 
     public var samples: [(source: Source, label: Int)]
+    /// Class names by label, where the folder gives them: labels.tsv's `name` column, or the
+    /// class subfolders' names.
+    public var classNames: [Int: String] = [:]
     /// The label of an image from a folder without labels.
     public static let unlabeled = -1
 
@@ -27,7 +30,7 @@ public struct LabeledData: Sendable {
         let entries = try manager.contentsOfDirectory(atPath: folder).sorted()
         let url = URL(fileURLWithPath: folder)
         if entries.contains("labels.tsv") {
-            samples = try Self.readTable(url.appendingPathComponent("labels.tsv").path, folder: url)
+            (samples, classNames) = try Self.readTable(url.appendingPathComponent("labels.tsv").path, folder: url)
         } else if let images = entries.first(where: { $0.contains("images-idx3-ubyte") }),
                   let labels = entries.first(where: { $0.contains("labels-idx1-ubyte") }) {
             samples = try Self.readIDX(images: url.appendingPathComponent(images).path, labels: url.appendingPathComponent(labels).path)
@@ -36,11 +39,13 @@ public struct LabeledData: Sendable {
                 var isDir: ObjCBool = false
                 return manager.fileExists(atPath: url.appendingPathComponent(name).path, isDirectory: &isDir) && isDir.boolValue
             }
+            classNames = Dictionary(uniqueKeysWithValues: classes.enumerated().map { ($0, $1) })
             samples = try classes.enumerated().flatMap { index, name in
                 try Self.images(manager.contentsOfDirectory(atPath: url.appendingPathComponent(name).path).sorted())
                     .map { (Source.file(url.appendingPathComponent(name).appendingPathComponent($0).path), index) }
             }
             if samples.isEmpty {
+                classNames = [:]
                 samples = Self.images(entries).map { (Source.file(url.appendingPathComponent($0).path), Self.unlabeled) }
             }
         }
@@ -54,13 +59,32 @@ public struct LabeledData: Sendable {
         names.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }
     }
 
-    private static func readTable(_ path: String, folder: URL) throws -> [(Source, Int)] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        return text.split(whereSeparator: \.isNewline).dropFirst().compactMap { line in
+    /// The rows of labels.tsv, and the class names of its `name` column when it has one.
+    private static func readTable(_ path: String, folder: URL) throws -> ([(source: Source, label: Int)], [Int: String]) {
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline)
+        let header = lines.first?.split(separator: "\t", omittingEmptySubsequences: false) ?? []
+        let nameColumn = header.firstIndex { $0.trimmingCharacters(in: .whitespaces) == "name" }
+        var names: [Int: String] = [:]
+        let samples = lines.dropFirst().compactMap { line -> (source: Source, label: Int)? in
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count >= 2, let label = Int(fields[1].trimmingCharacters(in: .whitespaces)) else { return nil }
+            if let nameColumn, nameColumn < fields.count { names[label] = String(fields[nameColumn]) }
             return (.file(folder.appendingPathComponent(String(fields[0])).path), label)
         }
+        return (samples, names)
+    }
+
+    /// A labels file: one class name per line, line i naming class i (TFLite's labels.txt).
+    public static func classNames(path: String) throws -> [Int: String] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw DatasetError("cannot read '\(path)'") }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        var names: [Int: String] = [:]
+        for (index, line) in lines.enumerated() {
+            let name = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !name.isEmpty { names[index] = name }
+        }
+        guard !names.isEmpty else { throw DatasetError("\(path) holds no class names (one per line, line i naming class i)") }
+        return names
     }
 
     private static func readIDX(images: String, labels: String) throws -> [(Source, Int)] {

@@ -11,8 +11,9 @@ public enum WTM {
 
     /// The file's bytes. Sections follow the header and section table, each at a multiple of
     /// 64 bytes: tensors, ops, IO, then the constant data, whose blobs are 64-byte aligned too.
-    /// `arena` places the tensors; pass the plan when the caller already has it.
-    public static func write(_ model: IntegerModel, arena: ArenaPlan? = nil) throws -> [UInt8] {
+    /// `arena` places the tensors; pass the plan when the caller already has it. `metadata`, when
+    /// given, is stored as the METADATA section (the runtime does not read it).
+    public static func write(_ model: IntegerModel, arena: ArenaPlan? = nil, metadata: WTMMetadata? = nil) throws -> [UInt8] {
         let arena = arena ?? ArenaPlan(model)
         var data: [UInt8] = []
         func blob<T>(_ values: [T]) -> wt_blob {
@@ -137,12 +138,16 @@ public enum WTM {
             + [UInt32(model.outputs.count)] + model.outputs.map { UInt32($0) }
 
         // Layout: header, section table, then each section at the next multiple of 64.
-        let payloads: [(wt_section_kind, UInt32, [UInt8])] = [
+        var payloads: [(wt_section_kind, UInt32, [UInt8])] = [
             (WT_SECTION_TENSORS, UInt32(tensors.count), bytes(of: tensors)),
             (WT_SECTION_OPS, UInt32(ops.count), bytes(of: ops)),
             (WT_SECTION_IO, UInt32(io.count), bytes(of: io)),
             (WT_SECTION_DATA, UInt32(data.count), data),
         ]
+        if let metadata {
+            let json = try metadata.json()
+            payloads.append((WT_SECTION_METADATA, UInt32(json.count), json))
+        }
         var file = [UInt8](repeating: 0, count: MemoryLayout<wt_header>.stride + payloads.count * MemoryLayout<wt_section>.stride)
         var sections: [wt_section] = []
         for (kind, count, payload) in payloads {
@@ -253,12 +258,28 @@ public enum WTM {
     }
 
     /// Loads `bytes` with `wt_model_load` into 8-byte-aligned memory and hands the model to `body`.
+    /// The file's metadata, nil when it has none (validated by the C loader first).
+    public static func metadata(_ bytes: [UInt8]) throws -> WTMMetadata? {
+        let json = try withLoadedModel(bytes) { m -> [UInt8]? in
+            var size = 0
+            guard let text = wt_model_metadata([m], &size) else { return nil }
+            return Array(UnsafeRawBufferPointer(start: text, count: size))
+        }
+        return try json.map(WTMMetadata.read)
+    }
+
     public static func withLoadedModel<R>(_ bytes: [UInt8], _ body: (wt_model) throws -> R) throws -> R {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
         defer { memory.deallocate() }
         bytes.withUnsafeBytes { memory.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
         var model = wt_model()
         let status = wt_model_load(&model, memory, bytes.count)
+        if status == WT_ERROR_VERSION, bytes.count >= MemoryLayout<wt_header>.size {
+            let version = memory.load(fromByteOffset: MemoryLayout<wt_header>.offset(of: \wt_header.version)!, as: UInt32.self)
+            if version != UInt32(WT_FORMAT_VERSION) {
+                throw FormatError(description: "a .wtm of format version \(version); this runtime reads version \(WT_FORMAT_VERSION): compress the model again")
+            }
+        }
         guard status == WT_OK else { throw FormatError(description: "not a valid .wtm: \(String(cString: wt_status_string(status)))") }
         return try body(model)
     }

@@ -217,7 +217,8 @@ func matMulShape(_ a: [Int], _ b: [Int]) throws -> [Int] {
 public func reshapeTarget(_ input: [Int], _ shape: [Int]) throws -> [Int] {
     var result = shape.enumerated().map { i, d in d == 0 && i < input.count ? input[i] : d }
     let total = input.reduce(1, *)
-    let known = result.filter { $0 != -1 }.reduce(1, *)
+    guard result.allSatisfy({ $0 >= -1 }) else { throw ShapeError("cannot reshape \(input) to \(shape): a dimension below −1") }
+    let known = try checkedElementCount(result.filter { $0 != -1 })
     if let inferred = result.firstIndex(of: -1) {
         guard known > 0, total % known == 0, result.filter({ $0 == -1 }).count == 1 else {
             throw ShapeError("cannot reshape \(input) to \(shape)")

@@ -4,7 +4,8 @@ import Graph
 
 /// Reads a model input from a file: a tensor (.npy, .npz with one array) or an image.
 public enum InputLoader {
-    public static func tensor(path: String, for input: ValueInfo, preset presetName: String) throws -> Tensor {
+    /// `presetName` prepares an image; nil refuses one (nothing says how to prepare it).
+    public static func tensor(path: String, for input: ValueInfo, preset presetName: String?) throws -> Tensor {
         let lower = path.lowercased()
         var tensor: Tensor
         if lower.hasSuffix(".npy") {
@@ -16,6 +17,9 @@ public enum InputLoader {
             }
             tensor = only
         } else {
+            guard let presetName else {
+                throw DatasetError("nothing says how to prepare the image \(path): pass --prep (\(Preset.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
             let preset = try parsePreset(presetName)
             guard input.shape.count == 4 else { throw DatasetError("the model's input \(input.shape) is not an NCHW image") }
             let pixels = try preset.prepare(RGBImage.read(path: path), height: input.shape[2], width: input.shape[3], channels: input.shape[1])

@@ -9,6 +9,8 @@ import Runner
 public final class IntegerInference {
     public let model: IntegerModel
     public let bytes: [UInt8]
+    /// How the file says it is used (preprocessing, class names, source); nil for a file without.
+    public let metadata: WTMMetadata?
     /// The C runtime holding the model (for callers that drive ops themselves, like `Profile`).
     public let runner: Runner
 
@@ -24,6 +26,7 @@ public final class IntegerInference {
         do {
             runner = try Runner(bytes: bytes, kernels: kernels, threads: threads)
             model = try WTM.read(bytes)
+            metadata = try WTM.metadata(bytes)
         } catch { throw Runner.RuntimeError(description: "\(path): \(error)") }
     }
 

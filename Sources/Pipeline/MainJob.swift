@@ -3,6 +3,7 @@ import Export
 import Foundation
 import Graph
 import Quantize
+import Runner
 import Search
 
 /// The main job as data: what `compress MODEL.onnx …` was asked to do.
@@ -70,6 +71,12 @@ public struct Job: Sendable {
     public var emitC: String?
     /// The QDQ ONNX file to write.
     public var emitOnnx: String?
+    /// How the model's images are prepared, recorded in the `.wtm` for `run` (the calibration
+    /// preset unless told otherwise).
+    public var preset: Preset?
+    /// A file of class names (one per line) to record in the `.wtm`; without it, the names the
+    /// calibration folder gives (labels.tsv's `name` column, or class subfolders).
+    public var labels: String?
 
     public init(model: String, calibration: Calibration, output: String) {
         self.model = model
@@ -126,10 +133,14 @@ public enum Pipeline {
         }
 
         let batches: [Tensor]
+        var classNames = try job.labels.map(LabeledData.classNames(path:))
+        var preset = job.preset
         switch job.calibration {
-        case .images(let folder, let preset, let count):
+        case .images(let folder, let calibrationPreset, let count):
             let data = try LabeledData(folder: folder)
-            batches = try Compression.calibrationBatches(graph, data: data, preset: preset, limit: max(count, 1))
+            preset = preset ?? calibrationPreset
+            if classNames == nil, !data.classNames.isEmpty { classNames = data.classNames }
+            batches = try Compression.calibrationBatches(graph, data: data, preset: calibrationPreset, limit: max(count, 1))
             progress("calibrating on \(batches.reduce(0) { $0 + $1.shape[0] }) images (\(job.observer.rawValue) ranges)")
         case .distilled(let bnStatistics):
             let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, inputShape: job.inputShape, simplify: false).graph : graph
@@ -154,7 +165,10 @@ public enum Pipeline {
                 try OutputFile.write(Data(chart.svg().utf8), to: pareto)
             }
         }
-        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding, progress: progress)
+        var result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding, progress: progress)
+        let metadata = WTMMetadata(input: .init(layout: "NCHW", shape: graph.inputs[0].shape), preprocessing: preset.map { .init(preset: $0.rawValue) },
+                                   labels: classNames, source: try WTMMetadata.source(path: job.model), plan: plan, whittle: Runner.runtimeVersion)
+        result.wtm = try WTM.write(result.integer, arena: result.arena, metadata: metadata)
         try write(result, job: job)
         let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
         var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,
@@ -167,7 +181,7 @@ public enum Pipeline {
 
     /// Refuses, before any work, outputs that would overwrite an input or each other.
     static func checkPaths(_ job: Job) throws {
-        var inputs = [job.model] + [job.latencyTable, job.proxy].compactMap { $0 }
+        var inputs = [job.model] + [job.latencyTable, job.proxy, job.labels].compactMap { $0 }
         if case .file(let path) = job.plan { inputs.append(path) }
         if case .distilled(let statistics?) = job.calibration { inputs.append(statistics) }
         let outputs = [("-o", job.output), ("--report", job.report), ("--emit-onnx", job.emitOnnx), ("--pareto", job.pareto), ("--emit-c", job.emitC)]

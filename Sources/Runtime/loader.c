@@ -13,7 +13,7 @@
 #define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
 #define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
 
-const char *wt_runtime_version(void) { return "whittle-runtime 0.5 (wtm format 5)"; }
+const char *wt_runtime_version(void) { return "whittle-runtime 0.6 (wtm format 6)"; }
 
 const char *wt_status_string(wt_status status) {
   switch (status) {
@@ -366,10 +366,10 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
   if (wt_crc32(b + sizeof(wt_header), size - sizeof(wt_header)) != h->payload_crc32) return WT_ERROR_CHECKSUM;
 
   const wt_section *sections = (const wt_section *)(const void *)(b + sizeof(wt_header));
-  const wt_section *found[WT_SECTION_DATA + 1] = {0};
+  const wt_section *found[WT_SECTION_METADATA + 1] = {0};
   for (uint32_t i = 0; i < h->section_count; i++) {
     const wt_section *s = &sections[i];
-    if (s->kind < WT_SECTION_TENSORS || s->kind > WT_SECTION_DATA || found[s->kind] != NULL) return WT_ERROR_SECTION;
+    if (s->kind < WT_SECTION_TENSORS || s->kind > WT_SECTION_METADATA || found[s->kind] != NULL) return WT_ERROR_SECTION;
     if (s->offset % WT_ALIGNMENT != 0 || s->offset < table_end || s->offset > size || s->size > size - s->offset)
       return WT_ERROR_SECTION;
     found[s->kind] = s;
@@ -380,6 +380,8 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
   if (ts->count < 1 || (uint64_t)ts->count * sizeof(wt_tensor) != ts->size) return WT_ERROR_SECTION;
   if (os->count < 1 || (uint64_t)os->count * sizeof(wt_op) != os->size) return WT_ERROR_SECTION;
   if (found[WT_SECTION_DATA]->count != found[WT_SECTION_DATA]->size) return WT_ERROR_SECTION;
+  const wt_section *meta = found[WT_SECTION_METADATA];
+  if (meta != NULL && (meta->count != meta->size || meta->size == 0)) return WT_ERROR_SECTION;
 
   model->bytes = b;
   model->size = size;
@@ -390,6 +392,10 @@ wt_status wt_model_load(wt_model *model, const void *bytes, size_t size) {
   model->op_count = os->count;
   model->data = b + found[WT_SECTION_DATA]->offset;
   model->data_size = found[WT_SECTION_DATA]->size;
+  if (meta != NULL) {
+    model->metadata = b + meta->offset;
+    model->metadata_size = meta->size;
+  }
   wt_status status = load_io(model, b + found[WT_SECTION_IO]->offset, found[WT_SECTION_IO]->size);
   /* The header's fields outside the checksum are each checked: the arena size is the end of the
    * last tensor, the reserved words are zero. */
@@ -438,6 +444,12 @@ uint64_t wt_model_macs(const wt_model *model) {
     }
   }
   return total;
+}
+
+const char *wt_model_metadata(const wt_model *model, size_t *size) {
+  const int present = model != NULL && model->metadata != NULL;
+  if (size != NULL) *size = present ? (size_t)model->metadata_size : 0;
+  return present ? (const char *)model->metadata : NULL;
 }
 
 uint32_t wt_model_input(const wt_model *model, uint32_t index) {

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Foundation
 import Graph
 import Pipeline
 import Rewrite
+import Runner
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +15,7 @@ struct Inspect: ParsableCommand {
         The counts are taken after import and BatchNorm folding.
         """)
 
-    @Argument(help: "The model (.onnx).") var model: String
+    @Argument(help: "The model (.onnx, or a .wtm: its ops, weight schemes, sizes and what it records of its use).") var model: String
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224 (a dynamic batch alone defaults to 1).")
     var inputShape: String?
     @Flag(help: "List every layer.") var layers = false
@@ -21,6 +23,7 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object: macs, params, bytes (totals), ops, inputs, layers with --layers.") var json = false
 
     func run() throws {
+        if model.lowercased().hasSuffix(".wtm") { return try inspectWTM() }
         let shape = try inputShape.map(ModelLoader.parseShape)
         var loaded = try ModelLoader.load(path: model, inputShape: shape, simplify: !simplify)
         var before: [String: Int] = [:]
@@ -67,6 +70,29 @@ struct Inspect: ParsableCommand {
                       + padded(humanCount(cost.macs), 12) + humanCount(cost.params))
             }
         }
+    }
+
+    /// A `.wtm`: ops by kind, weights by scheme, sizes, and its metadata.
+    private func inspectWTM() throws {
+        let wtm = try IntegerInference(path: model)
+        let ops = wtm.model.ops.reduce(into: [String: Int]()) { $0[$1.kindName, default: 0] += 1 }
+        let schemes = wtm.model.ops.filter { $0.weightCount > 0 }.reduce(into: [String: Int]()) { $0[$1.scheme.rawValue, default: 0] += 1 }
+        let meta = wtm.metadata
+        if json {
+            var object: [String: Any] = ["model": model, "bytes": wtm.bytes.count, "ops": ops, "weight_schemes": schemes,
+                                         "macs": wtm.runner.macs, "arena_bytes": wtm.runner.arenaSize, "runtime": Runner.runtimeVersion]
+            if let meta { object["metadata"] = try JSONSerialization.jsonObject(with: Data(try meta.json())) }
+            return try printJSON(object)
+        }
+        print("file   \(humanCount(wtm.bytes.count))B, arena \(humanCount(wtm.runner.arenaSize))B")
+        print("input  \(wtm.input.shape) NCHW (stored NHWC uint8), preprocessing \(meta?.preprocessing?.preset ?? "not recorded")")
+        print("ops    \(wtm.model.ops.count): " + Self.describe(ops))
+        print("weights " + Self.describe(schemes))
+        print("MACs   \(humanCount(wtm.runner.macs)) (\(wtm.runner.macs))")
+        guard let meta else { return print("(no metadata: made before Whittle recorded it)") }
+        if let source = meta.source { print("source \(source.file), \(source.bytes) bytes, sha256 \(source.sha256)") }
+        print("labels \(meta.labels?.count ?? 0) class names")
+        print("made by \(meta.whittle)")
     }
 
     static func opCounts(_ graph: Graph) -> [String: Int] {

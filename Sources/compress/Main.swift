@@ -18,7 +18,7 @@ struct Main: ParsableCommand {
         MACs x weight bits x activation bits). Budgets are checked against the plan's cost before \
         calibration; one no plan reaches fails at once, naming the smallest reachable value. Width \
         search for a MACs budget the model misses comes later. Calibration reads images from --data \
-        (labels are not used); activations are uint8 per tensor over the range of least squared \
+        (labels are not used; class names are recorded in the .wtm); activations are uint8 per tensor over the range of least squared \
         error (--observer), weights per output channel by --bits or --plan, biases corrected for \
         the weights' rounding. Without --data, 8 calibration inputs are distilled from the model's \
         BatchNorm statistics (ZeroQ; minutes, not seconds, on EfficientNet-Lite0), or from \
@@ -31,10 +31,12 @@ struct Main: ParsableCommand {
     @Option(help: "A budget the result must meet: 6MB (weight bytes), 300MFLOPs (MACs), 40GBOPs (bit operations) or 5ms (latency, from --latency-table). Repeatable.") var budget: [String] = []
     @Option(help: ArgumentHelp("The latency table millisecond budgets are estimated from: per-op medians measured by compress profile MODEL.wtm --table FILE on the target.", valueName: "table.json"))
     var latencyTable: String?
-    @Option(help: "Calibration images: a folder of JPEG/PNG files (or one with labels.tsv or a subfolder per class; labels are not used). Without it, calibration data is distilled from the model's BatchNorm statistics (ZeroQ); that needs a model whose BatchNorm layers are not folded yet, or --bn-statistics.") var data: String?
+    @Option(help: "Calibration images: a folder of JPEG/PNG files (or one with labels.tsv or a subfolder per class; labels are not used, class names are recorded in the .wtm). Without it, calibration data is distilled from the model's BatchNorm statistics (ZeroQ); that needs a model whose BatchNorm layers are not folded yet, or --bn-statistics.") var data: String?
     @Option(help: ArgumentHelp("Without --data: the statistics a folded model's BatchNorm layers had, for ZeroQ. An .npz with, for each Conv whose weight initializer is W, W.mean and W.variance: its output's per-channel mean and variance (BN's beta and gamma²·var/(var + eps)). models/efficientnet-lite0-bn-statistics.npz is the bundled model's.", valueName: "file.npz"))
     var bnStatistics: String?
-    @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String?
+    @Option(help: "Image preprocessing: \(Preset.helpText). Recorded in the .wtm, so `run` needs no --prep; needed with --data.") var prep: String?
+    @Option(help: ArgumentHelp("Class names to record in the .wtm for `run` to print: one per line, line i naming class i. Without it, the names --data gives (labels.tsv's name column, or its class subfolders).", valueName: "labels.txt"))
+    var labels: String?
     @Option(help: "Calibrate on N images of --data, spread evenly over it.") var calibrationCount = 100
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
     var observer: String = Observer.mse.rawValue
@@ -106,6 +108,8 @@ struct Main: ParsableCommand {
         job.observer = observer
         job.biasCorrection = biasCorrection
         job.learnedRounding = learnedRounding
+        job.preset = try prep.map(InputLoader.parsePreset)
+        job.labels = labels
         (job.report, job.emitC, job.emitOnnx, job.pareto) = (report, emitC, emitOnnx, pareto)
         let outcome = try Pipeline.compress(job) { note($0) }
         outcome.notes.forEach { note("note: \($0)") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Export
 import Foundation
 import Graph
 import Pipeline
@@ -11,7 +12,7 @@ struct Run: ParsableCommand {
 
     @Argument(help: "The model (.onnx or .wtm).") var model: String
     @Option(help: "The input: a .npy/.npz tensor, or a .jpg/.png image prepared with --prep.") var input: String
-    @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String = "tf"
+    @Option(help: "Image preprocessing: \(Preset.helpText). Default: the preset a .wtm records; tf for an .onnx model.") var prep: String?
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x224x224.") var inputShape: String?
     @Option(help: "Write the first output to this .npy file.") var output: String?
     @Option(help: "How many top classes to print.") var top = 5
@@ -21,9 +22,11 @@ struct Run: ParsableCommand {
         try OutputFile.checkDistinct(inputs: [model, input], outputs: output.map { [("--output", $0)] } ?? [])
         let result: Tensor
         let outputName: String
+        var metadata: WTMMetadata?
         if model.lowercased().hasSuffix(".wtm") {
             let integer = try IntegerInference(path: model)
-            let tensor = try InputLoader.tensor(path: input, for: integer.input, preset: prep)
+            metadata = integer.metadata
+            let tensor = try InputLoader.tensor(path: input, for: integer.input, preset: prep ?? metadata?.preprocessing?.preset)
             guard tensor.shape == integer.input.shape else {
                 throw CommandError("the input has shape \(tensor.shape); the model takes \(integer.input.shape)")
             }
@@ -35,7 +38,7 @@ struct Run: ParsableCommand {
             guard graph.inputs.count == 1, let info = graph.inputs.first else {
                 throw CommandError("the model has \(graph.inputs.count) inputs; run takes models with one")
             }
-            let tensor = try InputLoader.tensor(path: input, for: info, preset: prep)
+            let tensor = try InputLoader.tensor(path: input, for: info, preset: prep ?? Preset.tf.rawValue)
             result = try Inference.float(graph, input: tensor)[graph.outputs[0]]!
             outputName = graph.outputs[0]
         }
@@ -43,10 +46,14 @@ struct Run: ParsableCommand {
         let scores = result.floats
         let ranked = scores.indices.sorted { scores[$0] > scores[$1] }.prefix(max(top, 0))
         if json {
-            try printJSON(["output_shape": result.shape, "top": ranked.map { ["class": $0, "score": Double(scores[$0])] }])
+            try printJSON(["output_shape": result.shape, "top": ranked.map { index -> [String: Any] in
+                var entry: [String: Any] = ["class": index, "score": Double(scores[index])]
+                if let name = metadata?.label(index) { entry["name"] = name }
+                return entry
+            }])
         } else {
             print("output \(outputName) \(result.shape)")
-            for index in ranked { print(String(format: "%6d  %.5f", index, scores[index])) }
+            for index in ranked { print(String(format: "%6d  %.5f", index, scores[index]) + (metadata?.label(index).map { "  " + $0 } ?? "")) }
         }
     }
 }

@@ -38,6 +38,8 @@ final class CraftedModelTests: ScratchDirectoryTestCase {
                                             initializers: [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3], -1)]),
              ["negative values"]),
             ("nan-resize", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], .nan)]), ["finite"]),
+            ("reshape-overflow", try model([node("Reshape", ["x", "s"], ["y"])], initializers: [int64s("s", [1 << 40, 1 << 40, -1])]),
+             ["more than 2^30 elements"]),
             ("resize-of-channels", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], 2)]),
              ["only height and width"]),
             ("zero-resize", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], 0)]), ["positive"]),

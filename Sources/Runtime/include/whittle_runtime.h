@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_FORMAT_VERSION 5
+#define WT_FORMAT_VERSION 6
 #define WT_MAGIC "WTM\x1a"
 #define WT_ALIGNMENT 64u
 #define WT_MAX_INPUTS 4u
@@ -47,7 +47,15 @@ typedef enum {
   WT_ERROR_LIFETIME        /* tensors live at once share arena bytes, or an op uses a tensor outside its lifetime */
 } wt_status;
 
-typedef enum { WT_SECTION_TENSORS = 1, WT_SECTION_OPS = 2, WT_SECTION_IO = 3, WT_SECTION_DATA = 4 } wt_section_kind;
+/* TENSORS, OPS, IO and DATA appear once each; METADATA (UTF-8 JSON the runtime does not read: how
+ * inputs are prepared, class names, provenance) at most once. */
+typedef enum {
+  WT_SECTION_TENSORS = 1,
+  WT_SECTION_OPS = 2,
+  WT_SECTION_IO = 3,
+  WT_SECTION_DATA = 4,
+  WT_SECTION_METADATA = 5
+} wt_section_kind;
 
 /* Element types. Activations are uint8 (asymmetric), weights int8 (symmetric per channel). */
 typedef enum { WT_TYPE_U8 = 1 } wt_type;
@@ -189,6 +197,8 @@ typedef struct {
   size_t unpacked_size; /* int8 slots of the largest op whose weights are stored narrower: they are unpacked there,
                            after the tensors in the arena, before the op runs */
   size_t scratch_size;  /* kernel scratch per thread, placed after the unpacked weights */
+  const uint8_t *metadata; /* the METADATA section's bytes, NULL when the file has none */
+  uint64_t metadata_size;
 } wt_model;
 
 /* Kernel sets. AUTO is the fastest this CPU runs, unless the environment variable WT_KERNELS
@@ -233,6 +243,8 @@ size_t wt_model_arena_size_threads(const wt_model *model, unsigned threads);
  * the work a caller may bound before running a model it did not make. 0 for a NULL model. */
 uint64_t wt_model_macs(const wt_model *model);
 uint32_t wt_model_input(const wt_model *model, uint32_t index);
+/* The METADATA section (UTF-8 JSON, not NUL-terminated) and its size; NULL and 0 when absent. */
+const char *wt_model_metadata(const wt_model *model, size_t *size);
 uint32_t wt_model_output(const wt_model *model, uint32_t index);
 
 /* The arena must be 16-byte aligned (malloc's is). Uses the AUTO kernel set. */
