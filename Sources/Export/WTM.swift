@@ -172,8 +172,8 @@ public enum WTM {
         return file
     }
 
-    /// Reads a `.wtm` back through the C loader (which validates it first).
-    /// Names are not stored: tensors and ops come back named by index ("t12", "op3").
+    /// Reads a `.wtm` back through the C loader (which validates it first). Tensors come back
+    /// named by index ("t12"), ops by the metadata's node names, or by index ("op3") without.
     public static func read(_ bytes: [UInt8]) throws -> IntegerModel {
         try withLoadedModel(bytes) { m in
             let tensors = (0..<Int(m.tensor_count)).map { i -> IntegerTensor in
@@ -253,19 +253,24 @@ public enum WTM {
             }
             let inputs = (0..<Int(m.input_count)).map { Int(m.inputs[$0]) }
             let outputs = (0..<Int(m.output_count)).map { Int(m.outputs[$0]) }
-            return IntegerModel(tensors: tensors, ops: ops, inputs: inputs, outputs: outputs)
+            var model = IntegerModel(tensors: tensors, ops: ops, inputs: inputs, outputs: outputs)
+            if let json = metadataBytes(m), let names = try? WTMMetadata.read(json).ops, names.count == model.ops.count {
+                for i in model.ops.indices { model.ops[i].name = names[i] }
+            }
+            return model
         }
     }
 
     /// Loads `bytes` with `wt_model_load` into 8-byte-aligned memory and hands the model to `body`.
     /// The file's metadata, nil when it has none (validated by the C loader first).
     public static func metadata(_ bytes: [UInt8]) throws -> WTMMetadata? {
-        let json = try withLoadedModel(bytes) { m -> [UInt8]? in
-            var size = 0
-            guard let text = wt_model_metadata([m], &size) else { return nil }
-            return Array(UnsafeRawBufferPointer(start: text, count: size))
-        }
-        return try json.map(WTMMetadata.read)
+        try withLoadedModel(bytes, metadataBytes).map(WTMMetadata.read)
+    }
+
+    private static func metadataBytes(_ m: wt_model) -> [UInt8]? {
+        var size = 0
+        guard let text = wt_model_metadata([m], &size) else { return nil }
+        return Array(UnsafeRawBufferPointer(start: text, count: size))
     }
 
     public static func withLoadedModel<R>(_ bytes: [UInt8], _ body: (wt_model) throws -> R) throws -> R {

@@ -5,7 +5,7 @@ import Graph
 /// needs no flags and a file found later says where it came from:
 ///
 ///     {"input": {"layout": "NCHW", "shape": [1, 3, 224, 224]},
-///      "labels": {"967": "espresso"}, "plan": {…}, "preprocessing": {"preset": "tf"},
+///      "labels": {"967": "espresso"}, "ops": ["stem_conv", …], "plan": {…}, "preprocessing": {"preset": "tf"},
 ///      "source": {"bytes": 18868040, "file": "efficientnet-lite0-fp32.onnx", "sha256": "…"},
 ///      "whittle": "whittle-runtime 0.5 (wtm format 6)"}
 public struct WTMMetadata: Codable, Equatable, Sendable {
@@ -37,15 +37,19 @@ public struct WTMMetadata: Codable, Equatable, Sendable {
     public var source: Source?
     /// The plan the model was lowered by.
     public var plan: Plan?
+    /// The ONNX node each op comes from, in op order.
+    public var ops: [String]?
     /// The runtime version that wrote it.
     public var whittle: String
 
-    public init(input: Input, preprocessing: Preprocessing?, labels: [Int: String]?, source: Source?, plan: Plan?, whittle: String) {
+    public init(input: Input, preprocessing: Preprocessing?, labels: [Int: String]?, source: Source?, plan: Plan?, ops: [String]?,
+                whittle: String) {
         self.input = input
         self.preprocessing = preprocessing
         self.labels = labels.map { Dictionary(uniqueKeysWithValues: $0.map { (String($0.key), $0.value) }) }
         self.source = source
         self.plan = plan
+        self.ops = ops
         self.whittle = whittle
     }
 

@@ -167,7 +167,8 @@ public enum Pipeline {
         }
         var result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding, progress: progress)
         let metadata = WTMMetadata(input: .init(layout: "NCHW", shape: graph.inputs[0].shape), preprocessing: preset.map { .init(preset: $0.rawValue) },
-                                   labels: classNames, source: try WTMMetadata.source(path: job.model), plan: plan, whittle: Runner.runtimeVersion)
+                                   labels: classNames, source: try WTMMetadata.source(path: job.model), plan: plan,
+                                   ops: result.integer.ops.map(\.name), whittle: Runner.runtimeVersion)
         result.wtm = try WTM.write(result.integer, arena: result.arena, metadata: metadata)
         try write(result, job: job)
         let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }

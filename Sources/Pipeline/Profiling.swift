@@ -9,6 +9,8 @@ import Runner
 public struct Profile: Sendable {
     public struct Layer: Sendable {
         public var index: Int
+        /// The ONNX node the op comes from ("op3" for a .wtm without metadata).
+        public var name: String
         public var kind: String
         public var inputShape: [Int]
         public var outputShape: [Int]
@@ -62,7 +64,7 @@ public struct Profile: Sendable {
         }
         let layers = model.ops.enumerated().map { i, op in
             let output = model.tensors[op.output], input = model.tensors[op.inputs[0]]
-            return Layer(index: i, kind: op.kindName, inputShape: input.shape, outputShape: output.shape,
+            return Layer(index: i, name: op.name, kind: op.kindName, inputShape: input.shape, outputShape: output.shape,
                          macs: op.macs(outputCount: output.count), weights: op.weightCount > 0 ? op.scheme : nil,
                          key: LatencyTable.key(kind: op.kindName, input: input.shape, output: output.shape, weights: op.weightCount,
                                                scheme: op.scheme),

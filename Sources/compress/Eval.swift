@@ -21,6 +21,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print one JSON object: top1, top5 (fractions) and n.") var json = false
 
     func run() throws {
+        if let count, count < 1 { throw CommandError("--count must be at least 1") }
         let preset = try InputLoader.parsePreset(prep)
         let samples = try LabeledData(folder: data)
         var lastReport = 0

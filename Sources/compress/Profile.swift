@@ -36,7 +36,7 @@ struct ProfileCommand: ParsableCommand {
                 "median_ms": profile.medianMs, "kernels": profile.kernels, "threads": profile.threads, "runs": profile.runs,
                 "macs": profile.macs,
                 "layers": profile.layers.map { l -> [String: Any] in
-                    var entry: [String: Any] = ["index": l.index, "op": l.kind, "input_shape": l.inputShape, "output_shape": l.outputShape,
+                    var entry: [String: Any] = ["index": l.index, "name": l.name, "op": l.kind, "input_shape": l.inputShape, "output_shape": l.outputShape,
                                                 "macs": l.macs, "median_ms": l.medianMs, "gops": l.gops]
                     if let weights = l.weights { entry["weights"] = weights.rawValue }
                     return entry
@@ -45,12 +45,12 @@ struct ProfileCommand: ParsableCommand {
             return
         }
         print("\(model): \(profile.kernels) kernels, \(profile.threads) thread\(profile.threads == 1 ? "" : "s"), median of \(profile.runs) runs")
-        print(padded("#", 4) + padded("op", 16) + padded("input", 20) + padded("output", 20) + padded("MACs", 10)
+        print(padded("#", 4) + padded("node", 28) + padded("op", 16) + padded("input", 20) + padded("output", 20) + padded("MACs", 10)
               + padded("ms", 9) + padded("GOP/s", 8) + "share")
         for l in profile.layers {
             let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }
             let op = l.weights.map { $0 == .int8 ? l.kind : "\(l.kind) \($0.rawValue)" } ?? l.kind
-            print(padded("\(l.index)", 4) + padded(op, 16) + padded(shape(l.inputShape), 20) + padded(shape(l.outputShape), 20)
+            print(padded("\(l.index)", 4) + padded(String(l.name.prefix(27)), 28) + padded(op, 16) + padded(shape(l.inputShape), 20) + padded(shape(l.outputShape), 20)
                   + padded(l.macs > 0 ? humanCount(l.macs) : "-", 10) + padded(String(format: "%.3f", l.medianMs), 9)
                   + padded(l.macs > 0 ? String(format: "%.1f", l.gops) : "-", 8)
                   + String(format: "%.1f%%", 100 * l.medianMs / max(profile.medianMs, 1e-9)))

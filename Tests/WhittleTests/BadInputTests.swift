@@ -97,6 +97,12 @@ final class BadInputTests: ScratchDirectoryTestCase {
                           mentioning: ["outside the model's 10 classes"])
     }
 
+    func testEvalOfNoImages() throws {
+        let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
+        try expectFailure(["eval", model, "--data", try Paths.shared("data/imagenet-eval"), "--prep", "tf", "--count", "0"],
+                          mentioning: ["--count must be at least 1"])
+    }
+
     func testMissingFiles() throws {
         try expectFailure(["inspect", directory.appendingPathComponent("absent.onnx").path], mentioning: ["absent.onnx"])
         let model = Paths.root.appendingPathComponent("models/efficientnet-lite0-fp32.onnx").path
