@@ -31,7 +31,7 @@ public enum InputLoader {
 
     public static func parsePreset(_ name: String) throws -> Preset {
         guard let preset = Preset(rawValue: name) else {
-            throw DatasetError("unknown --prep '\(name)'; choose one of \(Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw DatasetError("unknown --prep '\(name)'; choose one of \(Preset.allCases.map(\.rawValue).joined(separator: ", ")), or write a spec such as 'mean=0.5;std=0.5' (value = (p/scale − mean)/std)")
         }
         return preset
     }

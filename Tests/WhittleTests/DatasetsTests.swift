@@ -36,6 +36,23 @@ final class DatasetsTests: XCTestCase {
         }
     }
 
+    /// A spec is (p / scale − mean) / std per channel; its canonical form parses to itself, and
+    /// the presets are specs too (tf is mean 1, std 1, scale 127.5).
+    func testPreprocessingSpecs() throws {
+        let ocr = try XCTUnwrap(Preset(rawValue: "mean=0.5; std=0.5"))
+        XCTAssertEqual(ocr.normalize([0, 128, 255], plane: 1, channels: 3), [-1, Float(128) / 127.5 - 1, 1])
+        XCTAssertEqual(Preset(rawValue: ocr.rawValue), ocr)
+        XCTAssertEqual(ocr.cropFraction, 1)
+        let tfSpec = try XCTUnwrap(Preset(rawValue: "mean=1;std=1;scale=127.5;crop=0.875"))
+        let pixels: [UInt8] = [0, 7, 200, 255, 31, 64]
+        XCTAssertEqual(tfSpec.normalize(pixels, plane: 2, channels: 3), Preset.tf.normalize(pixels, plane: 2, channels: 3))
+        let bgr = try XCTUnwrap(Preset(rawValue: "scale=1;bgr"))
+        XCTAssertEqual(bgr.normalize([1, 2, 3], plane: 1, channels: 3), [3, 2, 1])
+        for bad in ["", "std=0", "mean=1,2", "gamma=1", "scale=-1", "crop=2", "mean=nan", "mean=1;mean=2", "tff"] {
+            XCTAssertNil(Preset(rawValue: bad), bad)
+        }
+    }
+
     /// Archives and arrays that claim more than they hold are refused before anything is allocated.
     func testInflatedClaimsAreRefused() throws {
         var zip = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Paths.fixture("datasets/deflated.npz"))))
