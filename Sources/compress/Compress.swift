@@ -1,4 +1,5 @@
 import ArgumentParser
+import Runner
 
 @main
 struct Compress: ParsableCommand {
@@ -11,6 +12,7 @@ struct Compress: ParsableCommand {
         Budgets count MACs (multiply-accumulates) where they say FLOPs, as the MobileNet and \
         BCNet papers do: MobileNetV2-1.0 at 224×224 is 300M.
         """,
+        version: Runner.runtimeVersion,
         subcommands: [Main.self, Inspect.self, Run.self, Eval.self, Verify.self, ProfileCommand.self, SamplePlans.self, EvolveProxy.self],
         defaultSubcommand: Main.self
     )
