@@ -29,10 +29,14 @@ public enum CSource {
 
         /* Bytes of arena for wt_interpreter_init on one thread: the planned tensors plus kernel scratch. */
         #define WT_MODEL_ARENA_SIZE \(arena)u
-        /* The input tensor, uint8 \(shapeText(input.shape)) (NHWC), scale \(input.scale), zero point \(input.zeroPoint). */
+        /* The input tensor, uint8 \(shapeText(input.shape)) (NHWC): real = scale · (q − zero point). */
         #define WT_MODEL_INPUT_SIZE \(input.count)u
-        /* The output tensor, uint8 \(shapeText(output.shape)), scale \(output.scale), zero point \(output.zeroPoint). */
+        #define WT_MODEL_INPUT_SCALE \(floatLiteral(input.scale))
+        #define WT_MODEL_INPUT_ZERO_POINT \(input.zeroPoint)
+        /* The output tensor, uint8 \(shapeText(output.shape)). */
         #define WT_MODEL_OUTPUT_SIZE \(output.count)u
+        #define WT_MODEL_OUTPUT_SCALE \(floatLiteral(output.scale))
+        #define WT_MODEL_OUTPUT_ZERO_POINT \(output.zeroPoint)
 
         extern const uint8_t wt_model_data[];
         extern const size_t wt_model_data_size;
@@ -73,6 +77,12 @@ public enum CSource {
 
     private static func shapeText(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
 
+    /// A C float literal that reads back as exactly `value` (Swift's shortest round-trip form).
+    private static func floatLiteral(_ value: Float) -> String {
+        let text = "\(value)"
+        return (text.contains(".") || text.contains("e") ? text : text + ".0") + "f"
+    }
+
     private static func hex(_ byte: UInt8) -> String {
         let digits = Array("0123456789abcdef")
         return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
@@ -82,7 +92,11 @@ public enum CSource {
     /* An example program for the generated model: load the array in place, run one input, write
      * the output bytes. Build: cc -std=c99 -I<runtime>/include main.c model.c libwhittle_runtime.a -lm -pthread
      *
-     *   ./model OUTPUT.bin [INPUT.bin]     INPUT.bin: WT_MODEL_INPUT_SIZE bytes (uint8 NHWC) */
+     *   ./model OUTPUT.bin [INPUT.bin]
+     *
+     * INPUT.bin holds WT_MODEL_INPUT_SIZE bytes (the uint8 NHWC tensor), or as many float32 values
+     * (the prepared input, NHWC), quantized here as `compress run` quantizes them. */
+    #include <math.h>
     #include <stdio.h>
     #include <string.h>
 
@@ -94,6 +108,14 @@ public enum CSource {
     #else
     static uint8_t arena[WT_MODEL_ARENA_SIZE];
     #endif
+
+    static float prepared[WT_MODEL_INPUT_SIZE];
+
+    /* q = round-half-even(x / scale) + zero point, clamped to 0…255 (NaN: 0). */
+    static uint8_t quantize(float x) {
+      const float q = nearbyintf(x / WT_MODEL_INPUT_SCALE) + (float)WT_MODEL_INPUT_ZERO_POINT;
+      return (uint8_t)(q != q || q < 0 ? 0 : q > 255 ? 255 : q);
+    }
 
     int main(int argc, char **argv) {
       wt_model model;
@@ -107,10 +129,14 @@ public enum CSource {
       uint8_t *input = wt_tensor_data(&interpreter, wt_model_input(&model, 0));
       if (argc > 2) {
         FILE *f = fopen(argv[2], "rb");
-        const size_t read = f != NULL ? fread(input, 1, WT_MODEL_INPUT_SIZE, f) : 0;
+        const size_t read = f != NULL ? fread(prepared, 1, sizeof prepared, f) : 0;
         if (f != NULL) fclose(f);
-        if (read != WT_MODEL_INPUT_SIZE) {
-          fprintf(stderr, "model: %s must hold %u input bytes\\n", argv[2], WT_MODEL_INPUT_SIZE);
+        if (read == sizeof prepared) {
+          for (size_t i = 0; i < WT_MODEL_INPUT_SIZE; i++) input[i] = quantize(prepared[i]);
+        } else if (read == WT_MODEL_INPUT_SIZE) {
+          memcpy(input, prepared, WT_MODEL_INPUT_SIZE);
+        } else {
+          fprintf(stderr, "model: %s must hold %u input bytes or as many float32 values\\n", argv[2], WT_MODEL_INPUT_SIZE);
           return 1;
         }
       } else {
@@ -127,7 +153,8 @@ public enum CSource {
       const uint8_t *output = wt_tensor_data(&interpreter, wt_model_output(&model, 0));
       size_t best = 0;
       for (size_t i = 1; i < WT_MODEL_OUTPUT_SIZE; i++) best = output[i] > output[best] ? i : best;
-      printf("%s kernels, top output index %zu (value %u)\\n", wt_interpreter_kernels_name(&interpreter), best, output[best]);
+      printf("%s kernels, top output index %zu (value %u, real %.5f)\\n", wt_interpreter_kernels_name(&interpreter), best, output[best],
+             WT_MODEL_OUTPUT_SCALE * ((float)output[best] - (float)WT_MODEL_OUTPUT_ZERO_POINT));
       if (argc > 1) {
         FILE *f = fopen(argv[1], "wb");
         if (f == NULL || fwrite(output, 1, WT_MODEL_OUTPUT_SIZE, f) != WT_MODEL_OUTPUT_SIZE || fclose(f) != 0) {

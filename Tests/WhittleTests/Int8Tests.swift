@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Graph
 import Runner
 import XCTest
 
@@ -85,6 +87,32 @@ final class Int8Tests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: c + "/main.c"))
         let eval = try json(runCompress(["eval", wtm, "--data", data, "--prep", "mnist", "--json"]))
         XCTAssertGreaterThanOrEqual(eval["top1"] as? Double ?? 0, 0.975) // float: 0.9787
+    }
+
+    /// The C export's example program quantizes a prepared float input as `compress run` does and
+    /// finds the same top class with the same score (needs the host runtime library that
+    /// `make neon-test` builds).
+    func testCExportQuantizesAFloatInput() throws {
+        let library = Paths.root.appendingPathComponent(".build/runtime-host/libwhittle_runtime.a").path
+        guard FileManager.default.fileExists(atPath: library) else { throw XCTSkip("\(library) is absent: make neon-test builds it") }
+        let data = try Paths.shared("data/mnist"), wtm = temporary("mnist-c.wtm"), c = temporary("mnist-c-src")
+        let input = temporary("digit.f32"), npy = temporary("digit.npy"), program = temporary("mnist-c-program")
+        defer { for p in [wtm, c, input, npy, program] { try? FileManager.default.removeItem(atPath: p) } }
+        _ = try json(runCompress([try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx"), "--data", data, "--prep", "mnist",
+                                  "--calibration-count", "20", "-o", wtm, "--emit-c", c, "--json"]))
+        let digit = try LabeledData(folder: data).input(7, preset: .mnist, size: 28, channels: 1)
+        try digit.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: input)) }
+        try Npy.write(Tensor(shape: [1, 1, 28, 28], floats: digit), path: npy)
+        let include = Paths.root.appendingPathComponent("Sources/Runtime/include").path
+        let built = try runProcess("/usr/bin/cc", ["-std=c99", "-Wall", "-Wextra", "-Werror", "-I", include, c + "/main.c", c + "/model.c",
+                                                   library, "-lm", "-pthread", "-o", program])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let ran = try runProcess(program, [temporary("digit-out.bin"), input])
+        XCTAssertEqual(ran.status, 0, ran.stderr)
+        let reference = try json(runCompress(["run", wtm, "--input", npy, "--top", "1", "--json"]))
+        let top = (reference["top"] as? [[String: Any]])?.first ?? [:]
+        XCTAssertTrue(ran.stdout.contains("top output index \(top["class"] as? Int ?? -1) "), ran.stdout)
+        XCTAssertTrue(ran.stdout.contains(String(format: "real %.5f", top["score"] as? Double ?? .nan)), "\(ran.stdout) vs \(top)")
     }
 
     /// Every scheme below 8 bits through the main job: the `.wtm` stores its packed levels (the

@@ -52,12 +52,6 @@ final class MetadataTests: ScratchDirectoryTestCase {
     }
 
     private func sha256sum(_ path: String) throws -> String {
-        let process = Process(), pipe = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [path]
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        return String(String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).prefix(64))
+        String(try runProcess("/usr/bin/sha256sum", [path]).stdout.prefix(64))
     }
 }

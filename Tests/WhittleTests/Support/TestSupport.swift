@@ -55,8 +55,13 @@ func runCompress(_ arguments: [String]) throws -> CommandResult {
     guard FileManager.default.isExecutableFile(atPath: executable.path) else {
         throw XCTSkip("\(executable.path) is not built; run `make test`")
     }
+    return try runProcess(executable.path, arguments)
+}
+
+/// Runs a program and captures its output.
+func runProcess(_ path: String, _ arguments: [String]) throws -> CommandResult {
     let process = Process()
-    process.executableURL = executable
+    process.executableURL = URL(fileURLWithPath: path)
     process.arguments = arguments
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
