@@ -28,18 +28,20 @@ final class OCRTests: XCTestCase {
         return result
     }
 
-    /// The direction classifier: int8 answers as float on the 12 evaluation crops (all right).
+    /// The direction classifier, prepared as PP-OCR prepares it, (p / 255 − 0.5) / 0.5: int8
+    /// answers as float on the 12 evaluation crops (all right).
     func testDirectionClassifierKeepsItsAnswers() throws {
         let fixtures = try self.fixtures
         let model = try Paths.shared("models/ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx"), wtm = temporary("cls.wtm")
         defer { try? FileManager.default.removeItem(atPath: wtm) }
-        let summary = try succeed([model, "--input-shape", "1x3x48x192", "--data", fixtures + "/cls/calib", "--prep", "torch", "-o", wtm, "--json"])
+        let summary = try succeed([model, "--input-shape", "1x3x48x192", "--data", fixtures + "/cls/calib", "--prep", "mean=0.5;std=0.5", "-o", wtm,
+                                   "--json"])
         // 127,251 weights: the 18 conv biases written as Adds fold into their convs instead of becoming 256-byte tables per channel.
         let bytes = (try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [String: Any])?["weight_bytes"] as? Int ?? .max
         XCTAssertLessThan(bytes, 200_000)
         for path in [model, wtm] {
             let extra = path == model ? ["--input-shape", "1x3x48x192"] : []
-            let eval = try succeed(["eval", path, "--data", fixtures + "/cls/eval", "--prep", "torch", "--json"] + extra)
+            let eval = try succeed(["eval", path, "--data", fixtures + "/cls/eval", "--prep", "mean=0.5;std=0.5", "--json"] + extra)
             let top1 = (try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["top1"] as? Double
             XCTAssertEqual(top1, 1.0, path)
         }
@@ -59,7 +61,7 @@ final class OCRTests: XCTestCase {
             let page = fixtures + "/det/eval/page\(i).png", float = temporary("float.npy"), int8 = temporary("int8.npy")
             defer { for p in [float, int8] { try? FileManager.default.removeItem(atPath: p) } }
             _ = try succeed(["run", model, "--input-shape", "1x3x224x224", "--input", page, "--prep", "torch", "--output", float])
-            _ = try succeed(["run", wtm, "--input", page, "--prep", "torch", "--output", int8])
+            _ = try succeed(["run", wtm, "--input", page, "--output", int8]) // the .wtm records its preprocessing
             let f = try Npy.read(path: float).floats.map { $0 > 0.3 }, q = try Npy.read(path: int8).floats.map { $0 > 0.3 }
             XCTAssertEqual(f.count, 224 * 224)
             let agree = Double(zip(f, q).filter { $0 == $1 }.count) / Double(f.count)
