@@ -55,6 +55,7 @@ struct Main: ParsableCommand {
     var pareto: String?
     @Flag(inversion: .prefixedNo, help: "Round the weights of layers below int8 up or down so that each layer's output on 32 calibration images moves least (AdaRound's objective) rather than to nearest: uniform int4 keeps 85.0 % instead of 78.8 % on Lite0. With --bits mixed the uniform plans and the searched one are compared with it too; the sensitivities assume nearest rounding.")
     var learnedRounding = true
+    @Flag(help: "Print only the result: no progress lines or notes on stderr.") var quiet = false
     @Flag(inversion: .prefixedNo, help: "Correct each conv and FC bias for the mean shift that rounding its weights causes, from the calibration images' channel means.")
     var biasCorrection = true
     @Option(name: [.short, .customLong("output")], help: "The .wtm to write (default: MODEL's name with .wtm, here).") var output: String?
@@ -111,8 +112,8 @@ struct Main: ParsableCommand {
         job.preset = try prep.map(InputLoader.parsePreset)
         job.labels = labels
         (job.report, job.emitC, job.emitOnnx, job.pareto) = (report, emitC, emitOnnx, pareto)
-        let outcome = try Pipeline.compress(job) { note($0) }
-        outcome.notes.forEach { note("note: \($0)") }
+        let outcome = try Pipeline.compress(job) { if !quiet { note($0) } }
+        if !quiet { outcome.notes.forEach { note("note: \($0)") } }
         if json { return try printJSON(outcome.summary) }
         let result = outcome.result
         let calibrated = data.map { "images from \($0)" }
@@ -135,5 +136,7 @@ struct Main: ParsableCommand {
                      top1, result.agreement.relativeError, result.agreement.images))
         for budget in job.budgets { print("  budget          \(budget): met") }
         print(String(format: "  time            %.1f s", outcome.seconds))
+        let written = [job.report, job.emitOnnx, job.pareto, job.emitC.map { $0 + "/ (model.h, model.c, main.c)" }].compactMap { $0 }
+        if !written.isEmpty { print("  also wrote      \(written.joined(separator: ", "))") }
     }
 }

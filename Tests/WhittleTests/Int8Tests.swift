@@ -89,6 +89,17 @@ final class Int8Tests: XCTestCase {
         XCTAssertGreaterThanOrEqual(eval["top1"] as? Double ?? 0, 0.975) // float: 0.9787
     }
 
+    /// --quiet leaves stderr empty; the summary names every file written.
+    func testQuietJobPrintsOnlyTheResult() throws {
+        let wtm = temporary("quiet.wtm"), report = temporary("quiet.json")
+        defer { for p in [wtm, report] { try? FileManager.default.removeItem(atPath: p) } }
+        let result = try runCompress([try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx"), "--data", try Paths.shared("data/mnist"),
+                                      "--prep", "mnist", "--calibration-count", "10", "-o", wtm, "--report", report, "--quiet"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "")
+        XCTAssertTrue(result.stdout.contains("wrote \(wtm)") && result.stdout.contains("also wrote      \(report)"), result.stdout)
+    }
+
     /// The C export's example program quantizes a prepared float input as `compress run` does and
     /// finds the same top class with the same score (needs the host runtime library that
     /// `make neon-test` builds).
