@@ -161,6 +161,7 @@ bench: build
 	python3 bench/engine_vs_ort.py
 	OPENBLAS_NUM_THREADS=1 .build/release/engine-bench models/efficientnet-lite0-fp32.onnx --train --batches 32 --runs 3
 	python3 bench/int8_vs_ort.py
+	python3 bench/busy_threads.py
 	python3 bench/qdq_in_ort.py
 	python3 bench/neon_mca.py
 

@@ -1,3 +1,4 @@
+import Foundation
 import Datasets
 import Engine
 import Export
@@ -22,6 +23,9 @@ public enum Compression {
         public var weights: Scheme?
         /// Weights, biases, requantization and tables, as the `.wtm` stores them.
         public var bytes: Int
+        /// The output's signal-to-quantization-noise ratio against float in dB, every op before
+        /// it quantized too (`layerSQNR`); nil when it equals float exactly or has no float value.
+        public var sqnr: Double?
     }
 
     /// The int8 model against the float one on the calibration images.
@@ -185,10 +189,11 @@ public enum Compression {
         let measured = leading(batches, images: agreementImages)
         progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
         let agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)
+        let sqnr = try layerSQNR(graph: steps.graph, integer: integer, wtm: wtm, batch: batches[0])
         let layers = zip(integer.ops, cost.layers).map { op, priced -> Layer in
             let y = integer.tensors[op.output]
             return Layer(name: op.name, kind: op.kindName, outputShape: y.shape, range: (y.dequantize(0), y.dequantize(255)),
-                         scale: y.scale, zeroPoint: y.zeroPoint, weights: priced.weights, bytes: priced.bytes)
+                         scale: y.scale, zeroPoint: y.zeroPoint, weights: priced.weights, bytes: priced.bytes, sqnr: sqnr[y.name])
         }
         return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: steps.qdqGraph(lowered),
                       plan: plan, cost: cost)
@@ -232,6 +237,46 @@ public enum Compression {
             }
         }
         return Agreement(top1: Tensor.holdsClassScores(outputTensor.shape) ? Double(same) / Double(images) : nil, relativeError: errorSum / Double(images), images: images)
+    }
+
+    /// Images `layerSQNR` measures on.
+    public static let sqnrImages = 4
+
+    /// Each op output's SQNR against float, 10·log10(Σ f² / Σ (f − q)²) in dB, on the first
+    /// `sqnrImages` images of `batch`, with every op before it quantized (so the error as it
+    /// builds up through the network). Example: a uniform grid of 256 steps over a value's range
+    /// gives about 48 dB; 20 dB is an error a tenth of the signal. Keyed by tensor name; values
+    /// equal to float (noise 0) and Reshape outputs (their input's error, in another order) are left out.
+    static func layerSQNR(graph: Graph, integer: IntegerModel, wtm: [UInt8], batch: Tensor) throws -> [String: Double] {
+        let known = try graph.inferShapes()
+        let names = integer.ops.map { integer.tensors[$0.output].name }.filter { known[$0] != nil }
+        var probed = graph
+        probed.outputs = graph.outputs + names.filter { !graph.outputs.contains($0) }
+        let images = min(batch.shape[0], sqnrImages), each = batch.count / batch.shape[0]
+        let input = Tensor(shape: [images] + batch.shape.dropFirst(), floats: Array(batch.floats[..<(images * each)]))
+        let float = try Engine(graph: probed).run([graph.inputs[0].name: input])
+        let runner = try Runner(bytes: wtm)
+        let inputTensor = integer.tensors[integer.inputs[0]]
+        var signal: [String: Double] = [:], noise: [String: Double] = [:]
+        for image in 0..<images {
+            try runner.setInput(inputTensor.quantize(nchw: Array(input.floats[image * each..<(image + 1) * each])))
+            for (index, op) in integer.ops.enumerated() {
+                try runner.invoke(ops: index..<index + 1)
+                let y = integer.tensors[op.output]
+                // A Reshape out of 4-D keeps the runtime's NHWC order, not the float graph's NCHW one.
+                if case .reshape = op.kind { continue }
+                guard let reference = float[y.name] else { continue }
+                let per = reference.count / images
+                let quantized = y.dequantize(nhwc: runner.output(ofOp: index))
+                for (f, q) in zip(reference.floats[image * per..<(image + 1) * per], quantized) {
+                    signal[y.name, default: 0] += Double(f) * Double(f)
+                    noise[y.name, default: 0] += Double(f - q) * Double(f - q)
+                }
+            }
+        }
+        var sqnr: [String: Double] = [:]
+        for (name, n) in noise where n > 0 { sqnr[name] = 10 * log10(max(signal[name] ?? 0, 1e-30) / n) }
+        return sqnr
     }
 
     static func argmax(_ values: [Float]) -> Int { values.indices.max { values[$0] < values[$1] } ?? 0 }

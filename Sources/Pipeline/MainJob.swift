@@ -226,6 +226,7 @@ public enum Pipeline {
                                         "range": [Double(layer.range.low), Double(layer.range.high)], "scale": Double(layer.scale),
                                         "zero_point": Int(layer.zeroPoint), "bytes": layer.bytes]
             if let weights = layer.weights { entry["weights"] = weights.rawValue }
+            if let sqnr = layer.sqnr { entry["sqnr_db"] = sqnr }
             return entry
         }
         let data = try JSONSerialization.data(withJSONObject: full, options: [.prettyPrinted, .sortedKeys])

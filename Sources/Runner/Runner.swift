@@ -123,6 +123,13 @@ public final class Runner {
         values.withUnsafeBufferPointer { wt_tensor_data(interpreter, inputIndex).update(from: $0.baseAddress!, count: values.count) }
     }
 
+    /// The output of op `index` (uint8, its tensor's layout), valid right after that op ran: the
+    /// arena reuses a tensor's bytes once nothing reads it any more.
+    public func output(ofOp index: Int) -> [UInt8] {
+        let tensor = model.pointee.ops[index].output
+        return Array(UnsafeBufferPointer(start: wt_tensor_data(interpreter, tensor), count: Int(model.pointee.tensors[Int(tensor)].byte_size)))
+    }
+
     /// Runs the ops in `ops` on what the arena holds (for per-op timing).
     public func invoke(ops: Range<Int>) throws {
         let status = wt_invoke_range(interpreter, UInt32(ops.lowerBound), UInt32(ops.upperBound))

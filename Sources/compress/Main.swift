@@ -134,6 +134,11 @@ struct Main: ParsableCommand {
         let top1 = result.agreement.top1.map { String(format: "top-1 %.1f%%, ", $0 * 100) } ?? ""
         print(String(format: "  agreement       %@mean max|Δ|/max|float| %.4f on %d calibration inputs",
                      top1, result.agreement.relativeError, result.agreement.images))
+        let weakest = result.layers.filter { $0.sqnr != nil }.sorted { $0.sqnr! < $1.sqnr! }.prefix(3)
+        if !weakest.isEmpty {
+            print("  weakest layers  " + weakest.map { String(format: "%@ %.1f dB", $0.name, $0.sqnr!) }.joined(separator: ", ")
+                  + " (SQNR against float, every layer before quantized too, on \(min(Compression.sqnrImages, result.agreement.images)) inputs)")
+        }
         for budget in job.budgets { print("  budget          \(budget): met") }
         print(String(format: "  time            %.1f s", outcome.seconds))
         let written = [job.report, job.emitOnnx, job.pareto, job.emitC.map { $0 + "/ (model.h, model.c, main.c)" }].compactMap { $0 }

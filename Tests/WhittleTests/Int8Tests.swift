@@ -131,7 +131,7 @@ final class Int8Tests: XCTestCase {
     /// QuantSim bit for bit, and the QDQ export keeps each layer's levels.
     func testLowBitSchemesRunBitExactOnEveryKernelSet() throws {
         let data = try Paths.shared("data/mnist"), model = try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")
-        var sizes: [String: Int] = [:]
+        var sizes: [String: Int] = [:], logitsSQNR: [String: Double] = [:]
         for (scheme, rule) in [("int8", "max"), ("int4", "mse"), ("int2", "mse"), ("ternary", "absmean"), ("ternary", "absmedian")] {
             let wtm = temporary("mnist-\(scheme).wtm"), report = temporary("mnist-\(scheme).json")
             defer { for p in [wtm, report] { try? FileManager.default.removeItem(atPath: p) } }
@@ -142,6 +142,10 @@ final class Int8Tests: XCTestCase {
             let layers = (written?["plan"] as? [String: Any])?["layers"] as? [[String: Any]] ?? []
             XCTAssertEqual(Set(layers.map { $0["weight_scale"] as? String }), [rule])
             sizes[scheme] = summary["weight_bytes"] as? Int
+            // The logits' SQNR against float (every layer quantized): it falls with the bits.
+            let reported = written?["layers"] as? [[String: Any]] ?? []
+            logitsSQNR[scheme + "-" + rule] = reported.last?["sqnr_db"] as? Double
+            if scheme == "int8" { XCTAssertEqual(reported.compactMap { $0["sqnr_db"] as? Double }.filter { $0 < 30 }, [], "int8 layers") }
             for kernels in ["ref", "avx2", "avxvnni", "avx512vnni"] {
                 let verified = try runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "20", "--kernels", kernels, "--json"])
                 if verified.stderr.contains("cannot run") { continue }
@@ -152,6 +156,10 @@ final class Int8Tests: XCTestCase {
         XCTAssertLessThan(sizes["int4"] ?? .max, (sizes["int8"] ?? 0) * 55 / 100)
         XCTAssertLessThan(sizes["int2"] ?? .max, (sizes["int8"] ?? 0) * 30 / 100)
         XCTAssertEqual(sizes["int2"], sizes["ternary"])
+        let (int8, int4, int2) = (logitsSQNR["int8-max"] ?? 0, logitsSQNR["int4-mse"] ?? 0, logitsSQNR["int2-mse"] ?? 0)
+        XCTAssertGreaterThan(int8, 25, "\(logitsSQNR)")
+        XCTAssertGreaterThan(int8, int4, "\(logitsSQNR)")
+        XCTAssertGreaterThan(int4, int2, "\(logitsSQNR)")
     }
 
     /// CIFAR ResNet-20 (option-A shortcuts: strided Slice and a channel Pad) in int8: within 0.5 pt
