@@ -59,9 +59,10 @@ runtime-fuzz: build
 		done; \
 	else echo "($(SHARED)/data is absent: skipping the runtime fuzz test)"; fi
 
-# libFuzzer against the .wtm loader and interpreter (Tests/Fuzz/fuzz_wtm_target.c) and the ONNX
-# importer (Sources/fuzz-import, built with ASan and coverage in .build/fuzz; its release build
-# replays the corpus first, as the optimizer sees it), FUZZ_SECONDS each, starting from the
+# libFuzzer against the .wtm loader and interpreter (Tests/Fuzz/fuzz_wtm_target.c), the ONNX
+# importer (Sources/fuzz-import) and the data-file decoders (Sources/fuzz-data), the Swift ones
+# built with ASan and coverage in .build/fuzz (their release builds replay the corpus first, as
+# the optimizer sees it), FUZZ_SECONDS each, starting from the
 # committed corpus (Tests/Fuzz/corpus, which holds every input that once crashed), with a fixed
 # seed so that make test repeats itself (FUZZ_SEED=0: a random one). A finding stops the run and
 # leaves its input in .build/fuzz-findings; the long campaigns and how to reproduce a finding:
@@ -76,24 +77,32 @@ FUZZ_INSTRUMENT := -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp
 fuzz: build
 	clang $(SANITIZE) -fsanitize=fuzzer -fuse-ld=lld Tests/Fuzz/fuzz_wtm_target.c $(RUNTIME_SOURCES) -lm -pthread \
 		-o .build/fuzz_wtm_target
-	swift build --build-path .build/fuzz -c debug --product fuzz-import --sanitize address \
-		-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc $(FUZZ_INSTRUMENT) -Xcxx $(FUZZ_INSTRUMENT) \
-		-Xlinker -u -Xlinker LLVMFuzzerRunDriver -Xlinker $(CLANG_RT)/libclang_rt.fuzzer_no_main-x86_64.a -Xlinker -lstdc++
-	@mkdir -p $(FUZZ_WORK)/wtm $(FUZZ_WORK)/onnx .build/fuzz-findings
+	for product in fuzz-import fuzz-data; do \
+		swift build --build-path .build/fuzz -c debug --product $$product --sanitize address \
+			-Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table -Xcc $(FUZZ_INSTRUMENT) -Xcxx $(FUZZ_INSTRUMENT) \
+			-Xlinker -u -Xlinker LLVMFuzzerRunDriver -Xlinker $(CLANG_RT)/libclang_rt.fuzzer_no_main-x86_64.a -Xlinker -lstdc++ \
+			|| exit 1; \
+	done
+	@mkdir -p $(FUZZ_WORK)/wtm $(FUZZ_WORK)/onnx $(FUZZ_WORK)/data .build/fuzz-findings
 	.build/release/fuzz-import Tests/Fuzz/corpus/onnx
+	.build/release/fuzz-data Tests/Fuzz/corpus/data
 	.build/fuzz_wtm_target $(FUZZ_WORK)/wtm Tests/Fuzz/corpus/wtm $(FUZZ_FLAGS) -max_len=65536 2>.build/fuzz-wtm.log || \
 		{ tail -n 60 .build/fuzz-wtm.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-wtm.log
 	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-import $(FUZZ_WORK)/onnx Tests/Fuzz/corpus/onnx $(FUZZ_FLAGS) -max_len=200000 \
 		2>.build/fuzz-onnx.log || { tail -n 60 .build/fuzz-onnx.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-onnx.log
+	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-data $(FUZZ_WORK)/data Tests/Fuzz/corpus/data $(FUZZ_FLAGS) -max_len=65536 \
+		2>.build/fuzz-data.log || { tail -n 60 .build/fuzz-data.log; exit 1; }
+	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-data.log
 
 # The seed models (Tests/Fuzz/make_seeds.py, with a pinned onnx) and their .wtm files, written
 # into the committed corpus; calibrated on ../shared's photos.
 ONNX_VERSION := 1.23.2
 fuzz-corpus: build
 	@python3 -c "import onnx, sys; sys.exit(onnx.__version__ != '$(ONNX_VERSION)')" 2>/dev/null || python3 -m pip install -q onnx==$(ONNX_VERSION)
-	python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx
+	@$(PILLOW)
+	python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx Tests/Fuzz/corpus/data
 	@for model in conv_family transposed_and_matmul runtime_ops quantized opset9_upgrade; do for bits in int8 int4 ternary; do \
 		$(BIN) Tests/Fuzz/corpus/onnx/$$model.onnx --data $(SHARED)/data/imagenet-train --prep torch --calibration-count 4 \
 			--bits $$bits --bits-everywhere -o Tests/Fuzz/corpus/wtm/$$model-$$bits.wtm --json >/dev/null || exit 1; done; done

@@ -15,6 +15,7 @@ let package = Package(
         .executableTarget(name: "compress", dependencies: [
             "Pipeline", "Export", "Runner", "Rewrite", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "fuzz-data", dependencies: ["Datasets", "CFuzzDriver"]),
         .executableTarget(name: "fuzz-import", dependencies: ["Importer", "Rewrite", "Engine", "Graph", "CFuzzDriver"]),
         .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
         .target(name: "Pipeline", dependencies: [

@@ -24,14 +24,18 @@ public struct RGBImage: Equatable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw DatasetError("cannot read '\(path)': no such file or not readable")
         }
-        let bytes = [UInt8](data)
         do {
-            if bytes.starts(with: [0xFF, 0xD8]) { return try decodeJPEG(bytes) }
-            if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try decodePNG(bytes) }
+            return try decode([UInt8](data))
         } catch let error as DatasetError {
             throw DatasetError("\(path): \(error.description)")
         }
-        throw DatasetError("\(path): not a JPEG or PNG image")
+    }
+
+    /// A JPEG or PNG file's bytes decoded, as `read` decodes them.
+    public static func decode(_ bytes: [UInt8]) throws -> RGBImage {
+        if bytes.starts(with: [0xFF, 0xD8]) { return try decodeJPEG(bytes) }
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return try decodePNG(bytes) }
+        throw DatasetError("not a JPEG or PNG image")
     }
 
     /// The most pixels an image may have: Pillow's decompression-bomb limit (2 × 89,478,485).

@@ -14,7 +14,8 @@ public enum Npz {
         }
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> [String: Tensor] {
+    /// An archive's bytes decoded, as `read` decodes them.
+    public static func decode(_ bytes: [UInt8]) throws -> [String: Tensor] {
         func u16(_ at: Int) throws -> Int {
             guard at >= 0, at + 2 <= bytes.count else { throw DatasetError("truncated zip") }
             return Int(bytes[at]) | Int(bytes[at + 1]) << 8
