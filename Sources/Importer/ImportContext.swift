@@ -78,7 +78,7 @@ struct ImportContext {
     /// Every output must hold 1 to `maxTensorElements` elements, and every constant float input
     /// (weights, biases, BatchNorm statistics, operands) be finite.
     mutating func emit(_ op: Op, for node: Onnx_NodeProto, inputs: [String], outputs: [String]? = nil) throws {
-        guard let first = node.output.first, !first.isEmpty else { throw ImportError("\(node.label) has no output") }
+        let first = node.output[0] // buildGraph refuses nodes without an output
         for name in inputs {
             guard let tensor = constants[name], tensor.isFloat, !tensor.floats.allSatisfy(\.isFinite) else { continue }
             throw ImportError("\(node.label): '\(name)' holds NaN or infinite values")

@@ -107,6 +107,8 @@ public enum ONNXImporter {
             ctx.shapes[input.name] = shape
         }
         for node in proto.node {
+            // Every op below names its first output; a node without one is refused here, once.
+            guard let first = node.output.first, !first.isEmpty else { throw ImportError("\(node.label) has no output") }
             if try Folding.fold(node, &ctx) { continue }
             let domain = node.domain.isEmpty || node.domain == "ai.onnx" ? "" : node.domain + "."
             guard let importer = registry[domain + node.opType] ?? (domain == "com.microsoft." ? registry[node.opType] : nil) else {

@@ -14,6 +14,8 @@ final class CraftedModelTests: ScratchDirectoryTestCase {
         let cases: [(name: String, model: Data, words: [String])] = [
             ("no-outputs", try model([node("Relu", ["x"], ["y"])], outputs: []), ["the graph has no outputs"]),
             ("node-without-output", try model([node("Relu", ["x"], []), node("Relu", ["x"], ["y"])]), ["Relu with no output"]),
+            ("dequantize-without-output", try model([node("DequantizeLinear", ["x", "s"], []), node("Relu", ["x"], ["y"])],
+                                                    initializers: [floats("s", [], 0.5)]), ["DequantizeLinear with no output"]),
             ("negative-constant-of-shape", try model([node("ConstantOfShape", ["s"], ["c"]), node("Add", ["x", "c"], ["y"])],
                                                      initializers: [int64s("s", [1, 3, -8, 8])]), ["ConstantOfShape", "negative dimension"]),
             ("huge-constant-of-shape", try model([node("ConstantOfShape", ["s"], ["c"]), node("Add", ["x", "c"], ["y"])],
