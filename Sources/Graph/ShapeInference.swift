@@ -162,10 +162,12 @@ extension Op {
             }
             return [result]
         case .pad(let pads, _, _):
-            guard pads.count == 2 * x.count, pads.allSatisfy({ abs($0) <= maxTensorElements }) else {
+            guard pads.count == 2 * x.count, pads.allSatisfy({ (-maxTensorElements...maxTensorElements).contains($0) }) else {
                 throw ShapeError("\(pads.count) pads \(pads) for rank \(x.count)")
             }
-            return [x.indices.map { x[$0] + pads[$0] + pads[$0 + x.count] }]
+            let padded = x.indices.map { x[$0] + pads[$0] + pads[$0 + x.count] }
+            guard padded.allSatisfy({ $0 > 0 }) else { throw ShapeError("pads \(pads) leave nothing of \(x)") }
+            return [padded]
         case .squeeze(let axes):
             let removed = Set(axes.isEmpty ? x.indices.filter { x[$0] == 1 } : axes)
             guard removed.allSatisfy({ $0 < x.count && x[$0] == 1 }) else { throw ShapeError("cannot squeeze axes \(axes) of \(x)") }

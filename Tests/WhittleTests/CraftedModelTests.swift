@@ -40,6 +40,8 @@ final class CraftedModelTests: ScratchDirectoryTestCase {
                                             initializers: [floats("s", [3]), floats("b", [3]), floats("m", [3]), floats("v", [3], -1)]),
              ["negative values"]),
             ("nan-resize", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], .nan)]), ["finite"]),
+            ("pad-by-int64-min", try model([node("Pad", ["x", "p"], ["y"])], initializers: [int64s("p", [0, 0, Int64.min, 0, 0, 0, 0, 0])]),
+             ["pads"]),
             ("reshape-overflow", try model([node("Reshape", ["x", "s"], ["y"])], initializers: [int64s("s", [1 << 40, 1 << 40, -1])]),
              ["more than 2^30 elements"]),
             ("resize-of-channels", try model([node("Resize", ["x", "", "scales"], ["y"])], initializers: [floats("scales", [4], 2)]),
