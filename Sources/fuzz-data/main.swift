@@ -10,11 +10,16 @@ import CFuzzDriver
 import Datasets
 import Foundation
 
+/// Images above this are decoded but not prepared: resizing a few hundred megapixels is legal
+/// (Pillow's limit) but takes minutes in the fuzzer's debug build.
+let preparedPixelLimit = 1 << 20
+
 /// Decodes `bytes` every way; true when some way accepts them.
 func decodeEveryWay(_ bytes: [UInt8]) -> Bool {
     var accepted = false
     if let image = try? RGBImage.decode(bytes) {
         accepted = true
+        guard image.width * image.height <= preparedPixelLimit else { return true }
         _ = try? Preset.torch.prepare(image, height: 32, width: 32, channels: 3)
         _ = try? Preset.mnist.prepare(image, height: 32, width: 32, channels: 1)
     }
