@@ -1,9 +1,6 @@
 /* A small pthreads pool: workers wait for a new generation (spinning a little first, since
  * ops follow each other within microseconds, then sleeping on a condition variable), claim
- * task indices with an atomic counter, and the caller works too, then waits for the workers the
- * same way (a short spin, then the `finished` condition). Spins are short so that on a machine
- * whose cores are taken by other processes, a waiting thread gives its core back instead of
- * spinning through the time slices a descheduled worker needs. Building with WT_NO_THREADS
+ * task indices with an atomic counter, and the caller works too. Building with WT_NO_THREADS
  * (firmware without pthreads) gives pools of one thread, the caller. */
 #include <stdlib.h>
 
@@ -25,7 +22,6 @@ struct wt_threadpool {
   worker_start starts[WT_MAX_THREADS];
   pthread_mutex_t lock;
   pthread_cond_t start;
-  pthread_cond_t finished; /* signalled when the last worker of a generation is done */
   unsigned long generation;
   unsigned active;
   int stop;
@@ -34,8 +30,7 @@ struct wt_threadpool {
   size_t tasks, next;
 };
 
-/* About 50–250 µs of `pause`, longer than the gap between two ops, far shorter than a time slice. */
-#define SPINS 4000
+#define SPINS 200000
 
 static inline void pause_briefly(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -67,11 +62,7 @@ static void *worker(void *argument) {
     seen = __atomic_load_n(&pool->generation, __ATOMIC_ACQUIRE);
     pthread_mutex_unlock(&pool->lock);
     run_tasks(pool, start->thread);
-    if (__atomic_sub_fetch(&pool->active, 1, __ATOMIC_ACQ_REL) == 0) {
-      pthread_mutex_lock(&pool->lock);
-      pthread_cond_signal(&pool->finished);
-      pthread_mutex_unlock(&pool->lock);
-    }
+    __atomic_sub_fetch(&pool->active, 1, __ATOMIC_RELEASE);
   }
 }
 
@@ -82,7 +73,6 @@ wt_threadpool *wt_threadpool_create(unsigned threads) {
   pool->threads = 1;
   pthread_mutex_init(&pool->lock, NULL);
   pthread_cond_init(&pool->start, NULL);
-  pthread_cond_init(&pool->finished, NULL);
   for (unsigned i = 1; i < threads; i++) {
     pool->starts[i].pool = pool;
     pool->starts[i].thread = i;
@@ -105,7 +95,6 @@ void wt_threadpool_destroy(wt_threadpool *pool) {
   for (unsigned i = 1; i < pool->threads; i++) pthread_join(pool->workers[i], NULL);
   pthread_mutex_destroy(&pool->lock);
   pthread_cond_destroy(&pool->start);
-  pthread_cond_destroy(&pool->finished);
   free(pool);
 }
 
@@ -126,12 +115,7 @@ void wt_parallel_for(wt_threadpool *pool, size_t tasks, wt_task task, void *cont
   pthread_cond_broadcast(&pool->start);
   pthread_mutex_unlock(&pool->lock);
   run_tasks(pool, 0);
-  for (int i = 0; i < SPINS && __atomic_load_n(&pool->active, __ATOMIC_ACQUIRE) > 0; i++) pause_briefly();
-  if (__atomic_load_n(&pool->active, __ATOMIC_ACQUIRE) > 0) {
-    pthread_mutex_lock(&pool->lock);
-    while (__atomic_load_n(&pool->active, __ATOMIC_ACQUIRE) > 0) pthread_cond_wait(&pool->finished, &pool->lock);
-    pthread_mutex_unlock(&pool->lock);
-  }
+  while (__atomic_load_n(&pool->active, __ATOMIC_ACQUIRE) > 0) pause_briefly();
 }
 #else
 struct wt_threadpool {
