@@ -71,6 +71,9 @@ FUZZ_SECONDS := 60
 CLANG_RT := $(shell clang -print-resource-dir)/lib/linux
 FUZZ_WORK := .build/fuzz-work
 FUZZ_SEED := 1
+# Runs per target: about FUZZ_SECONDS each on a 2-core machine; a count, not a time, so that a
+# run on any machine tries the same inputs (FUZZ_RUNS="-1 -1 -1": until FUZZ_SECONDS pass).
+FUZZ_RUNS := 80000 30000 200000
 FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
 	-artifact_prefix=.build/fuzz-findings/
 FUZZ_INSTRUMENT := -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp
@@ -86,13 +89,14 @@ fuzz: build
 	@mkdir -p $(FUZZ_WORK)/wtm $(FUZZ_WORK)/onnx $(FUZZ_WORK)/data .build/fuzz-findings
 	.build/release/fuzz-import Tests/Fuzz/corpus/onnx
 	.build/release/fuzz-data Tests/Fuzz/corpus/data
-	.build/fuzz_wtm_target $(FUZZ_WORK)/wtm Tests/Fuzz/corpus/wtm $(FUZZ_FLAGS) -max_len=65536 2>.build/fuzz-wtm.log || \
+	.build/fuzz_wtm_target $(FUZZ_WORK)/wtm Tests/Fuzz/corpus/wtm $(FUZZ_FLAGS) -runs=$(word 1,$(FUZZ_RUNS)) -max_len=65536 \
+		2>.build/fuzz-wtm.log || \
 		{ tail -n 60 .build/fuzz-wtm.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-wtm.log
-	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-import $(FUZZ_WORK)/onnx Tests/Fuzz/corpus/onnx $(FUZZ_FLAGS) -max_len=200000 \
+	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-import $(FUZZ_WORK)/onnx Tests/Fuzz/corpus/onnx $(FUZZ_FLAGS) -runs=$(word 2,$(FUZZ_RUNS)) -max_len=200000 \
 		2>.build/fuzz-onnx.log || { tail -n 60 .build/fuzz-onnx.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-onnx.log
-	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-data $(FUZZ_WORK)/data Tests/Fuzz/corpus/data $(FUZZ_FLAGS) -max_len=65536 \
+	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-data $(FUZZ_WORK)/data Tests/Fuzz/corpus/data $(FUZZ_FLAGS) -runs=$(word 3,$(FUZZ_RUNS)) -max_len=65536 \
 		2>.build/fuzz-data.log || { tail -n 60 .build/fuzz-data.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-data.log
 
