@@ -49,7 +49,7 @@ decoding-fixtures:
 # model, and a ternary one (packed 2-bit codes, unpacked by the interpreter).
 FUZZ := .build/fuzz_wtm
 FUZZ_MODEL := .build/fuzz-mnist
-runtime-fuzz: build
+runtime-fuzz: build decoding-fixtures
 	cc $(SANITIZE) Tests/RuntimeFuzz/fuzz_wtm.c $(RUNTIME_SOURCES) -lm -pthread -o $(FUZZ)
 	@if [ -d $(SHARED)/data/mnist ]; then \
 		for bits in int8 ternary; do \
@@ -73,11 +73,14 @@ FUZZ_WORK := .build/fuzz-work
 FUZZ_SEED := 1
 # Runs per target: about FUZZ_SECONDS each on a 2-core machine; a count, not a time, so that a
 # run on any machine tries the same inputs (FUZZ_RUNS="-1 -1 -1": until FUZZ_SECONDS pass).
-FUZZ_RUNS := 80000 30000 200000
+FUZZ_RUNS := 250000 30000 60000
+# The data decoders' seeds are read where they are, never committed: the photos in ../shared (when
+# it is there), the images make decoding-fixtures writes (CMYK, 16-bit, truncated) and the .npy/.npz fixtures.
+FUZZ_DATA_SEEDS = $(wildcard $(SHARED)/data/package-samples) .build/decoding-fixtures Tests/Fixtures/datasets
 FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
 	-artifact_prefix=.build/fuzz-findings/
 FUZZ_INSTRUMENT := -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp
-fuzz: build
+fuzz: build decoding-fixtures
 	clang $(SANITIZE) -fsanitize=fuzzer -fuse-ld=lld Tests/Fuzz/fuzz_wtm_target.c $(RUNTIME_SOURCES) -lm -pthread \
 		-o .build/fuzz_wtm_target
 	for product in fuzz-import fuzz-data; do \
@@ -88,7 +91,7 @@ fuzz: build
 	done
 	@mkdir -p $(FUZZ_WORK)/wtm $(FUZZ_WORK)/onnx $(FUZZ_WORK)/data .build/fuzz-findings
 	.build/release/fuzz-import Tests/Fuzz/corpus/onnx
-	.build/release/fuzz-data Tests/Fuzz/corpus/data
+	.build/release/fuzz-data $(FUZZ_DATA_SEEDS)
 	.build/fuzz_wtm_target $(FUZZ_WORK)/wtm Tests/Fuzz/corpus/wtm $(FUZZ_FLAGS) -runs=$(word 1,$(FUZZ_RUNS)) -max_len=65536 \
 		2>.build/fuzz-wtm.log || \
 		{ tail -n 60 .build/fuzz-wtm.log; exit 1; }
@@ -96,19 +99,21 @@ fuzz: build
 	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-import $(FUZZ_WORK)/onnx Tests/Fuzz/corpus/onnx $(FUZZ_FLAGS) -runs=$(word 2,$(FUZZ_RUNS)) -max_len=200000 \
 		2>.build/fuzz-onnx.log || { tail -n 60 .build/fuzz-onnx.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-onnx.log
-	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-data $(FUZZ_WORK)/data Tests/Fuzz/corpus/data $(FUZZ_FLAGS) -runs=$(word 3,$(FUZZ_RUNS)) -max_len=65536 \
+	SWIFT_BACKTRACE=enable=no .build/fuzz/debug/fuzz-data $(FUZZ_WORK)/data $(FUZZ_DATA_SEEDS) $(FUZZ_FLAGS) -runs=$(word 3,$(FUZZ_RUNS)) -max_len=65536 \
 		2>.build/fuzz-data.log || { tail -n 60 .build/fuzz-data.log; exit 1; }
 	@grep -E "^(Done|stat::number_of_executed_units)" .build/fuzz-data.log
 
 # The seed models (Tests/Fuzz/make_seeds.py, with a pinned onnx) and their .wtm files, written
-# into the committed corpus; calibrated on ../shared's photos.
+# into the committed corpus; calibrated on ../shared's photos, with three made-up class names so
+# that the metadata stays small and holds nothing of ../shared.
 ONNX_VERSION := 1.23.2
 fuzz-corpus: build
 	@python3 -c "import onnx, sys; sys.exit(onnx.__version__ != '$(ONNX_VERSION)')" 2>/dev/null || python3 -m pip install -q onnx==$(ONNX_VERSION)
-	@$(PILLOW)
-	python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx Tests/Fuzz/corpus/data
+	python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx
+	@printf 'first\nsecond\nthird\n' > .build/fuzz-seed-labels.txt
 	@for model in conv_family transposed_and_matmul runtime_ops quantized opset9_upgrade; do for bits in int8 int4 ternary; do \
 		$(BIN) Tests/Fuzz/corpus/onnx/$$model.onnx --data $(SHARED)/data/imagenet-train --prep torch --calibration-count 4 \
+			--labels .build/fuzz-seed-labels.txt \
 			--bits $$bits --bits-everywhere -o Tests/Fuzz/corpus/wtm/$$model-$$bits.wtm --json >/dev/null || exit 1; done; done
 
 # Every SIMD kernel set the CPU runs against the reference, bit for bit, buffers against guard

@@ -13,9 +13,8 @@ U8S8 per-channel). Prints a table and one JSON line.
 """
 import argparse, json, os, statistics, subprocess, sys
 
-from common import BIN, MODELS, OUT, SHARED, ort_reference  # noqa: E402
-import onnxruntime as ort  # noqa: E402
-from int8_vs_ort import calibration, ort_int8, ours_wtm  # noqa: E402
+from common import BIN, OUT, SHARED, ort_reference  # noqa: E402
+from int8_vs_ort import prepared  # noqa: E402
 
 
 def ours_ms(binary, wtm, runs, threads):
@@ -38,16 +37,7 @@ def main():
     binaries = {"ours": BIN} | ({"compare": os.path.abspath(a.compare)} if a.compare else {})
     results = {}
     for name in a.models.split(","):
-        rel, prep = MODELS[name]
-        model = os.path.join(SHARED, "models", rel)
-        wtm, ort_model = ours_wtm(name, model, prep), ort_int8(name, model, prep)
-        sessions = {}
-        for threads in (1, 2):
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-            sessions[threads] = ort.InferenceSession(ort_model, so, providers=["CPUExecutionProvider"])
-        x = calibration(prep, 1)[0]
+        wtm, sessions, x = prepared(name)
         ms = {state: {who: {1: [], 2: []} for who in ["ort", *binaries]} for state in ("quiet", "busy")}
         for _ in range(a.rounds):
             for state in ("quiet", "busy"):

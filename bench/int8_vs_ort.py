@@ -72,6 +72,21 @@ def ort_int8(name, model, prep):
     return path
 
 
+def prepared(name):
+    """The model `name` both ways: our .wtm, ONNX Runtime sessions of its QDQ model by threads (1
+    and 2), and one prepared calibration image."""
+    rel, prep = MODELS[name]
+    model = os.path.join(SHARED, "models", rel)
+    wtm, ort_model = ours_wtm(name, model, prep), ort_int8(name, model, prep)
+    sessions = {}
+    for threads in (1, 2):
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads
+        so.inter_op_num_threads = 1
+        sessions[threads] = ort.InferenceSession(ort_model, so, providers=["CPUExecutionProvider"])
+    return wtm, sessions, calibration(prep, 1)[0]
+
+
 def ours_ms(wtm, kernels, runs, threads=1):
     out = subprocess.run([BIN, "profile", wtm, "--runs", str(runs), "--kernels", kernels, "--threads", str(threads), "--json"],
                          check=True, capture_output=True, text=True).stdout
@@ -102,16 +117,7 @@ def main():
     kernel_sets = ["avx512vnni", "avxvnni", "avx2"]  # a set this CPU lacks drops out at its first run
     results = {}
     for name in a.models.split(","):
-        rel, prep = MODELS[name]
-        model = os.path.join(SHARED, "models", rel)
-        wtm, ort_model = ours_wtm(name, model, prep), ort_int8(name, model, prep)
-        sessions = {}
-        for threads in (1, 2):
-            so = ort.SessionOptions()
-            so.intra_op_num_threads = threads
-            so.inter_op_num_threads = 1
-            sessions[threads] = ort.InferenceSession(ort_model, so, providers=["CPUExecutionProvider"])
-        x = calibration(prep, 1)[0]
+        wtm, sessions, x = prepared(name)
         ours = {k: [] for k in kernel_sets}
         theirs, ratios = [], {k: [] for k in kernel_sets}
         theirs2, ours2, ratios2 = [], [], []

@@ -168,12 +168,13 @@ public enum Compression {
         return try quantize(calibrated, plan: plan, batches: batches, progress: progress)
     }
 
-    /// Lowers a resolved `plan` with `calibrated`'s statistics, writes the `.wtm` and measures it
+    /// Lowers a resolved `plan` with `calibrated`'s statistics, writes the `.wtm` (with `metadata`,
+    /// its `ops` filled with the lowered ops' names) and measures it
     /// against float on the first `agreementImages` of `batches`. With `learnedRounding`, the
     /// weights of layers below int8 are rounded by `LearnedRounding` on the first
     /// `roundingImages` of `batches`.
     public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], learnedRounding: Bool = false,
-                                progress: (String) -> Void = { _ in }) throws -> Result {
+                                metadata: WTMMetadata? = nil, progress: (String) -> Void = { _ in }) throws -> Result {
         let steps = calibrated.steps
         let lowBit = Set(plan.layers.filter { $0.weights != .int8 }.map(\.name))
         var calibrated = calibrated
@@ -185,7 +186,9 @@ public enum Compression {
         let lowered = try calibrated.lower(plan)
         let integer = lowered.integer, cost = try CostModel(steps).cost(plan)
         let arena = ArenaPlan(integer)
-        let wtm = try WTM.write(integer, arena: arena)
+        var metadata = metadata
+        metadata?.ops = integer.ops.map(\.name)
+        let wtm = try WTM.write(integer, arena: arena, metadata: metadata)
         let measured = leading(batches, images: agreementImages)
         progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
         let agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)

@@ -165,11 +165,11 @@ public enum Pipeline {
                 try OutputFile.write(Data(chart.svg().utf8), to: pareto)
             }
         }
-        var result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding, progress: progress)
         let metadata = WTMMetadata(input: .init(layout: "NCHW", shape: graph.inputs[0].shape), preprocessing: preset.map { .init(preset: $0.rawValue) },
-                                   labels: classNames, source: try WTMMetadata.source(path: job.model), plan: plan,
-                                   ops: result.integer.ops.map(\.name), whittle: Runner.runtimeVersion)
-        result.wtm = try WTM.write(result.integer, arena: result.arena, metadata: metadata)
+                                   labels: classNames, source: try WTMMetadata.source(path: job.model), plan: plan, ops: nil,
+                                   whittle: Runner.runtimeVersion)
+        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding,
+                                              metadata: metadata, progress: progress)
         try write(result, job: job)
         let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
         var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,

@@ -51,36 +51,15 @@ func importAndRun(_ data: Data) -> Outcome {
     return .ran
 }
 
-/// Every regular file under `path` (or `path` itself), in name order.
-func files(under path: String) -> [String] {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        FileHandle.standardError.write(Data("fuzz-import: '\(path)' does not exist\n".utf8))
-        exit(2)
-    }
-    guard isDirectory.boolValue else { return [path] }
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-    return names.sorted().flatMap { files(under: (path as NSString).appendingPathComponent($0)) }
-}
-
-if whittle_fuzz_driver_linked() != 0 {
-    var argc = CommandLine.argc
-    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-    exit(whittle_fuzz_run(&argc, &argv) { bytes, size in
-        _ = importAndRun(size == 0 ? Data() : Data(bytes: bytes!, count: size))
-        return 0
-    })
-}
-let paths = CommandLine.arguments.dropFirst()
-guard !paths.isEmpty else {
-    FileHandle.standardError.write(Data("usage: fuzz-import FILE|FOLDER...   (replays each file; `make fuzz` builds the fuzzer)\n".utf8))
-    exit(2)
-}
 var counts: [Outcome: Int] = [:]
-let inputs = paths.flatMap(files(under:))
-for path in inputs {
-    let outcome = importAndRun(FileManager.default.contents(atPath: path) ?? Data())
-    counts[outcome, default: 0] += 1
+var argc = CommandLine.argc
+var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+let status = whittle_fuzz_main(&argc, &argv) { bytes, size in
+    counts[importAndRun(size == 0 ? Data() : Data(bytes: bytes!, count: size)), default: 0] += 1
+    return 0
 }
-let refused = counts[.refused, default: 0], ran = counts[.ran, default: 0]
-print("fuzz-import: \(inputs.count) inputs: \(refused) refused, \(inputs.count - refused) imported (\(ran) run)")
+if status == 0, whittle_fuzz_driver_linked() == 0 {
+    let all = counts.values.reduce(0, +), refused = counts[.refused, default: 0]
+    print("fuzz-import: \(all) inputs: \(refused) refused, \(all - refused) imported (\(counts[.ran, default: 0]) run)")
+}
+exit(status)

@@ -1,11 +1,7 @@
 """Writes the fuzzers' seed models: small ONNX graphs that between them use every op family the
 importer translates or folds, each a few kilobytes so libFuzzer mutates them quickly.
 
-    python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx [Tests/Fuzz/corpus/data]
-
-With a second folder it also writes the data decoders' seeds: small images in every mode the
-decoders treat apart (RGB, gray, palette, RGBA, 16-bit, CMYK JPEG, progressive JPEG), a .npy
-and a .npz, each under a kilobyte or two.
+    python3 Tests/Fuzz/make_seeds.py Tests/Fuzz/corpus/onnx
 
 `make fuzz-corpus` runs it (with a pinned onnx) and compiles each seed to .wtm files for the
 loader's fuzzer. The committed corpus came from here and from the campaigns in Tests/Fuzz/README.md.
@@ -184,28 +180,6 @@ def opset9_upgrade():
         [1, 3, 6, 6], [1, 3], opset=9)
 
 
-def data_seeds(out):
-    import io, zipfile
-    from PIL import Image
-    os.makedirs(out, exist_ok=True)
-    pixels = rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8)
-    rgb = Image.fromarray(pixels, "RGB")
-    rgb.save(os.path.join(out, "rgb.png"))
-    rgb.convert("L").save(os.path.join(out, "gray.png"))
-    rgb.convert("P").save(os.path.join(out, "palette.png"))
-    rgb.convert("RGBA").save(os.path.join(out, "rgba.png"))
-    Image.fromarray(pixels[:, :, 0].astype(np.uint16) * 257).save(os.path.join(out, "gray16.png"))
-    rgb.save(os.path.join(out, "rgb.jpg"), quality=80)
-    rgb.save(os.path.join(out, "progressive.jpg"), quality=80, progressive=True)
-    rgb.convert("CMYK").save(os.path.join(out, "cmyk.jpg"), quality=80)
-    rgb.convert("L").save(os.path.join(out, "gray.jpg"), quality=80)
-    array = rng.standard_normal((2, 3, 4)).astype(np.float32)
-    np.save(os.path.join(out, "array.npy"), array)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, a=array, b=np.arange(5, dtype=np.int64))
-    open(os.path.join(out, "arrays.npz"), "wb").write(buffer.getvalue())
-
-
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -215,8 +189,6 @@ def main():
         onnx.checker.check_model(m)
         onnx.save(m, os.path.join(out, name + ".onnx"))
         print(name)
-    if len(sys.argv) > 2:
-        data_seeds(sys.argv[2])
 
 
 if __name__ == "__main__":

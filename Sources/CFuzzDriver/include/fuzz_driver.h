@@ -1,7 +1,7 @@
 #ifndef WHITTLE_FUZZ_DRIVER_H
 #define WHITTLE_FUZZ_DRIVER_H
-/* libFuzzer's driver when the program is linked with it (`make fuzz`), and nothing otherwise, so
- * one fuzz target builds both ways: a fuzzer, or a replayer of a corpus. */
+/* One main for the Swift fuzz targets: libFuzzer's driver when the program is linked with it
+ * (`make fuzz`), and a replayer of files otherwise, so one target builds both ways. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,7 +9,9 @@ typedef int (*whittle_fuzz_callback)(const uint8_t *data, size_t size);
 
 /* 1 when libFuzzer is linked in. */
 int whittle_fuzz_driver_linked(void);
-/* Runs libFuzzer with the program's arguments (only when linked in). */
-int whittle_fuzz_run(int *argc, char ***argv, whittle_fuzz_callback callback);
+/* With libFuzzer: runs it with the program's arguments. Without: calls `callback` on every file
+ * named by an argument, or in a folder an argument names (not descending further). Returns the
+ * exit status: 2 when an argument cannot be read or none is given. */
+int whittle_fuzz_main(int *argc, char ***argv, whittle_fuzz_callback callback);
 
 #endif
