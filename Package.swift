@@ -21,7 +21,7 @@ let package = Package(
         .target(name: "Pipeline", dependencies: [
             "Search", "Quantize", "Training", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
         ]),
-        .target(name: "Search", dependencies: ["Quantize", "Training", "Engine", "Graph"]),
+        .target(name: "Search", dependencies: ["Quantize", "Training", "Rewrite", "Engine", "Graph"]),
         .target(name: "Quantize", dependencies: ["Training", "Engine", "Graph", "CFloatKernels"]),
         .target(name: "Training", dependencies: ["Datasets", "Engine", "Graph"]),
         .target(name: "Export", dependencies: ["Graph", "ONNXProto", "WhittleRuntime"]),

@@ -87,8 +87,10 @@ public struct Plan: Hashable, Codable, Sendable {
     /// This plan checked against `graph` and completed: one layer per weight layer in node order
     /// (int8 where the plan had none), every field set, `observer` where the plan left it open.
     /// Throws for a name the graph has no weight layer of, a duplicate, activations other than
-    /// 8-bit, a scale rule the scheme does not take, or kept channels other than all (the width
-    /// pass that removes channels is not built yet).
+    /// 8-bit, a scale rule the scheme does not take, or kept channels out of range, different
+    /// within a channel group (`Graph.channelGroups`: the layers a depthwise conv or a residual
+    /// Add ties share one number), or fewer than all where the channels are in no group. Every
+    /// layer of a group takes the number any of them was given.
     public func resolved(for graph: Graph, observer: Observer) throws -> Plan {
         let weightLayers = graph.weightLayers()
         let known = Dictionary(uniqueKeysWithValues: weightLayers.map { ($0.name, $0.outputs) })
@@ -107,15 +109,29 @@ public struct Plan: Hashable, Codable, Sendable {
             if [.absMean, .absMedian].contains(layer.scaleRule), layer.weights != .ternary {
                 throw Invalid(description: "layer '\(layer.name)': weight_scale \(layer.scaleRule.rawValue) is for ternary weights; \(layer.weights.rawValue) takes max or mse")
             }
-            if let channels = layer.channels, channels != outputs {
-                throw Invalid(description: "layer '\(layer.name)' keeps \(channels) of its \(outputs) channels: removing channels needs the width pass, which is not built yet; give \(outputs) or leave channels out")
+            if let channels = layer.channels, !(1...outputs).contains(channels) {
+                throw Invalid(description: "layer '\(layer.name)' keeps \(channels) channels: it has \(outputs), so keep 1 to \(outputs)")
+            }
+        }
+        // Layers whose channels are tied keep one number; channels in no group stay whole.
+        var width: [String: Int] = [:]
+        for group in try graph.channelGroups() {
+            let asked = group.layers.compactMap { name in given[name]?.channels.map { (name, $0) } }
+            if let (first, channels) = asked.first, let (other, differs) = asked.first(where: { $0.1 != channels }) {
+                throw Invalid(description: "layers '\(first)' and '\(other)' share their channels (\(group.channels), joined by a depthwise conv, residual Add or Mul) and must keep one number of them, not \(channels) and \(differs)")
+            }
+            for name in group.layers { width[name] = asked.first?.1 ?? group.channels }
+        }
+        for layer in layers {
+            if let channels = layer.channels, channels != known[layer.name], width[layer.name] == nil {
+                throw Invalid(description: "layer '\(layer.name)' must keep all its \(known[layer.name]!) channels: they reach the model's output, a Concat, a reshape or a grouped conv, or its weights are shared")
             }
         }
         return Plan(layers: weightLayers.map { w in
             var layer = given[w.name] ?? Layer(name: w.name)
             layer.weightScale = layer.scaleRule
             layer.observer = layer.observer ?? observer
-            layer.channels = w.outputs
+            layer.channels = width[w.name] ?? w.outputs
             return layer
         })
     }

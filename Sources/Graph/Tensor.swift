@@ -46,6 +46,39 @@ public struct Tensor: Equatable, Sendable {
         if case .float = storage { return true }
         return false
     }
+
+    /// The sum of each channel (dimension 1) over every other dimension, in Float per plane.
+    /// Example: shape [2, 2, 1] holding [1, 2, 3, 4] → [4, 6].
+    public func channelSums() -> [Double] {
+        let channels = shape.count > 1 ? shape[1] : 1, inner = shape.dropFirst(2).reduce(1, *)
+        var sums = [Double](repeating: 0, count: channels)
+        floats.withUnsafeBufferPointer { values in
+            for start in stride(from: 0, to: values.count, by: max(inner, 1)) {
+                var s: Float = 0
+                for v in values[start..<start + inner] { s += v }
+                sums[(start / inner) % channels] += Double(s)
+            }
+        }
+        return sums
+    }
+
+    /// A tensor of the elements at `positions`, in that order.
+    public func picking(_ positions: [Int], shape: [Int]) -> Tensor {
+        switch storage {
+        case .float(let values): return Tensor(shape: shape, floats: positions.map { values[$0] })
+        case .int64(let values): return Tensor(shape: shape, int64s: positions.map { values[$0] })
+        }
+    }
+
+    /// The slices at `indices` (each in 0..<shape[axis]) along `axis`, in that order: ONNX
+    /// Gather, the index tensor's shape `indexShape` (nil: one dimension) in place of `axis`.
+    /// Example: [[1, 2, 3], [4, 5, 6]] at [2, 0] along axis 1 → [[3, 1], [6, 4]].
+    public func gathering(_ indices: [Int], axis: Int, indexShape: [Int]? = nil) -> Tensor {
+        let outer = shape.prefix(axis).reduce(1, *), inner = shape.dropFirst(axis + 1).reduce(1, *)
+        let dimension = shape[axis]
+        let positions = (0..<outer).flatMap { o in indices.flatMap { p in (0..<inner).map { (o * dimension + p) * inner + $0 } } }
+        return picking(positions, shape: Array(shape.prefix(axis)) + (indexShape ?? [indices.count]) + Array(shape.dropFirst(axis + 1)))
+    }
 }
 
 /// How a value is quantized: `real = scale · (q − zeroPoint)` on a `bits`-wide integer grid,

@@ -107,16 +107,13 @@ enum Folding {
         let rank = data.shape.count
         let axis = axis < 0 ? axis + rank : axis
         guard axis >= 0, axis < rank else { throw ImportError("\(node.label): axis out of range") }
-        let outer = data.shape.prefix(axis).reduce(1, *), inner = data.shape.dropFirst(axis + 1).reduce(1, *)
         let dimension = data.shape[axis]
         let picks = try indices.int64s.map { i -> Int in
             let index = Int(i < 0 ? i + Int64(dimension) : i)
             guard index >= 0, index < dimension else { throw ImportError("\(node.label): index \(i) out of range") }
             return index
         }
-        let shape = Array(data.shape.prefix(axis)) + indices.shape + Array(data.shape.dropFirst(axis + 1))
-        let positions = (0..<outer).flatMap { o in picks.flatMap { p in (0..<inner).map { (o * dimension + p) * inner + $0 } } }
-        return data.picking(positions, shape: shape)
+        return data.gathering(picks, axis: axis, indexShape: indices.shape)
     }
 
     private static func concat(_ inputs: [Tensor], axis: Int, _ node: Onnx_NodeProto) throws -> Tensor {
@@ -184,16 +181,6 @@ enum Folding {
         return (0..<shape.reduce(1, *)).map { _ in
             defer { advance(&index, shape: shape) }
             return zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 }
-        }
-    }
-}
-
-extension Tensor {
-    /// A tensor of the elements at `positions`, in that order.
-    func picking(_ positions: [Int], shape: [Int]) -> Tensor {
-        switch storage {
-        case .float(let values): return Tensor(shape: shape, floats: positions.map { values[$0] })
-        case .int64(let values): return Tensor(shape: shape, int64s: positions.map { values[$0] })
         }
     }
 }

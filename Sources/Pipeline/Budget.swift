@@ -108,7 +108,7 @@ extension Budget {
     }
 
     /// Throws at the first of `budgets` that `cost` misses. The message names the smallest value
-    /// any plan reaches (each layer at its cheapest scheme; channels are not removed yet), or, when
+    /// any plan of the graph's widths reaches (each layer at its cheapest scheme), or, when
     /// one is reachable, the uniform bit-widths that meet it.
     /// Example: `--budget 100KB` on EfficientNet-Lite0 → "the budget of 100.00KB of weights cannot
     /// be met: the smallest any plan reaches is 1.42MB (…)".
@@ -122,7 +122,8 @@ extension Budget {
             }
             guard spent > limit else { continue }
             if case .macs = budget {
-                throw Unmet(description: "the model has \(budget.format(spent)), over the \(budget.format(limit)) budget; removing channels (width search) is not built yet, so \(budget.format(spent)) is the smallest reachable")
+                // The main job removes channels first (`Narrowing`); bit-widths do not change MACs.
+                throw Unmet(description: "the model has \(budget.format(spent)), over the \(budget.format(limit)) budget")
             }
             let cheapest = model.cost(model.cheapest(by: budget.measure, latency: latency), latency: latency)
             guard let smallest = budget.measure(cheapest).spent, smallest <= limit else {

@@ -3,6 +3,7 @@ import Export
 import Foundation
 import Graph
 import Quantize
+import Rewrite
 import Runner
 import Search
 
@@ -77,6 +78,11 @@ public struct Job: Sendable {
     /// A file of class names (one per line) to record in the `.wtm`; without it, the names the
     /// calibration folder gives (labels.tsv's `name` column, or class subfolders).
     public var labels: String?
+    /// Fine-tuning after channels were removed to meet a MACs budget: passes over the images
+    /// of the calibration folder (0: none).
+    public var epochs = 1
+    /// Fine-tuning stops after the step that passes this many seconds.
+    public var timeLimit: Double?
 
     public init(model: String, calibration: Calibration, output: String) {
         self.model = model
@@ -111,7 +117,8 @@ public enum Pipeline {
         if case .file(let path) = job.plan { file = try Plan.read(path: path) }
         if case .mixed = job.plan { _ = try BitWidthSearch.searched(job.budgets) }
         let loaded = try ModelLoader.load(path: job.model, inputShape: job.inputShape)
-        let graph = loaded.graph
+        var graph = loaded.graph
+        var notes = loaded.notes
         var requested = file ?? Plan(layers: [])
         switch job.plan {
         case .uniform(let scheme, let rule, let everywhere): requested = Plan.uniform(graph, scheme: scheme, rule: rule, everywhere: everywhere)
@@ -119,6 +126,20 @@ public enum Pipeline {
         case .file: break
         }
         var plan = try requested.resolved(for: graph, observer: job.observer)
+        graph = try Widths.apply(plan, to: graph)
+        if let limit = job.budgets.compactMap({ if case .macs(let m) = $0 { return m } else { return nil } }).min(),
+           try Narrowing.macs(graph) > limit {
+            try Narrowing.checkReachable(graph, limit: limit)
+            guard case .images(let folder, let preset, _) = job.calibration else {
+                throw Budget.Unmet(description: "the model has \(Budget.macs(limit).format(Double(try Narrowing.macs(graph)))), over the \(Budget.macs(limit)) budget: removing channels needs images to choose them and fine-tune on; give --data DIR --prep P")
+            }
+            let deadline = job.timeLimit.map { Date().addingTimeInterval($0) }
+            let narrowed = try Narrowing.narrow(graph, limit: limit, data: try LabeledData(folder: folder), preset: preset, epochs: job.epochs,
+                                                deadline: deadline, progress: progress)
+            graph = narrowed.graph
+            notes += narrowed.notes
+            plan = try Plan(layers: plan.layers.map { var layer = $0; layer.channels = nil; return layer }).resolved(for: graph, observer: job.observer)
+        }
         let latency = try job.latencyTable.map(LatencyTable.read(path:))
         let model = try CostModel(try QuantPlan(graph))
         if case .mixed = job.plan {
@@ -171,8 +192,8 @@ public enum Pipeline {
         let result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding,
                                               metadata: metadata, progress: progress)
         try write(result, job: job)
-        let floatBytes = try graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
-        var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: loaded.notes,
+        let floatBytes = try loaded.graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
+        var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: notes,
                               seconds: Date().timeIntervalSince(started), summary: [:])
         outcome.summary = summary(outcome, job: job)
         if let ms = model.cost(plan, latency: latency).milliseconds { outcome.summary["milliseconds"] = ms }

@@ -24,21 +24,11 @@ public enum Calibration {
         for (index, batch) in batches.enumerated() {
             let outputs = try engine.run([input: batch])
             for (name, tensor) in [(input, batch)] + outputs.map({ ($0.key, $0.value) }) {
-                let channels = tensor.shape.count > 1 ? tensor.shape[1] : 1
-                let inner = tensor.shape.dropFirst(2).reduce(1, *)
-                var sum = sums[name] ?? [Double](repeating: 0, count: channels)
-                tensor.floats.withUnsafeBufferPointer { values in
-                    histograms[name, default: Histogram(binned: binned)].add(values)
-                    guard means else { return }
-                    for start in stride(from: 0, to: values.count, by: inner) {
-                        var s: Float = 0
-                        for v in values[start..<start + inner] { s += v }
-                        sum[(start / inner) % channels] += Double(s)
-                    }
-                }
+                tensor.floats.withUnsafeBufferPointer { histograms[name, default: Histogram(binned: binned)].add($0) }
                 guard means else { continue }
-                sums[name] = sum
-                counts[name, default: 0] += tensor.count / channels
+                let batchSums = tensor.channelSums()
+                sums[name] = zip(sums[name] ?? batchSums.map { _ in 0 }, batchSums).map(+)
+                counts[name, default: 0] += tensor.count / batchSums.count
             }
             progress(index + 1, batches.count)
         }

@@ -11,8 +11,14 @@ import Graph
 ///                       objective: Trainer.crossEntropy(output: "logits")) { print($0) }
 ///     // trainer.tape.parameters holds the trained weights; trainer.log the loss of every step
 public final class Trainer {
+    /// One step's images (augmented, as the model read them) and their labels.
+    public struct Batch {
+        public var inputs: Buffer<Float>
+        public var labels: [Int]
+    }
+
     /// What a step reports: the loss and the seeds (loss gradients by graph output name).
-    public typealias Objective = (_ outputs: [String: Buffer<Float>], _ labels: [Int]) throws -> (loss: Float, seeds: [String: Buffer<Float>])
+    public typealias Objective = (_ outputs: [String: Buffer<Float>], _ batch: Batch) throws -> (loss: Float, seeds: [String: Buffer<Float>])
 
     public struct Progress: Sendable, CustomStringConvertible {
         public var epoch: Int
@@ -39,7 +45,8 @@ public final class Trainer {
 
     /// Softmax cross-entropy on the graph output `output` against the batch labels.
     public static func crossEntropy(output: String) -> Objective {
-        { outputs, labels in
+        { outputs, batch in
+            let labels = batch.labels
             guard let logits = outputs[output] else { throw EngineError("the model has no output '\(output)'") }
             let classes = logits.count / max(logits.shape[0], 1)
             if let bad = labels.first(where: { !(0..<classes).contains($0) }) {
@@ -50,11 +57,26 @@ public final class Trainer {
         }
     }
 
+    /// Hinton's distillation (`Loss.distillation`) from `teacher`, a graph with the same input
+    /// and output names run by the Engine on each batch: no labels needed.
+    public static func distillation(teacher: Graph, temperature: Float = 1) -> Objective {
+        let engine = Engine(graph: teacher)
+        let output = teacher.outputs[0], input = teacher.inputs[0].name
+        return { outputs, batch in
+            guard let student = outputs[output] else { throw EngineError("the model has no output '\(output)'") }
+            let target = try engine.run([input: batch.inputs.tensor])[output]!
+            guard target.shape == student.shape else { throw EngineError("the teacher's output \(target.shape) is not the student's \(student.shape)") }
+            let (loss, gradient) = Loss.distillation(student: student, teacher: Buffer(target), temperature: temperature)
+            return (loss, [output: gradient])
+        }
+    }
+
     /// Trains on the first `limit` samples of `data` (all by default), shuffled each epoch, with
     /// BatchNorm in training mode; `progress` hears every 10th step and each epoch's last.
-    /// Parameters named in `frozen`, and BatchNorm running statistics, are not stepped.
+    /// Parameters named in `frozen`, and BatchNorm running statistics, are not stepped. Training
+    /// stops after the step that passes `deadline`.
     public func train(data: LabeledData, preset: Preset, limit: Int? = nil, epochs: Int, batchSize: Int,
-                      augmentation: Augmentation = .none, frozen: Set<String> = [], seed: UInt64 = 1,
+                      augmentation: Augmentation = .none, frozen: Set<String> = [], seed: UInt64 = 1, deadline: Date? = nil,
                       objective: Objective, progress: (Progress) -> Void = { _ in }) throws {
         let input = tape.graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("training takes models with one NCHW image input") }
@@ -76,18 +98,21 @@ public final class Trainer {
                 let shape = [indices.count, input.shape[1], input.shape[2], input.shape[3]]
                 var pixels = try data.inputs(indices, preset: preset, size: input.shape[2], channels: input.shape[1])
                 augmentation.apply(&pixels, shape: shape, random: &random)
-                let outputs = try tape.forward([input.name: Buffer(shape: shape, values: pixels)])
-                let (loss, seeds) = try objective(outputs, indices.map { data.samples[$0].label })
+                let batch = Batch(inputs: Buffer(shape: shape, values: pixels), labels: indices.map { data.samples[$0].label })
+                let outputs = try tape.forward([input.name: batch.inputs])
+                let (loss, seeds) = try objective(outputs, batch)
                 guard loss.isFinite else { throw EngineError("the loss diverged (\(loss)) at epoch \(epoch + 1), step \(step + 1)") }
                 let gradients = try tape.backward(seeds)
                 optimizer.step(&tape.parameters, gradients: gradients, trainable: trainable)
                 log.append(loss)
                 total += Double(loss)
-                if (step + 1) % 10 == 0 || step + 1 == steps {
+                let late = deadline.map { Date() >= $0 } ?? false
+                if (step + 1) % 10 == 0 || step + 1 == steps || late {
                     let images = Double(min((step + 1) * batchSize, count))
                     progress(Progress(epoch: epoch, step: step + 1, steps: steps, loss: total / Double(step + 1),
                                       imagesPerSecond: images / max(Date().timeIntervalSince(started), 1e-9)))
                 }
+                if late { return }
             }
         }
     }

@@ -16,8 +16,9 @@ struct Main: ParsableCommand {
         packs them, int32 biases and requantization parameters), multiply-accumulates (300MFLOPs or \
         300MMACs: "FLOPs" means MACs here, as in the MobileNet papers) or bit operations (40GBOPs: \
         MACs x weight bits x activation bits). Budgets are checked against the plan's cost before \
-        calibration; one no plan reaches fails at once, naming the smallest reachable value. Width \
-        search for a MACs budget the model misses comes later. Calibration reads images from --data \
+        calibration; one no plan reaches fails at once, naming the smallest reachable value. A MACs \
+        budget the model misses removes channels: a width per channel group searched by evolution on \
+        32 --data images, then --epochs of fine-tuning on --data towards the full model. Calibration reads images from --data \
         (labels are not used; class names are recorded in the .wtm); activations are uint8 per tensor over the range of least squared \
         error (--observer), weights per output channel by --bits or --plan, biases corrected for \
         the weights' rounding. Without --data, 8 calibration inputs are distilled from the model's \
@@ -38,6 +39,10 @@ struct Main: ParsableCommand {
     @Option(help: ArgumentHelp("Class names to record in the .wtm for `run` to print: one per line, line i naming class i. Without it, the names --data gives (labels.tsv's name column, or its class subfolders).", valueName: "labels.txt"))
     var labels: String?
     @Option(help: "Calibrate on N images of --data, spread evenly over it.") var calibrationCount = 100
+    @Option(help: "When a MACs budget removes channels: passes over the --data images to fine-tune the narrowed model towards the full one (distillation, no labels needed; 0: none).")
+    var epochs = 1
+    @Option(help: ArgumentHelp("Stop fine-tuning after this long: seconds, or with a unit, 90s, 30m, 1.5h.", valueName: "time"))
+    var timeLimit: String?
     @Option(help: "How activation ranges are chosen: \(Observer.allCases.map { "\($0.rawValue) (\($0.help))" }.joined(separator: ", ")).")
     var observer: String = Observer.mse.rawValue
     @Option(help: "Weight scheme of every conv and fully connected layer: \(Scheme.allCases.map(\.rawValue).joined(separator: ", ")) (int4 and int2: per-channel scale of least squared error; ternary: {-1, 0, +1} times mean |w|), or mixed: a scheme per layer, the least output damage (sensitivity by --method) that fits every --budget in weight bytes, BOPs or milliseconds, the first and last layers included. Uniform schemes keep the first and last layers int8 unless --bits-everywhere.")
@@ -111,6 +116,9 @@ struct Main: ParsableCommand {
         job.learnedRounding = learnedRounding
         job.preset = try prep.map(InputLoader.parsePreset)
         job.labels = labels
+        guard epochs >= 0 else { throw CommandError("--epochs \(epochs): give 0 or more passes") }
+        job.epochs = epochs
+        job.timeLimit = try timeLimit.map(parseDuration)
         (job.report, job.emitC, job.emitOnnx, job.pareto) = (report, emitC, emitOnnx, pareto)
         let outcome = try Pipeline.compress(job) { if !quiet { note($0) } }
         if !quiet { outcome.notes.forEach { note("note: \($0)") } }

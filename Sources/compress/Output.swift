@@ -27,6 +27,16 @@ func humanCount(_ value: Int) -> String {
     return String(value)
 }
 
+/// A duration in seconds: "90" and "90s" → 90, "30m" → 1800, "1.5h" → 5400.
+func parseDuration(_ text: String) throws -> Double {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
+    let factor = text.last.flatMap { units[$0] } ?? 1
+    guard let value = Double(factor == 1 && text.last != "s" ? text : String(text.dropLast())), value > 0, value.isFinite else {
+        throw CommandError("'\(text)' is not a duration; write seconds (90 or 90s), minutes (30m) or hours (1.5h)")
+    }
+    return value * factor
+}
+
 func padded(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
 }

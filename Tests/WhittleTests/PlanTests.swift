@@ -107,7 +107,8 @@ final class PlanTests: XCTestCase {
             (#"{"layers": [{"name": "\#(names[0])"}, {"name": "\#(names[0])"}]}"#, "twice"),
             (#"{"layers": [{"name": "\#(names[0])", "activation_bits": 4}]}"#, "4-bit activations"),
             (#"{"layers": [{"name": "\#(names[0])", "weights": "int4", "weight_scale": "absmean"}]}"#, "is for ternary"),
-            (#"{"layers": [{"name": "\#(names[3])", "channels": 5}]}"#, "keeps 5 of its 10 channels"),
+            (#"{"layers": [{"name": "\#(names[3])", "channels": 5}]}"#, "must keep all its 10 channels"),
+            (#"{"layers": [{"name": "\#(names[3])", "channels": 11}]}"#, "keep 1 to 10"),
             (#"{"layers": [{"name": "\#(names[0])", "weights": "int3"}]}"#, "not a plan"),
             (#"{"layer": []}"#, "not a plan"),
         ] {

@@ -1,0 +1,95 @@
+import Graph
+
+/// The width-application pass: channel groups (`Graph.channelGroups`) cut to a number of channels
+/// each, their most important kept. A channel's importance is the L1 norm of the weights that
+/// make it, each producer's normalized by its mean, summed over the group's producers (the
+/// L1-norm criterion of filter pruning). Kept channels stay in their order, so a group kept whole
+/// leaves the graph as it was.
+public enum Widths {
+    /// The group's channels, most important first (ties: lower index first).
+    /// Example: a conv of 3 output channels with weights of L1 norms 1, 5, 2 → [1, 2, 0].
+    public static func ranking(_ group: ChannelGroup, in graph: Graph) -> [Int] {
+        var score = [Double](repeating: 0, count: group.channels)
+        let made = Set(group.producers.compactMap { name in graph.nodes.first { $0.name == name }?.inputs[1] })
+        for cut in group.slices where made.contains(cut.initializer) {
+            let w = graph.initializers[cut.initializer]!
+            let values = w.floats
+            let inner = w.shape.dropFirst(cut.axis + 1).reduce(1, *), dimension = w.shape[cut.axis]
+            var norms = [Double](repeating: 0, count: dimension)
+            for (i, v) in values.enumerated() { norms[(i / inner) % dimension] += Double(abs(v)) }
+            let mean = norms.reduce(0, +) / Double(max(dimension, 1))
+            for c in norms.indices { score[c] += mean > 0 ? norms[c] / mean : 0 }
+        }
+        return score.indices.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `graph` with group `groups[g]` cut to `widths[g]` channels (1...channels), the first
+    /// `widths[g]` of `ranking` kept. With `means` (per value a consumer reads, its channels'
+    /// means over typical inputs), what a removed channel gave each consumer on average moves
+    /// into that consumer's bias (bias compensation; consumers without a bias, and MatMul, get
+    /// none). The graph still verifies.
+    public static func apply(_ graph: Graph, groups: [ChannelGroup], widths: [Int], means: [String: [Double]] = [:]) throws -> Graph {
+        precondition(groups.count == widths.count, "one width per group")
+        var cut = graph
+        var kept: [[Int]] = []
+        for (group, width) in zip(groups, widths) {
+            guard (1...group.channels).contains(width) else {
+                throw Invalid(description: "layer '\(group.producers[0])' cannot keep \(width) of its \(group.channels) channels: keep 1 to \(group.channels)")
+            }
+            kept.append(width == group.channels ? Array(0..<width) : ranking(group, in: graph).prefix(width).sorted())
+            guard width != group.channels else { continue }
+            let removed = Set(0..<group.channels).subtracting(kept.last!)
+            for name in group.consumers {
+                let node = graph.nodes.first { $0.name == name }!
+                guard let mean = means[node.inputs[0]], node.inputs.count > 2, var bias = cut.initializers[node.inputs[2]],
+                      let axis = group.slices.first(where: { $0.initializer == node.inputs[1] })?.axis else { continue }
+                var factor = 1.0
+                if case .gemm(let alpha, let beta, _, _) = node.op { factor = Double(alpha / beta) }
+                if case .matMul = node.op { continue }
+                let w = graph.initializers[node.inputs[1]]!
+                let outAxis = w.shape.count == 2 ? 1 - axis : 0
+                let inner = w.shape.dropFirst(axis + 1).reduce(1, *), outInner = w.shape.dropFirst(outAxis + 1).reduce(1, *)
+                var shift = [Double](repeating: 0, count: w.shape[outAxis])
+                for (i, v) in w.floats.enumerated() {
+                    let c = (i / inner) % w.shape[axis]
+                    if removed.contains(c) { shift[(i / outInner) % w.shape[outAxis]] += Double(v) * mean[c] }
+                }
+                guard bias.count == shift.count else { continue }
+                bias = Tensor(shape: bias.shape, floats: zip(bias.floats, shift).map { $0 + Float($1 * factor) })
+                cut.initializers[node.inputs[2]] = bias
+            }
+        }
+        for ((group, width), keep) in zip(zip(groups, widths), kept) where width != group.channels {
+            for slice in group.slices {
+                cut.initializers[slice.initializer] = cut.initializers[slice.initializer]!.gathering(keep, axis: slice.axis)
+            }
+            for name in group.depthwise + group.reshapes {
+                let index = cut.nodes.firstIndex { $0.name == name }!
+                switch cut.nodes[index].op {
+                case .conv(var attributes):
+                    attributes.group = width
+                    cut.nodes[index].op = .conv(attributes)
+                case .reshape(var target):
+                    target[1] = width
+                    cut.nodes[index].op = .reshape(shape: target)
+                default: continue
+                }
+            }
+        }
+        try cut.verify()
+        return cut
+    }
+
+    /// `graph` with the channels `plan` keeps (`Plan.Layer.channels`; a plan resolved against
+    /// the graph gives every layer of a group the same number).
+    public static func apply(_ plan: Plan, to graph: Graph, means: [String: [Double]] = [:]) throws -> Graph {
+        let groups = try graph.channelGroups()
+        let widths = groups.map { group in plan[group.producers[0]]?.channels ?? group.channels }
+        guard widths != groups.map(\.channels) else { return graph }
+        return try apply(graph, groups: groups, widths: widths, means: means)
+    }
+}
