@@ -17,11 +17,11 @@ let package = Package(
         ]),
         .executableTarget(name: "fuzz-data", dependencies: ["Datasets", "CFuzzDriver"]),
         .executableTarget(name: "fuzz-import", dependencies: ["Importer", "Rewrite", "Engine", "Graph", "CFuzzDriver"]),
-        .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Engine", "Graph"]),
+        .executableTarget(name: "engine-bench", dependencies: ["Pipeline", "Training", "Engine", "Graph"]),
         .target(name: "Pipeline", dependencies: [
             "Search", "Quantize", "Training", "Rewrite", "Export", "Runner", "Importer", "Datasets", "Engine", "Graph",
         ]),
-        .target(name: "Search", dependencies: ["Quantize", "Training", "Rewrite", "Engine", "Graph"]),
+        .target(name: "Search", dependencies: ["Quantize", "Training", "Rewrite", "Engine", "Graph", "COpenBLAS"]),
         .target(name: "Quantize", dependencies: ["Training", "Engine", "Graph", "CFloatKernels"]),
         .target(name: "Training", dependencies: ["Datasets", "Engine", "Graph"]),
         .target(name: "Export", dependencies: ["Graph", "ONNXProto", "WhittleRuntime"]),

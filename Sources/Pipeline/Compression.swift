@@ -69,19 +69,20 @@ public enum Compression {
 
     /// `limit` images of `data` spread evenly over it, prepared for `graph`'s input, in batches.
     public static func calibrationBatches(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int) throws -> [Tensor] {
+        guard min(limit, data.samples.count) > 0 else { throw EngineError("the calibration folder holds no images") }
+        return try batches(graph, data: data, preset: preset, indices: spread(min(limit, data.samples.count), over: data))
+    }
+
+    /// The images of `data` at `indices`, prepared for `graph`'s NCHW input, in batches of `batchSize`.
+    static func batches(_ graph: Graph, data: LabeledData, preset: Preset, indices: [Int]) throws -> [Tensor] {
         let input = graph.inputs[0]
         guard input.shape.count == 4 else { throw EngineError("calibration takes models with one NCHW image input") }
         let (channels, height, width) = (input.shape[1], input.shape[2], input.shape[3])
-        let count = min(limit, data.samples.count)
-        guard count > 0 else { throw EngineError("the calibration folder holds no images") }
-        var batches: [Tensor] = []
-        let picked = spread(count, over: data)
-        for start in stride(from: 0, to: count, by: batchSize) {
-            let indices = Array(picked[start..<min(start + batchSize, count)])
-            let pixels = try data.inputs(indices, preset: preset, height: height, width: width, channels: channels)
-            batches.append(Tensor(shape: [indices.count, channels, height, width], floats: pixels))
+        return try stride(from: 0, to: indices.count, by: batchSize).map { start in
+            let picked = Array(indices[start..<min(start + batchSize, indices.count)])
+            let pixels = try data.inputs(picked, preset: preset, height: height, width: width, channels: channels)
+            return Tensor(shape: [picked.count, channels, height, width], floats: pixels)
         }
-        return batches
     }
 
     /// The float model's statistics a plan is lowered with: the integer ops, every integer
@@ -155,7 +156,7 @@ public enum Compression {
     }
 
     /// `count` indices spread evenly over `data`.
-    private static func spread(_ count: Int, over data: LabeledData) -> [Int] {
+    static func spread(_ count: Int, over data: LabeledData) -> [Int] {
         (0..<count).map { $0 * data.samples.count / count }
     }
 

@@ -78,6 +78,18 @@ public struct Job: Sendable {
     /// A file of class names (one per line) to record in the `.wtm`; without it, the names the
     /// calibration folder gives (labels.tsv's `name` column, or class subfolders).
     public var labels: String?
+    /// How channels are removed to meet a MACs budget.
+    public enum WidthMethod: String, CaseIterable, Sendable {
+        /// `WidthSearch.search`: evolution from the layer-adaptive widths (the default).
+        case evolution
+        /// `WidthSearch.layerAdaptive`: each group's L1-pruning damage measured alone, channels
+        /// taken where they cost least per MAC.
+        case layerAdaptive = "layer-adaptive"
+        /// `WidthSearch.uniform`: one width multiplier for every group.
+        case uniform
+    }
+
+    public var widthMethod = WidthMethod.evolution
     /// Fine-tuning after channels were removed to meet a MACs budget: passes over the images
     /// of the calibration folder (0: none).
     public var epochs = 1
@@ -134,8 +146,8 @@ public enum Pipeline {
                 throw Budget.Unmet(description: "the model has \(Budget.macs(limit).format(Double(try Narrowing.macs(graph)))), over the \(Budget.macs(limit)) budget: removing channels needs images to choose them and fine-tune on; give --data DIR --prep P")
             }
             let deadline = job.timeLimit.map { Date().addingTimeInterval($0) }
-            let narrowed = try Narrowing.narrow(graph, limit: limit, data: try LabeledData(folder: folder), preset: preset, epochs: job.epochs,
-                                                deadline: deadline, progress: progress)
+            let narrowed = try Narrowing.narrow(graph, limit: limit, method: job.widthMethod, data: try LabeledData(folder: folder), preset: preset,
+                                                epochs: job.epochs, deadline: deadline, progress: progress)
             graph = narrowed.graph
             notes += narrowed.notes
             plan = try Plan(layers: plan.layers.map { var layer = $0; layer.channels = nil; return layer }).resolved(for: graph, observer: job.observer)

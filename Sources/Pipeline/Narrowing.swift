@@ -30,20 +30,32 @@ enum Narrowing {
     }
 
     /// `graph` cut to at most `limit` MACs, then fine-tuned for `epochs` over `data` (stopping at
-    /// `deadline`), scored on `scoring` of its images.
-    static func narrow(_ graph: Graph, limit: Int, data: LabeledData, preset: Preset, scoring: Int = 32, epochs: Int,
+    /// `deadline`): cut models scored on `scoring` of its images, channels chosen and consumers
+    /// refitted from the statistics of `statisticsImages`.
+    static func narrow(_ graph: Graph, limit: Int, method: Job.WidthMethod, data: LabeledData, preset: Preset, scoring: Int = 32,
+                       statisticsImages: Int = 128, epochs: Int,
                        deadline: Date?, progress: (String) -> Void) throws -> Result {
         let before = try macs(graph)
-        let inputs = try Compression.calibrationBatches(graph, data: data, preset: preset, limit: scoring)
-        let joined = Tensor(shape: [inputs.reduce(0) { $0 + $1.shape[0] }] + inputs[0].shape.dropFirst(), floats: inputs.flatMap(\.floats))
-        let search = try WidthSearch(graph: graph, inputs: joined)
-        progress("width search: \(search.groups.count) channel groups, \(Budget.macs(before).format(Double(before))) to at most \(Budget.macs(limit).format(Double(limit))), scored on \(joined.shape[0]) images")
-        let widths = try search.search(budget: limit, progress: progress)
+        // Cut models are scored on images the statistics that refit them did not see.
+        let statistics = Compression.spread(min(statisticsImages, data.samples.count), over: data)
+        let rest = Array(Set(0..<data.samples.count).subtracting(statistics)).sorted()
+        let held = rest.isEmpty ? statistics : (0..<min(scoring, rest.count)).map { rest[$0 * rest.count / min(scoring, rest.count)] }
+        let inputs = try Compression.batches(graph, data: data, preset: preset, indices: held)
+        let joined = Tensor(shape: [held.count] + inputs[0].shape.dropFirst(), floats: inputs.flatMap(\.floats))
+        progress("width search: channel statistics on \(statistics.count) images of \(data.samples.count), cut models scored on \(held.count) others")
+        let search = try WidthSearch(graph: graph, inputs: joined, batches: try Compression.batches(graph, data: data, preset: preset, indices: statistics))
+        progress("width search: \(search.groups.count) channel groups, \(Budget.macs(before).format(Double(before))) to at most \(Budget.macs(limit).format(Double(limit)))")
+        let widths: [Int]
+        switch method {
+        case .evolution: widths = try search.search(budget: limit, progress: progress)
+        case .layerAdaptive: widths = try search.layerAdaptive(budget: limit, progress: progress)
+        case .uniform: widths = search.uniform(budget: limit)
+        }
         var cut = try search.cut(widths)
         let after = try macs(cut)
         let removed = zip(search.groups, widths).filter { $0.0.channels != $0.1 }.count
-        var notes = [String(format: "widths: %d of %d channel groups cut, %@ → %@; divergence from the full model on %d images %.4f before fine-tuning",
-                            removed, search.groups.count, Budget.macs(before).format(Double(before)), Budget.macs(after).format(Double(after)),
+        var notes = [String(format: "widths (%@): %d of %d channel groups cut, %@ → %@; divergence from the full model on %d held-out images %.4f before fine-tuning",
+                            method.rawValue, removed, search.groups.count, Budget.macs(before).format(Double(before)), Budget.macs(after).format(Double(after)),
                             joined.shape[0], try search.divergence(of: cut))]
         if epochs > 0 {
             let trainer = Trainer(graph: cut, optimizer: Adam(learningRate: 1e-4))

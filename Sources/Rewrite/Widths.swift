@@ -27,43 +27,22 @@ public enum Widths {
         public let description: String
     }
 
-    /// `graph` with group `groups[g]` cut to `widths[g]` channels (1...channels), the first
-    /// `widths[g]` of `ranking` kept. With `means` (per value a consumer reads, its channels'
-    /// means over typical inputs), what a removed channel gave each consumer on average moves
-    /// into that consumer's bias (bias compensation; consumers without a bias, and MatMul, get
-    /// none). The graph still verifies.
-    public static func apply(_ graph: Graph, groups: [ChannelGroup], widths: [Int], means: [String: [Double]] = [:]) throws -> Graph {
+    /// `graph` with group `groups[g]` cut to `widths[g]` channels (1...channels): those of
+    /// `kept[g]` (ascending), or without it the first `widths[g]` of `ranking`. Tensors in
+    /// `replacing` take the place of the graph's before the cut, at the graph's shapes (a search
+    /// that refits the consumers of removed channels passes their new weights and biases).
+    /// The graph still verifies.
+    public static func apply(_ graph: Graph, groups: [ChannelGroup], widths: [Int], kept: [[Int]]? = nil,
+                             replacing: [String: Tensor] = [:]) throws -> Graph {
         precondition(groups.count == widths.count, "one width per group")
         var cut = graph
-        var kept: [[Int]] = []
-        for (group, width) in zip(groups, widths) {
+        cut.initializers.merge(replacing) { $1 }
+        for (g, (group, width)) in zip(groups, widths).enumerated() where width != group.channels {
             guard (1...group.channels).contains(width) else {
                 throw Invalid(description: "layer '\(group.producers[0])' cannot keep \(width) of its \(group.channels) channels: keep 1 to \(group.channels)")
             }
-            kept.append(width == group.channels ? Array(0..<width) : ranking(group, in: graph).prefix(width).sorted())
-            guard width != group.channels else { continue }
-            let removed = Set(0..<group.channels).subtracting(kept.last!)
-            for name in group.consumers {
-                let node = graph.nodes.first { $0.name == name }!
-                guard let mean = means[node.inputs[0]], node.inputs.count > 2, var bias = cut.initializers[node.inputs[2]],
-                      let axis = group.slices.first(where: { $0.initializer == node.inputs[1] })?.axis else { continue }
-                var factor = 1.0
-                if case .gemm(let alpha, let beta, _, _) = node.op { factor = Double(alpha / beta) }
-                if case .matMul = node.op { continue }
-                let w = graph.initializers[node.inputs[1]]!
-                let outAxis = w.shape.count == 2 ? 1 - axis : 0
-                let inner = w.shape.dropFirst(axis + 1).reduce(1, *), outInner = w.shape.dropFirst(outAxis + 1).reduce(1, *)
-                var shift = [Double](repeating: 0, count: w.shape[outAxis])
-                for (i, v) in w.floats.enumerated() {
-                    let c = (i / inner) % w.shape[axis]
-                    if removed.contains(c) { shift[(i / outInner) % w.shape[outAxis]] += Double(v) * mean[c] }
-                }
-                guard bias.count == shift.count else { continue }
-                bias = Tensor(shape: bias.shape, floats: zip(bias.floats, shift).map { $0 + Float($1 * factor) })
-                cut.initializers[node.inputs[2]] = bias
-            }
-        }
-        for ((group, width), keep) in zip(zip(groups, widths), kept) where width != group.channels {
+            let keep = kept?[g] ?? ranking(group, in: graph).prefix(width).sorted()
+            precondition(keep.count == width, "kept channels must number the width")
             for slice in group.slices {
                 cut.initializers[slice.initializer] = cut.initializers[slice.initializer]!.gathering(keep, axis: slice.axis)
             }
@@ -86,10 +65,10 @@ public enum Widths {
 
     /// `graph` with the channels `plan` keeps (`Plan.Layer.channels`; a plan resolved against
     /// the graph gives every layer of a group the same number).
-    public static func apply(_ plan: Plan, to graph: Graph, means: [String: [Double]] = [:]) throws -> Graph {
+    public static func apply(_ plan: Plan, to graph: Graph) throws -> Graph {
         let groups = try graph.channelGroups()
         let widths = groups.map { group in plan[group.producers[0]]?.channels ?? group.channels }
         guard widths != groups.map(\.channels) else { return graph }
-        return try apply(graph, groups: groups, widths: widths, means: means)
+        return try apply(graph, groups: groups, widths: widths)
     }
 }

@@ -6,13 +6,14 @@ import Rewrite
 /// Channel-width search under a MAC budget: one width per channel group (`Graph.channelGroups`),
 /// chosen by evolution inside [0.8·budget, budget] as BCNet searches (population, tournament,
 /// crossover, mutation), each width vector scored by how far the cut model's output moves from
-/// the full model's on a batch of inputs (`Sensitivity.divergence`), channels kept by L1 norm
-/// (`Widths`). The cut model is scored as it is, before any fine-tuning: the score ranks width
-/// vectors, it does not predict their accuracy after training.
+/// the full model's on a batch of inputs (`Sensitivity.divergence`), channels chosen and their
+/// consumers refitted from activation statistics (`ChannelReconstruction`). The cut model is
+/// scored as it is, before any fine-tuning: the score ranks width vectors, it does not predict
+/// their accuracy after training.
 ///
-///     let search = try WidthSearch(graph: lite0, inputs: images)
+///     let search = try WidthSearch(graph: lite0, inputs: images, batches: moreImages)
 ///     let widths = try search.search(budget: 300_000_000) { print($0) }
-///     let cut = try Widths.apply(lite0, groups: search.groups, widths: widths)   // ≤ 300M MACs
+///     let cut = try search.cut(widths)   // ≤ 300M MACs
 public struct WidthSearch {
     public let graph: Graph
     public let groups: [ChannelGroup]
@@ -23,25 +24,19 @@ public struct WidthSearch {
     private let inputs: Tensor
     private let reference: Tensor
 
-    public init(graph: Graph, inputs: Tensor) throws {
+    /// `inputs` score cut models; `batches` (more images) give the statistics that choose each
+    /// group's channels and refit their consumers (`ChannelReconstruction`).
+    public init(graph: Graph, inputs: Tensor, batches: [Tensor]) throws {
         self.graph = graph
         self.inputs = inputs
         groups = try graph.channelGroups()
         cost = try WidthCost(graph, groups: groups)
         options = groups.map { WidthSearch.choices(channels: $0.channels) }
-        var watch = graph
-        watch.outputs = Array(Set(groups.flatMap(\.consumers).compactMap { name in graph.nodes.first { $0.name == name }?.inputs[0] })).sorted()
-        let values = try Engine(graph: watch).run([graph.inputs[0].name: inputs])
-        means = values.mapValues { tensor in
-            let sums = tensor.channelSums()
-            return sums.map { $0 / Double(tensor.count / max(sums.count, 1)) }
-        }
+        reconstruction = try ChannelReconstruction(graph: graph, groups: groups, batches: batches)
         reference = try Engine(graph: graph).run([graph.inputs[0].name: inputs])[graph.outputs[0]]!
     }
 
-    /// Per value a group's consumer reads, its channels' means over the inputs: the bias
-    /// compensation `Widths.apply` makes for removed channels.
-    public let means: [String: [Double]]
+    private let reconstruction: ChannelReconstruction
 
     /// Eighths of `channels`, rounded to a multiple of 8 from 64 channels up, at least 1.
     /// Example: 96 → [16, 24, 40, 48, 56, 72, 80, 96]; 24 → [3, 6, 9, 12, 15, 18, 21, 24].
@@ -64,97 +59,71 @@ public struct WidthSearch {
         try divergence(of: try cut(widths))
     }
 
-    /// The graph cut to `widths`, with bias compensation.
-    public func cut(_ widths: [Int]) throws -> Graph { try Widths.apply(graph, groups: groups, widths: widths, means: means) }
+    /// The graph cut to `widths`: each group's channels chosen and its consumers refitted by
+    /// `ChannelReconstruction`.
+    public func cut(_ widths: [Int]) throws -> Graph {
+        let cuts = zip(groups.indices, widths).map { reconstruction.cut(group: $0, width: $1) }
+        return try Widths.apply(graph, groups: groups, widths: widths, kept: cuts.map(\.kept),
+                                replacing: cuts.reduce(into: [:]) { $0.merge($1.replacing) { $1 } })
+    }
 
     /// How far `cut` (the graph cut, and perhaps trained since) moves from the full model on the inputs.
     public func divergence(of cut: Graph) throws -> Double {
         Sensitivity.divergence(reference, try Engine(graph: cut).run([cut.inputs[0].name: inputs])[cut.outputs[0]]!)
     }
 
-    /// The width vector of least score found inside [0.8·budget, budget] MACs. The first
-    /// population is a prior, the uniform widths (the same eighth in every group) that fit the
-    /// window and mutations of the prior. The prior scores each group cut alone to each of its
-    /// widths from half up, then removes channels one option at a time where the score grows
-    /// least per MAC saved. Each generation keeps the best quarter and breeds the rest by
-    /// tournament, uniform crossover and mutation (a group one option up or down), repaired
-    /// under the budget one random group at a time and then grown while it fits. `progress`
-    /// hears one line per group of the prior and per generation.
+    /// The widths of one multiplier α for every group (each group at max(1, round(α·C))
+    /// channels), α the largest that fits `budget` to within 1/1000: the uniform width
+    /// multiplier of MobileNet, the baseline a search must beat.
+    public func uniform(budget: Int) -> [Int] {
+        func widths(_ alpha: Double) -> [Int] { groups.map { max(1, Int((alpha * Double($0.channels)).rounded())) } }
+        var (low, high) = (0.0, 1.0)
+        while high - low > 1e-3 {
+            let mid = (low + high) / 2
+            if cost.macs(widths(mid)) <= budget { low = mid } else { high = mid }
+        }
+        return widths(low)
+    }
+
+    /// Layer-adaptive L1-norm pruning: each group cut alone to each of its widths from half up
+    /// and scored, then channels removed one option at a time from the group whose score grows
+    /// least per MAC saved, until `budget` is met (below half, the group least damaged at half
+    /// goes on), then groups grown while the budget allows. `progress` hears one line per group.
+    public func layerAdaptive(budget: Int, progress: (String) -> Void = { _ in }) throws -> [Int] {
+        var random = SplitMix(seed: 1)
+        return widths(try prior(budget: budget, random: &random, progress: progress))
+    }
+
+    /// The width vector of least score found inside [0.8·budget, budget] MACs, by evolution as
+    /// BCNet searches. The first population is `layerAdaptive`'s widths (the prior), the uniform
+    /// eighths that fit the window and mutations of the prior. Each generation keeps the best
+    /// quarter and breeds the rest by tournament, uniform crossover and mutation (a group one
+    /// option up or down), repaired under the budget one random group at a time and then grown
+    /// while it fits. `progress` hears one line per group of the prior and per generation.
     public func search(budget: Int, population: Int = 16, generations: Int = 8, seed: UInt64 = 1,
                        progress: (String) -> Void = { _ in }) throws -> [Int] {
-        precondition(cost.macs(smallest) <= budget, "the budget is below the smallest width")
         var random = SplitMix(seed: seed)
         let floor = budget * 8 / 10
-        func indices(_ widths: [Int]) -> [Int] { zip(options, widths).map { $0.firstIndex(of: $1)! } }
-        func widths(_ picks: [Int]) -> [Int] { zip(options, picks).map { $0[$1] } }
-        func repaired(_ picks: [Int]) -> [Int] {
-            var picks = picks
-            while cost.macs(widths(picks)) > budget {
-                let open = picks.indices.filter { picks[$0] > 0 }
-                picks[open[random.below(open.count)]] -= 1
-            }
-            // Grow groups in random order while the budget allows: more MACs rarely hurt.
-            var order = Array(picks.indices)
-            for i in order.indices.reversed() where i > 0 { order.swapAt(i, random.below(i + 1)) }
-            for g in order {
-                while picks[g] < options[g].count - 1 {
-                    picks[g] += 1
-                    if cost.macs(widths(picks)) > budget { picks[g] -= 1; break }
-                }
-            }
-            return picks
-        }
+        let prior = try self.prior(budget: budget, random: &random, progress: progress)
         func mutated(_ picks: [Int], rate: Double) -> [Int] {
             repaired(picks.indices.map { g in
                 guard random.unit() < rate else { return picks[g] }
                 return min(max(picks[g] + (random.below(2) == 0 ? -1 : 1), 0), options[g].count - 1)
-            })
+            }, budget: budget, random: &random)
         }
-
-        let started = Date()
-        var scored: [[Int]: Double] = [:]
-        // The prior: each group cut alone to each of its widths from half up, then channels taken
-        // greedily where the score grows least per MAC saved.
-        var alone: [[Double]] = options.map { $0.map { _ in 0 } }
-        for g in groups.indices {
-            for i in options[g].indices.dropLast() where options[g][i] * 2 >= groups[g].channels {
-                var picks = options.map { $0.count - 1 }
-                picks[g] = i
-                alone[g][i] = try score(widths(picks))
-            }
-            let elapsed = Date().timeIntervalSince(started)
-            let measured = options[g].indices.dropLast().filter { options[g][$0] * 2 >= groups[g].channels }
-            progress(String(format: "  width prior %d/%d: %d channels cut alone to %@: divergence %@, %.0f s left", g + 1, groups.count, groups[g].channels,
-                            measured.map { String(options[g][$0]) }.joined(separator: ", "), measured.map { String(format: "%.3f", alone[g][$0]) }.joined(separator: ", "),
-                            elapsed / Double(g + 1) * Double(groups.count - g - 1)))
-        }
-        var prior = options.map { $0.count - 1 }
-        while cost.macs(widths(prior)) > budget {
-            var best: (g: Int, rate: Double)?
-            for g in groups.indices where prior[g] > 0 && options[g][prior[g] - 1] * 2 >= groups[g].channels {
-                var down = prior
-                down[g] -= 1
-                let saved = Double(cost.macs(widths(prior)) - cost.macs(widths(down)))
-                let rate = (alone[g][prior[g] - 1] - alone[g][prior[g]]) / max(saved, 1)
-                if best == nil || rate < best!.rate { best = (g, rate) }
-            }
-            guard let step = best else { break }
-            prior[step.g] -= 1
-        }
-        prior = repaired(prior)
-
-        // Uniform eighths that fit, largest first.
-        let uniform = (1...8).reversed().map { k in indices(zip(groups, options).map { group, o in o.min { abs($0 * 8 - group.channels * k) < abs($1 * 8 - group.channels * k) }! }) }
-            .filter { cost.macs(widths($0)) <= budget }
-        var pool = [prior] + Array(uniform.filter { cost.macs(widths($0)) >= floor }.prefix(population / 4))
+        // Uniform eighths that fit the window, largest first.
+        let uniform = (1...8).reversed().map { k in zip(groups, options).map { group, o in o.indices.min { abs(o[$0] * 8 - group.channels * k) < abs(o[$1] * 8 - group.channels * k) }! } }
+            .filter { (floor...budget).contains(cost.macs(widths($0))) }
+        var pool = [prior] + Array(uniform.prefix(population / 4))
         while pool.count < population { pool.append(mutated(prior, rate: 0.2)) }
 
+        var scored: [[Int]: Double] = [:]
         var ranked: [[Int]] = []
-        let evolving = Date()
+        let started = Date()
         for generation in 0..<generations {
             for picks in pool where scored[picks] == nil { scored[picks] = try score(widths(picks)) }
             ranked = scored.keys.sorted { scored[$0]! < scored[$1]! }
-            let elapsed = Date().timeIntervalSince(evolving)
+            let elapsed = Date().timeIntervalSince(started)
             let left = elapsed / Double(generation + 1) * Double(generations - generation - 1)
             progress(String(format: "  width search generation %d/%d: best divergence %.4f at %.1fM MACs, %d width vectors scored, %.0f s left",
                             generation + 1, generations, scored[ranked[0]]!, Double(cost.macs(widths(ranked[0]))) / 1e6, scored.count, left))
@@ -174,5 +143,64 @@ public struct WidthSearch {
             }
         }
         return widths(ranked[0])
+    }
+
+    /// Widths of option indices, one per group.
+    private func widths(_ picks: [Int]) -> [Int] { zip(options, picks).map { $0[$1] } }
+
+    /// `picks` brought under `budget` one random group at a time, then grown in random order
+    /// while the budget allows: more MACs rarely hurt.
+    private func repaired(_ picks: [Int], budget: Int, random: inout SplitMix) -> [Int] {
+        var picks = picks
+        while cost.macs(widths(picks)) > budget {
+            let open = picks.indices.filter { picks[$0] > 0 }
+            picks[open[random.below(open.count)]] -= 1
+        }
+        var order = Array(picks.indices)
+        for i in order.indices.reversed() where i > 0 { order.swapAt(i, random.below(i + 1)) }
+        for g in order {
+            while picks[g] < options[g].count - 1 {
+                picks[g] += 1
+                if cost.macs(widths(picks)) > budget { picks[g] -= 1; break }
+            }
+        }
+        return picks
+    }
+
+    /// `layerAdaptive` as option indices.
+    private func prior(budget: Int, random: inout SplitMix, progress: (String) -> Void) throws -> [Int] {
+        precondition(cost.macs(smallest) <= budget, "the budget is below the smallest widths")
+        let started = Date()
+        let full = options.map { $0.count - 1 }
+        var alone: [[Double]] = options.map { $0.map { _ in 0 } }
+        for g in groups.indices {
+            let measured = options[g].indices.dropLast().filter { options[g][$0] * 2 >= groups[g].channels }
+            for i in measured {
+                var picks = full
+                picks[g] = i
+                alone[g][i] = try score(widths(picks))
+            }
+            progress(String(format: "  width prior %d/%d: %d channels cut alone to %@: divergence %@, %.0f s left", g + 1, groups.count,
+                            groups[g].channels, measured.map { String(options[g][$0]) }.joined(separator: ", "),
+                            measured.map { String(format: "%.3f", alone[g][$0]) }.joined(separator: ", "),
+                            Date().timeIntervalSince(started) / Double(g + 1) * Double(groups.count - g - 1)))
+        }
+        var picks = full
+        while cost.macs(widths(picks)) > budget {
+            var best: (g: Int, rate: Double)?
+            for g in groups.indices where picks[g] > 0 {
+                var down = picks
+                down[g] -= 1
+                let saved = Double(cost.macs(widths(picks)) - cost.macs(widths(down)))
+                // Below half, a group's score is that at half, grown by the channels it loses.
+                let half = options[g].firstIndex { $0 * 2 >= groups[g].channels }!
+                func estimate(_ i: Int) -> Double { i >= half ? alone[g][i] : alone[g][half] * Double(options[g][half]) / Double(options[g][i]) }
+                let rate = (estimate(picks[g] - 1) - estimate(picks[g])) / max(saved, 1)
+                if best == nil || rate < best!.rate { best = (g, rate) }
+            }
+            guard let step = best else { break }
+            picks[step.g] -= 1
+        }
+        return repaired(picks, budget: budget, random: &random)
     }
 }

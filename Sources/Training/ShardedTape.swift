@@ -9,8 +9,8 @@ import Graph
 /// Example: 8 inputs on 2 cores → shards of 4 and 4.
 public struct ShardedTape {
     public let tapes: [Tape<Float>]
-    public let bounds: [Int]
-    public let count: Int
+    public private(set) var bounds: [Int]
+    public private(set) var count: Int
 
     public init(graph: Graph, count: Int, shards: Int) {
         let parts = max(1, min(shards, count))
@@ -20,6 +20,21 @@ public struct ShardedTape {
     }
 
     public var shards: Int { tapes.count }
+
+    /// Splits the next batches, of `count` inputs (at least as many as shards), over the tapes.
+    public mutating func split(_ count: Int) {
+        precondition(count >= shards, "\(count) inputs cannot feed \(shards) shards")
+        self.count = count
+        bounds = (0...shards).map { $0 * count / shards }
+    }
+
+    /// The shards' outputs joined along N, by name.
+    public static func joined(_ parts: [[String: Buffer<Float>]]) -> [String: Buffer<Float>] {
+        parts[0].keys.reduce(into: [:]) { joined, name in
+            let pieces = parts.map { $0[name]! }
+            joined[name] = Buffer(shape: [pieces.reduce(0) { $0 + $1.shape[0] }] + pieces[0].shape.dropFirst(), values: pieces.flatMap(\.values))
+        }
+    }
 
     /// Shard `s` of a batch-major buffer of `count` items.
     public func slice(_ b: Buffer<Float>, _ s: Int) -> Buffer<Float> {

@@ -15,6 +15,11 @@ public final class Trainer {
     public struct Batch {
         public var inputs: Buffer<Float>
         public var labels: [Int]
+
+        public init(inputs: Buffer<Float>, labels: [Int]) {
+            self.inputs = inputs
+            self.labels = labels
+        }
     }
 
     /// What a step reports: the loss and the seeds (loss gradients by graph output name).
@@ -33,13 +38,26 @@ public final class Trainer {
         }
     }
 
+    /// The tape whose parameters the optimizer steps (the first shard's).
     public let tape: Tape<Float>
     public var optimizer: any Optimizer
     /// The loss of every step, in order.
     public private(set) var log: [Float] = []
+    /// Each batch split over tapes on threads of their own (BatchNorm then normalizes by each
+    /// shard's statistics, as data-parallel training without synchronized BatchNorm does).
+    private var sharded: ShardedTape
 
-    public init(graph: Graph, optimizer: any Optimizer) {
-        tape = Tape(graph: graph)
+    /// Training mode on every shard's tape (BatchNorm normalizes by batch statistics).
+    public var isTraining: Bool {
+        get { tape.isTraining }
+        set { for t in sharded.tapes { t.isTraining = newValue } }
+    }
+
+    /// `threads` tapes share each batch (nil: one per core).
+    public init(graph: Graph, optimizer: any Optimizer, threads: Int? = nil) {
+        let shards = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        sharded = ShardedTape(graph: graph, count: shards, shards: shards)
+        tape = sharded.tapes[0]
         self.optimizer = optimizer
     }
 
@@ -84,9 +102,9 @@ public final class Trainer {
         guard count > 0, batchSize > 0 else { throw EngineError("nothing to train on: \(count) images, batch \(batchSize)") }
         let trainable = Set(tape.parameters.keys).subtracting(tape.batchNormStatistics).subtracting(frozen)
         var random = SplitMix(seed: seed)
-        let wasTraining = tape.isTraining
-        tape.isTraining = true
-        defer { tape.isTraining = wasTraining }
+        let wasTraining = isTraining
+        isTraining = true
+        defer { isTraining = wasTraining }
         let steps = (count + batchSize - 1) / batchSize
         for epoch in 0..<epochs {
             var order = Array(0..<count)
@@ -99,11 +117,8 @@ public final class Trainer {
                 var pixels = try data.inputs(indices, preset: preset, size: input.shape[2], channels: input.shape[1])
                 augmentation.apply(&pixels, shape: shape, random: &random)
                 let batch = Batch(inputs: Buffer(shape: shape, values: pixels), labels: indices.map { data.samples[$0].label })
-                let outputs = try tape.forward([input.name: batch.inputs])
-                let (loss, seeds) = try objective(outputs, batch)
+                let loss = try self.step(batch, trainable: trainable, objective: objective)
                 guard loss.isFinite else { throw EngineError("the loss diverged (\(loss)) at epoch \(epoch + 1), step \(step + 1)") }
-                let gradients = try tape.backward(seeds)
-                optimizer.step(&tape.parameters, gradients: gradients, trainable: trainable)
                 log.append(loss)
                 total += Double(loss)
                 let late = deadline.map { Date() >= $0 } ?? false
@@ -115,6 +130,46 @@ public final class Trainer {
                 if late { return }
             }
         }
+    }
+
+    /// One optimizer step on `batch`, split over the shards (each with OpenBLAS on its own
+    /// thread): forward, the objective on the whole batch's outputs, backward, the gradients of
+    /// `trainable` summed over the shards; BatchNorm running statistics averaged over them.
+    /// Returns the loss; a loss that is not finite leaves the parameters as they were.
+    @discardableResult
+    public func step(_ batch: Batch, trainable: Set<String>, objective: Objective) throws -> Float {
+        let input = tape.graph.inputs[0].name, count = batch.inputs.shape[0]
+        var loss: Float
+        var gradients: [String: Buffer<Float>]
+        if count < sharded.shards {
+            let outputs = try tape.forward([input: batch.inputs])
+            let (value, seeds) = try objective(outputs, batch)
+            guard value.isFinite else { return value }
+            (loss, gradients) = (value, try tape.backward(seeds).filter { trainable.contains($0.key) })
+        } else {
+            sharded.split(count)
+            let shards = sharded
+            let outputs = try Engine.withSingleThreadedBLAS { try shards.forward([input: batch.inputs]) }
+            let (value, seeds) = try objective(ShardedTape.joined(outputs), batch)
+            guard value.isFinite else { return value }
+            loss = value
+            let parts = try Engine.withSingleThreadedBLAS {
+                try shards.backward((0..<shards.shards).map { s in seeds.mapValues { shards.slice($0, s) } }, parameters: true)
+            }
+            gradients = parts[0].filter { trainable.contains($0.key) }
+            for part in parts.dropFirst() {
+                for (name, g) in part where trainable.contains(name) { gradients[name] = gradients[name].map { $0 + g } ?? g }
+            }
+        }
+        optimizer.step(&tape.parameters, gradients: gradients, trainable: trainable)
+        for name in tape.batchNormStatistics where count >= sharded.shards {
+            let parts = sharded.tapes.map { $0.parameters[name]! }
+            tape.parameters[name] = Buffer(shape: parts[0].shape, values: parts[0].values.indices.map { i in
+                parts.reduce(0) { $0 + $1.values[i] } / Float(parts.count)
+            })
+        }
+        for other in sharded.tapes.dropFirst() { other.parameters = tape.parameters }
+        return loss
     }
 
     /// Re-estimates every BatchNorm's running statistics as their average over the first

@@ -1,18 +1,19 @@
 // Times the float Engine's forward pass on one model at several batch sizes and prints one
 // JSON object (median and minimum milliseconds per batch, median per image). `make bench`
 // runs it next to ONNX Runtime on the same machine in the same run: bench/engine_vs_ort.py.
-// With --train it times a training step instead (Tape<Float> forward in training mode,
-// cross-entropy on fixed labels, backward, an SGD step) on the model as imported, and
-// reports images per second.
+// With --train it times a training step instead (`Trainer.step`: forward in training mode,
+// cross-entropy on fixed labels, backward, an SGD step; the batch split over --threads tapes,
+// 1 by default) on the model as imported, and reports images per second.
 import Dispatch
 import Engine
 import Foundation
 import Graph
 import Pipeline
+import Training
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else {
-    FileHandle.standardError.write(Data("usage: engine-bench MODEL.onnx [--batches 1,32] [--runs N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: engine-bench MODEL.onnx [--batches 1,32] [--runs N] [--train [--threads N]]\n".utf8))
     exit(2)
 }
 
@@ -35,20 +36,17 @@ do {
     let graph = try ModelLoader.load(path: arguments[1], simplify: !training).graph
     let batches = (option("--batches") ?? "1,32").split(separator: ",").compactMap { Int($0) }
     let runs = Int(option("--runs") ?? "") ?? 10
+    let threads = Int(option("--threads") ?? "") ?? 1
     var results: [[String: Any]] = []
     for batch in batches where training {
         let shape = [batch] + graph.inputs[0].shape.dropFirst()
         let input = Buffer<Float>(shape: shape, values: (0..<shape.reduce(1, *)).map { Float($0 % 255) / 127.5 - 1 })
-        let tape = Tape<Float>(graph: graph)
-        tape.isTraining = true
-        var sgd = SGD(learningRate: 1e-4)
-        let trainable = Set(tape.parameters.keys).subtracting(tape.batchNormStatistics)
-        let sorted = try time(max(runs, 2)) {
-            let logits = try tape.forward([graph.inputs[0].name: input])[graph.outputs[0]]!
-            let (_, seed) = Loss.crossEntropy(logits, labels: (0..<batch).map { $0 % logits.shape[1] })
-            let gradients = try tape.backward([graph.outputs[0]: seed])
-            sgd.step(&tape.parameters, gradients: gradients, trainable: trainable)
-        }
+        let trainer = Trainer(graph: graph, optimizer: SGD(learningRate: 1e-4), threads: threads)
+        trainer.isTraining = true
+        let trainable = Set(trainer.tape.parameters.keys).subtracting(trainer.tape.batchNormStatistics)
+        let step = Trainer.Batch(inputs: input, labels: (0..<batch).map { $0 % 1000 })
+        let objective = Trainer.crossEntropy(output: graph.outputs[0])
+        let sorted = try time(max(runs, 2)) { try trainer.step(step, trainable: trainable, objective: objective) }
         let median = sorted[sorted.count / 2]
         results.append(["batch": batch, "median_ms": median, "min_ms": sorted[0], "images_per_second": Double(batch) * 1000 / median,
                         "runs": sorted.count])

@@ -106,10 +106,14 @@ enum ConvolutionGradients {
             } else {
                 for ox in range { dx[input + ox * step] += weight * dy[at + ox] }
             }
-            guard let dw else { return }
-            var sum: T = 0
-            for ox in range { sum += dy[at + ox] * x[input + ox * step] }
-            dw[tap] += sum
+            guard let dw, !range.isEmpty else { return }
+            if step == 1 {
+                dw[tap] += T.dot(dy + at + range.lowerBound, x + input + range.lowerBound, count: range.count)
+            } else {
+                var sum: T = 0
+                for ox in range { sum += dy[at + ox] * x[input + ox * step] }
+                dw[tap] += sum
+            }
         }
     }
 

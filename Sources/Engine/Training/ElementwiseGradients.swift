@@ -85,7 +85,7 @@ enum ElementwiseGradients {
         var dx = dy
         dx.values.withUnsafeMutableBufferPointer { d in x.values.withUnsafeBufferPointer { xs in y.values.withUnsafeBufferPointer { ys in
             switch op {
-            case .relu: for i in d.indices where xs[i] <= 0 { d[i] = 0 }
+            case .relu: for i in d.indices { d[i] = xs[i] <= 0 ? 0 : d[i] } // a select, so the loop vectorizes
             case .sigmoid: for i in d.indices { d[i] *= ys[i] * (1 - ys[i]) }
             case .sqrt: for i in d.indices { d[i] /= 2 * ys[i] }
             case .erf:
@@ -95,7 +95,7 @@ enum ElementwiseGradients {
             case .tanh: for i in d.indices { d[i] *= 1 - ys[i] * ys[i] }
             case .clip(let low, let high):
                 let (l, h) = (T(low), T(high))
-                for i in d.indices where xs[i] < l || xs[i] > h { d[i] = 0 }
+                for i in d.indices { d[i] = xs[i] < l || xs[i] > h ? 0 : d[i] }
             case .hardSigmoid(let alpha, let beta):
                 let (a, b) = (T(alpha), T(beta))
                 for i in d.indices {
