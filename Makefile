@@ -173,21 +173,23 @@ demo: build
 		mkdir -p out && $(BIN) models/efficientnet-lite0-fp32.onnx --budget 6MB --bn-statistics models/efficientnet-lite0-bn-statistics.npz \
 			-o out/efficientnet-lite0-int8.wtm --report out/efficientnet-lite0-int8.json; fi
 
-# Float Engine vs ONNX Runtime fp32, then int8 runtime vs ONNX Runtime int8 and the GEMM
+# Float Engine vs ONNX Runtime fp32, a training step vs PyTorch's, then int8 runtime vs ONNX Runtime int8 and the GEMM
 # micro-kernels vs their instruction mix's peak, then llvm-mca's estimate of the NEON loops.
 bench: build
 	python3 bench/engine_vs_ort.py
-	OPENBLAS_NUM_THREADS=1 .build/release/engine-bench models/efficientnet-lite0-fp32.onnx --train --batches 32 --runs 3
+	python3 bench/train_vs_torch.py
 	python3 bench/int8_vs_ort.py
 	python3 bench/busy_threads.py
 	python3 bench/qdq_in_ort.py
 	python3 bench/neon_mca.py
 
 # The bit-width search's methods against the uniform plans on Lite0, MobileNetV2 and ResNet-20
-# (about an hour on two cores), and the built-in EMQ proxy evolved again (half an hour).
+# (about an hour on two cores), the built-in EMQ proxy evolved again (half an hour), and the
+# width search's methods against a uniform width multiplier (about an hour).
 bench-search: build
 	python3 bench/bit_search.py --ms
 	python3 bench/evolve_proxy.py
+	python3 bench/width_search.py
 
 clean:
 	rm -rf .build

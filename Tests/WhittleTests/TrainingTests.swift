@@ -151,4 +151,27 @@ final class TrainingTests: XCTestCase {
         XCTAssertFalse(trainer.tape.isTraining)
         XCTAssertGreaterThanOrEqual(try accuracy(trainer.trainedGraph), 0.95)
     }
+
+    /// A step split over two tapes is the step of one: the MNIST model's gradients summed over
+    /// the shards give the same SGD update as the whole batch on one tape, to float rounding.
+    func testShardedStepIsTheWholeBatchsStep() throws {
+        let graph = try ModelLoader.load(path: try Paths.shared("models/mnist/mnist-pytorch-opset11.onnx")).graph
+        let data = try LabeledData(folder: try Paths.shared("data/mnist"))
+        let indices = Array(0..<16)
+        let batch = Trainer.Batch(inputs: Buffer(shape: [16, 1, 28, 28], values: try data.inputs(indices, preset: .mnist, size: 28, channels: 1)),
+                                  labels: indices.map { data.samples[$0].label })
+        let objective = Trainer.crossEntropy(output: graph.outputs[0])
+        let trained = try [1, 2].map { threads -> [String: Buffer<Float>] in
+            let trainer = Trainer(graph: graph, optimizer: SGD(learningRate: 0.1, momentum: 0), threads: threads)
+            trainer.isTraining = true
+            try trainer.step(batch, trainable: Set(graph.initializers.keys), objective: objective)
+            return trainer.tape.parameters
+        }
+        for (name, whole) in trained[0] {
+            let before = graph.initializers[name]!.floats
+            let update = zip(whole.values, before).map { $0 - $1 }, sharded = zip(trained[1][name]!.values, before).map { $0 - $1 }
+            XCTAssert(update.contains { $0 != 0 }, "\(name) moved")
+            XCTAssertLessThan(relativeError(sharded, update), 1e-3, name)
+        }
+    }
 }
