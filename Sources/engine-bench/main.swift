@@ -44,7 +44,8 @@ do {
         let trainer = Trainer(graph: graph, optimizer: SGD(learningRate: 1e-4), threads: threads)
         trainer.isTraining = true
         let trainable = Set(trainer.tape.parameters.keys).subtracting(trainer.tape.batchNormStatistics)
-        let step = Trainer.Batch(inputs: input, labels: (0..<batch).map { $0 % 1000 })
+        let classes = try graph.withBatch(1).inferShapes()[graph.outputs[0]]?.last ?? 1
+        let step = Trainer.Batch(inputs: input, labels: (0..<batch).map { $0 % classes })
         let objective = Trainer.crossEntropy(output: graph.outputs[0])
         let sorted = try time(max(runs, 2)) { try trainer.step(step, trainable: trainable, objective: objective) }
         let median = sorted[sorted.count / 2]
