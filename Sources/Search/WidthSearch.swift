@@ -48,11 +48,6 @@ public struct WidthSearch {
         return Array(Set(widths)).sorted()
     }
 
-    /// Every group whole.
-    public var full: [Int] { groups.map(\.channels) }
-    /// Every group at its smallest option.
-    public var smallest: [Int] { options.map { $0[0] } }
-
     /// How far the model cut to `widths` moves from the full model on the inputs: the mean KL of
     /// the class scores (`Sensitivity.divergence`).
     public func score(_ widths: [Int]) throws -> Double {
@@ -169,7 +164,7 @@ public struct WidthSearch {
 
     /// `layerAdaptive` as option indices.
     private func prior(budget: Int, random: inout SplitMix, progress: (String) -> Void) throws -> [Int] {
-        precondition(cost.macs(smallest) <= budget, "the budget is below the smallest widths")
+        precondition(cost.macs(options.map { $0[0] }) <= budget, "the budget is below the smallest widths")
         let started = Date()
         let full = options.map { $0.count - 1 }
         var alone: [[Double]] = options.map { $0.map { _ in 0 } }
