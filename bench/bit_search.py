@@ -12,17 +12,13 @@ the main job's wall time. Prints a table and one JSON line.
 """
 import argparse, json, os, subprocess, time
 
-from common import BIN, OUT, SHARED  # noqa: E402
+from common import BIN, OUT, SHARED, compress_json as run  # noqa: E402
 
 MODELS = {
     "lite0": ("imagenet/efficientnet-lite0-fp32.onnx", "tf", "imagenet-calib", "imagenet-eval", []),
     "mobilenetv2": ("imagenet/mobilenetv2-12-dequantized-fp32.onnx", "torch", "imagenet-calib", "imagenet-eval", []),
     "resnet20": ("cifar10/resnet20_cifar10.onnx", "cifar10", "cifar10/train", "cifar10/test", ["--calibration-count", "200"]),
 }
-
-
-def run(args):
-    return json.loads(subprocess.run([BIN] + args + ["--json"], check=True, capture_output=True, text=True).stdout)
 
 
 def main():

@@ -1,7 +1,7 @@
 """What the int8 benchmarks share: paths, the three ImageNet models with their preprocessing,
 and the reference side (onnx, onnxruntime, numpy, pillow, pip-installed when missing, and
 ../shared/bench/ort_reference.py for preprocessing and sessions)."""
-import os, subprocess, sys
+import json, os, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -20,3 +20,8 @@ except ImportError:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "onnx", "onnxruntime", "numpy", "pillow"], check=True)
 sys.path.insert(0, os.path.join(SHARED, "bench"))
 import ort_reference  # noqa: E402,F401
+
+
+def compress_json(args):
+    """`compress ARGS --json`, its one JSON object parsed."""
+    return json.loads(subprocess.run([BIN] + args + ["--json"], check=True, capture_output=True, text=True).stdout)

@@ -9,9 +9,9 @@ and CIFAR ResNet-20 (50 plans each at 0.75-1x uniform int4's weight bytes, top-1
 Run from the project's root: the benchmarks record the model and image paths relative to it.
 About 30 minutes on two cores, most of it measuring the 150 plans.
 """
-import argparse, json, os, subprocess
+import argparse, os, subprocess
 
-from common import BIN, OUT  # noqa: E402
+from common import BIN, OUT, compress_json  # noqa: E402
 
 SHARED = "../shared"
 MODELS = {  # model, prep, calibration folder and count, measured folder and count, bytes of uniform int4
@@ -36,7 +36,7 @@ def main():
         else:
             args = ["sample-plans"] + common + ["--measure-data", os.path.join(SHARED, measure), "--measure-count", str(measure_count),
                                                 "--budget", budget, "--plans", "50", "-o", plans]
-        ranked = json.loads(subprocess.run([BIN] + args + ["--json"], check=True, capture_output=True, text=True).stdout)
+        ranked = compress_json(args)
         print(name, {m["method"]: round(m.get("tau_top1", float("nan")), 3) for m in ranked["methods"]}, flush=True)
         benchmarks += ["--benchmark", plans]
     proxy = os.path.join(OUT, "proxy.json")

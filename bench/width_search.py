@@ -12,9 +12,9 @@ Every run is the main job as a user types it (`compress MODEL --budget B --data 
 fine-tuning capped at --time-limit) and scored by `compress eval` on ../shared/data/imagenet-eval
 (CIFAR-10: 2,000 test images); the time is the main job's wall time. Prints a table and one JSON line.
 """
-import argparse, json, os, subprocess, time
+import argparse, json, os, time
 
-from common import BIN, OUT, SHARED  # noqa: E402
+from common import OUT, SHARED, compress_json as run  # noqa: E402
 
 # model, preset, training data, evaluation data, budget, extra flags, evaluation images
 MODELS = {
@@ -23,10 +23,6 @@ MODELS = {
     "resnet20": ("cifar10/resnet20_cifar10.onnx", "cifar10", "cifar10/train", "cifar10/test", "20.3MFLOPs",
                  ["--calibration-count", "200", "--time-limit", "5m"], 2000),
 }
-
-
-def run(args):
-    return json.loads(subprocess.run([BIN] + args + ["--json"], check=True, capture_output=True, text=True).stdout)
 
 
 def main():

@@ -205,6 +205,7 @@ public struct WidthCost: Sendable {
     public private(set) var fixedMACs = 0
 
     public init(_ graph: Graph, groups: [ChannelGroup]) throws {
+        // Depthwise convs are among a group's layers, not its consumers: they scale with it once.
         var output: [String: Int] = [:], input: [String: Int] = [:]
         for (g, group) in groups.enumerated() {
             for name in group.layers { output[name] = g }
@@ -212,9 +213,7 @@ public struct WidthCost: Sendable {
         }
         for cost in try graph.withBatch(1).layerCosts() where cost.macs > 0 {
             let out = output[cost.node].map { ($0, groups[$0].channels) }
-            // A depthwise conv's input is its output group.
-            let read = groups.indices.contains(output[cost.node] ?? -1) && groups[output[cost.node]!].depthwise.contains(cost.node)
-                ? nil : input[cost.node].map { ($0, groups[$0].channels) }
+            let read = input[cost.node].map { ($0, groups[$0].channels) }
             if out == nil && read == nil { fixedMACs += cost.macs } else { layers.append((cost.macs, out, read)) }
         }
     }

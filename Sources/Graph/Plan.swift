@@ -113,9 +113,11 @@ public struct Plan: Hashable, Codable, Sendable {
                 throw Invalid(description: "layer '\(layer.name)' keeps \(channels) channels: it has \(outputs), so keep 1 to \(outputs)")
             }
         }
-        // Layers whose channels are tied keep one number; channels in no group stay whole.
+        // Layers whose channels are tied keep one number; channels in no group stay whole. A plan
+        // that removes no channel (every plan a bit-width search probes) needs no groups.
         var width: [String: Int] = [:]
-        for group in try graph.channelGroups() {
+        let cuts = layers.contains { layer in layer.channels.map { $0 != known[layer.name] } ?? false }
+        for group in cuts ? try graph.channelGroups() : [] {
             let asked = group.layers.compactMap { name in given[name]?.channels.map { (name, $0) } }
             if let (first, channels) = asked.first, let (other, differs) = asked.first(where: { $0.1 != channels }) {
                 throw Invalid(description: "layers '\(first)' and '\(other)' share their channels (\(group.channels), joined by a depthwise conv, residual Add or Mul) and must keep one number of them, not \(channels) and \(differs)")

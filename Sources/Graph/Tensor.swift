@@ -62,6 +62,15 @@ public struct Tensor: Equatable, Sendable {
         return sums
     }
 
+    /// Σ f(element) over every element, per index along `axis`: a weight's per-channel norms.
+    /// Example: [[1, −2], [3, 4]] with |·| along axis 0 → [3, 7]; along axis 1 → [4, 6].
+    public func sums(along axis: Int, of f: (Float) -> Double) -> [Double] {
+        let inner = shape.dropFirst(axis + 1).reduce(1, *), dimension = shape[axis]
+        var sums = [Double](repeating: 0, count: dimension)
+        for (i, v) in floats.enumerated() { sums[(i / inner) % dimension] += f(v) }
+        return sums
+    }
+
     /// A tensor of the elements at `positions`, in that order.
     public func picking(_ positions: [Int], shape: [Int]) -> Tensor {
         switch storage {

@@ -140,10 +140,10 @@ public enum Pipeline {
         var plan = try requested.resolved(for: graph, observer: job.observer)
         graph = try Widths.apply(plan, to: graph)
         if let limit = job.budgets.compactMap({ if case .macs(let m) = $0 { return m } else { return nil } }).min(),
-           try Narrowing.macs(graph) > limit {
+           case let macs = try Narrowing.macs(graph), macs > limit {
             try Narrowing.checkReachable(graph, limit: limit)
             guard case .images(let folder, let preset, _) = job.calibration else {
-                throw Budget.Unmet(description: "the model has \(Budget.macs(limit).format(Double(try Narrowing.macs(graph)))), over the \(Budget.macs(limit)) budget: removing channels needs images to choose them and fine-tune on; give --data DIR --prep P")
+                throw Budget.Unmet(description: "the model has \(Budget.macs(limit).format(Double(macs))), over the \(Budget.macs(limit)) budget: removing channels needs images to choose them and fine-tune on; give --data DIR --prep P")
             }
             let deadline = job.timeLimit.map { Date().addingTimeInterval($0) }
             let narrowed = try Narrowing.narrow(graph, limit: limit, method: job.widthMethod, data: try LabeledData(folder: folder), preset: preset,

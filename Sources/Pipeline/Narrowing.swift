@@ -35,7 +35,6 @@ enum Narrowing {
     static func narrow(_ graph: Graph, limit: Int, method: Job.WidthMethod, data: LabeledData, preset: Preset, scoring: Int = 32,
                        statisticsImages: Int = 128, epochs: Int,
                        deadline: Date?, progress: (String) -> Void) throws -> Result {
-        let before = try macs(graph)
         // Cut models are scored on images the statistics that refit them did not see.
         let statistics = Compression.spread(min(statisticsImages, data.samples.count), over: data)
         let rest = Array(Set(0..<data.samples.count).subtracting(statistics)).sorted()
@@ -44,6 +43,7 @@ enum Narrowing {
         let joined = Tensor(shape: [held.count] + inputs[0].shape.dropFirst(), floats: inputs.flatMap(\.floats))
         progress("width search: channel statistics on \(statistics.count) images of \(data.samples.count), cut models scored on \(held.count) others")
         let search = try WidthSearch(graph: graph, inputs: joined, batches: try Compression.batches(graph, data: data, preset: preset, indices: statistics))
+        let before = search.cost.macs(search.groups.map(\.channels))
         progress("width search: \(search.groups.count) channel groups, \(Budget.macs(before).format(Double(before))) to at most \(Budget.macs(limit).format(Double(limit)))")
         let widths: [Int]
         switch method {
@@ -52,7 +52,7 @@ enum Narrowing {
         case .uniform: widths = search.uniform(budget: limit)
         }
         var cut = try search.cut(widths)
-        let after = try macs(cut)
+        let after = search.cost.macs(widths)
         let removed = zip(search.groups, widths).filter { $0.0.channels != $0.1 }.count
         let divergence = try search.divergence(of: cut)
         var notes = [String(format: "widths (%@): %d of %d channel groups cut, %@ → %@; divergence from the full model on %d held-out images %.4f before fine-tuning",

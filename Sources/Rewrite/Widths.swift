@@ -12,12 +12,8 @@ public enum Widths {
         var score = [Double](repeating: 0, count: group.channels)
         let made = Set(group.producers.compactMap { name in graph.nodes.first { $0.name == name }?.inputs[1] })
         for cut in group.slices where made.contains(cut.initializer) {
-            let w = graph.initializers[cut.initializer]!
-            let values = w.floats
-            let inner = w.shape.dropFirst(cut.axis + 1).reduce(1, *), dimension = w.shape[cut.axis]
-            var norms = [Double](repeating: 0, count: dimension)
-            for (i, v) in values.enumerated() { norms[(i / inner) % dimension] += Double(abs(v)) }
-            let mean = norms.reduce(0, +) / Double(max(dimension, 1))
+            let norms = graph.initializers[cut.initializer]!.sums(along: cut.axis) { Double(abs($0)) }
+            let mean = norms.reduce(0, +) / Double(max(norms.count, 1))
             for c in norms.indices { score[c] += mean > 0 ? norms[c] / mean : 0 }
         }
         return score.indices.sorted { score[$0] != score[$1] ? score[$0] > score[$1] : $0 < $1 }

@@ -83,10 +83,7 @@ final class ChannelReconstruction {
             for name in group.consumers {
                 let node = ChannelReconstruction.node(graph, name)
                 guard let s = statistics[node.inputs[0]], let axis = group.slices.first(where: { $0.initializer == node.inputs[1] })?.axis else { continue }
-                let w = graph.initializers[node.inputs[1]]!
-                let inner = w.shape.dropFirst(axis + 1).reduce(1, *), c = w.shape[axis]
-                var energy = [Double](repeating: 0, count: c)
-                for (i, v) in w.floats.enumerated() { energy[(i / inner) % c] += Double(v * v) }
+                let energy = graph.initializers[node.inputs[1]]!.sums(along: axis) { Double($0 * $0) }, c = energy.count
                 for i in 0..<c { score[i] += energy[i] * max(s.moment[i * c + i] - s.mean[i] * s.mean[i], 0) }
             }
             return score
@@ -132,9 +129,9 @@ final class ChannelReconstruction {
         var pointwise = w.shape.count == 2
         if case .conv = op { pointwise = w.shape.dropFirst(2).allSatisfy { $0 == 1 } }
         let (k, r) = (kept.count, removed.count)
-        guard pointwise, s.samples >= 4 * k else {
-            return (nil, (0..<outputs).map { o in removed.reduce(0) { $0 + summed[o * channels + $1] * s.mean[$1] } })
-        }
+        // The removed channels' means alone, through every tap: b' = b + Σ_taps W_R μ_R.
+        func meansOnly() -> (Tensor?, [Double]) { (nil, (0..<outputs).map { o in removed.reduce(0) { $0 + summed[o * channels + $1] * s.mean[$1] } }) }
+        guard pointwise, s.samples >= 4 * k else { return meansOnly() }
         // Centered moments: Σ_KK (k×k) and Σ_KR (k×r, one column per removed channel).
         let c = channels
         func cov(_ i: Int, _ j: Int) -> Double { s.moment[i * c + j] - s.mean[i] * s.mean[j] }
@@ -147,27 +144,19 @@ final class ChannelReconstruction {
         var uplo = Int8(UInt8(ascii: "U"))
         var lda = n, ldb = n
         dposv_(&uplo, &n, &nrhs, &a, &lda, &z, &ldb, &info)
-        guard info == 0 else {
-            return (nil, (0..<outputs).map { o in removed.reduce(0) { $0 + summed[o * channels + $1] * s.mean[$1] } })
-        }
-        // W'[o, kept[x]] = W[o, kept[x]] + Σ_col W[o, removed[col]] · Z[x, col].
+        guard info == 0 else { return meansOnly() }
+        // W'[o, kept[x]] = W[o, kept[x]] + Σ_col W[o, removed[col]] · Z[x, col]; b' = b + W_R μ_R − (W'_K − W_K) μ_K.
         var updated = values
-        var shift = [Double](repeating: 0, count: outputs)
+        var (_, shift) = meansOnly()
         for o in 0..<outputs {
             for (x, i) in kept.enumerated() {
                 var add = 0.0
                 for (col, j) in removed.enumerated() { add += summed[o * channels + j] * z[col * k + x] }
-                let at = Self.index(o: o, c: i, outAxis: outAxis, outInner: outInner, inner: inner, shape: w.shape)
-                updated[at] += Float(add)
+                // A pointwise weight is [outputs, channels] (conv, Gemm with transB) or [channels, outputs].
+                updated[outAxis == 0 ? o * outInner + i * inner : i * inner + o * outInner] += Float(add)
                 shift[o] -= add * s.mean[i]
             }
-            for j in removed { shift[o] += summed[o * channels + j] * s.mean[j] }
         }
         return (Tensor(shape: w.shape, floats: updated), shift)
-    }
-
-    /// The element of a pointwise weight at output o, input channel c.
-    private static func index(o: Int, c: Int, outAxis: Int, outInner: Int, inner: Int, shape: [Int]) -> Int {
-        outAxis < 1 ? o * outInner + c * inner : c * inner + o * outInner
     }
 }

@@ -107,9 +107,9 @@ public struct WidthSearch {
             }, budget: budget, random: &random)
         }
         // Uniform eighths that fit the window, largest first.
-        let uniform = (1...8).reversed().map { k in zip(groups, options).map { group, o in o.indices.min { abs(o[$0] * 8 - group.channels * k) < abs(o[$1] * 8 - group.channels * k) }! } }
+        let eighths = (1...8).reversed().map { k in zip(groups, options).map { group, o in o.indices.min { abs(o[$0] * 8 - group.channels * k) < abs(o[$1] * 8 - group.channels * k) }! } }
             .filter { (floor...budget).contains(cost.macs(widths($0))) }
-        var pool = [prior] + Array(uniform.prefix(population / 4))
+        var pool = [prior] + Array(eighths.prefix(population / 4))
         while pool.count < population { pool.append(mutated(prior, rate: 0.2)) }
 
         var scored: [[Int]: Double] = [:]

@@ -19,13 +19,14 @@ public struct ShardedTape {
         tapes = (0..<parts).map { _ in Tape<Float>(graph: graph) }
     }
 
-    public var shards: Int { tapes.count }
+    /// The tapes the current batch is split over: all of them, unless it has fewer inputs.
+    public var shards: Int { bounds.count - 1 }
 
-    /// Splits the next batches, of `count` inputs (at least as many as shards), over the tapes.
+    /// Splits the next batches, of `count` inputs, over as many tapes as it fills.
     public mutating func split(_ count: Int) {
-        precondition(count >= shards, "\(count) inputs cannot feed \(shards) shards")
+        let parts = max(1, min(tapes.count, count))
         self.count = count
-        bounds = (0...shards).map { $0 * count / shards }
+        bounds = (0...parts).map { $0 * count / parts }
     }
 
     /// The shards' outputs joined along N, by name.
@@ -53,5 +54,5 @@ public struct ShardedTape {
     }
 
     /// The shards' values of `name` after `forward`, in order.
-    public func values(_ name: String) -> [Buffer<Float>] { tapes.map { $0.values[name]! } }
+    public func values(_ name: String) -> [Buffer<Float>] { tapes.prefix(shards).map { $0.values[name]! } }
 }

@@ -138,32 +138,21 @@ public final class Trainer {
     /// Returns the loss; a loss that is not finite leaves the parameters as they were.
     @discardableResult
     public func step(_ batch: Batch, trainable: Set<String>, objective: Objective) throws -> Float {
-        let input = tape.graph.inputs[0].name, count = batch.inputs.shape[0]
-        var loss: Float
-        var gradients: [String: Buffer<Float>]
-        if count < sharded.shards {
-            let outputs = try tape.forward([input: batch.inputs])
-            let (value, seeds) = try objective(outputs, batch)
-            guard value.isFinite else { return value }
-            (loss, gradients) = (value, try tape.backward(seeds).filter { trainable.contains($0.key) })
-        } else {
-            sharded.split(count)
-            let shards = sharded
-            let outputs = try Engine.withSingleThreadedBLAS { try shards.forward([input: batch.inputs]) }
-            let (value, seeds) = try objective(ShardedTape.joined(outputs), batch)
-            guard value.isFinite else { return value }
-            loss = value
-            let parts = try Engine.withSingleThreadedBLAS {
-                try shards.backward((0..<shards.shards).map { s in seeds.mapValues { shards.slice($0, s) } }, parameters: true)
-            }
-            gradients = parts[0].filter { trainable.contains($0.key) }
-            for part in parts.dropFirst() {
-                for (name, g) in part where trainable.contains(name) { gradients[name] = gradients[name].map { $0 + g } ?? g }
-            }
+        sharded.split(batch.inputs.shape[0])
+        let shards = sharded
+        let outputs = try Engine.withSingleThreadedBLAS { try shards.forward([tape.graph.inputs[0].name: batch.inputs]) }
+        let (loss, seeds) = try objective(ShardedTape.joined(outputs), batch)
+        guard loss.isFinite else { return loss }
+        let parts = try Engine.withSingleThreadedBLAS {
+            try shards.backward((0..<shards.shards).map { s in seeds.mapValues { shards.slice($0, s) } }, parameters: true)
+        }
+        var gradients = parts[0].filter { trainable.contains($0.key) }
+        for part in parts.dropFirst() {
+            for (name, g) in part where trainable.contains(name) { gradients[name] = gradients[name].map { $0 + g } ?? g }
         }
         optimizer.step(&tape.parameters, gradients: gradients, trainable: trainable)
-        for name in tape.batchNormStatistics where count >= sharded.shards {
-            let parts = sharded.tapes.map { $0.parameters[name]! }
+        for name in tape.batchNormStatistics {
+            let parts = sharded.tapes.prefix(sharded.shards).map { $0.parameters[name]! }
             tape.parameters[name] = Buffer(shape: parts[0].shape, values: parts[0].values.indices.map { i in
                 parts.reduce(0) { $0 + $1.values[i] } / Float(parts.count)
             })
