@@ -46,7 +46,8 @@ decoding-fixtures:
 	python3 Tests/Fixtures/decoding/make_decoding_images.py .build/decoding-fixtures
 
 # The C loader against corrupted .wtm files, built with AddressSanitizer and UBSan: an int8
-# model, and a ternary one (packed 2-bit codes, unpacked by the interpreter).
+# model, a ternary one (packed 2-bit codes, unpacked by the interpreter) and one with a float
+# island (Tests/Fixtures/island).
 FUZZ := .build/fuzz_wtm
 FUZZ_MODEL := .build/fuzz-mnist
 runtime-fuzz: build decoding-fixtures
@@ -57,6 +58,8 @@ runtime-fuzz: build decoding-fixtures
 				--bits-everywhere --calibration-count 20 -o $(FUZZ_MODEL)-$$bits.wtm --json >/dev/null && \
 			$(FUZZ) $(FUZZ_MODEL)-$$bits.wtm 1000 || exit 1; \
 		done; \
+		$(BIN) Tests/Fixtures/island/island.onnx --data $(SHARED)/data/mnist --prep mnist --calibration-count 20 \
+			-o $(FUZZ_MODEL)-island.wtm --json >/dev/null && $(FUZZ) $(FUZZ_MODEL)-island.wtm 1000 || exit 1; \
 	else echo "($(SHARED)/data is absent: skipping the runtime fuzz test)"; fi
 
 # libFuzzer against the .wtm loader and interpreter (Tests/Fuzz/fuzz_wtm_target.c), the ONNX

@@ -38,7 +38,7 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .target(
             name: "WhittleRuntime", path: "Sources/Runtime", exclude: ["tools", "Makefile"],
-            cSettings: [.unsafeFlags(["-std=c99", "-O2"])], linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]
+            cSettings: [.unsafeFlags(["-std=c99", "-O2", "-ffp-contract=off"])], linkerSettings: [.linkedLibrary("m"), .linkedLibrary("pthread")]
         ),
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(

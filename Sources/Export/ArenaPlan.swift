@@ -31,7 +31,7 @@ public struct ArenaPlan: Sendable {
             for input in op.inputs { last[input] = max(last[input], i) }
         }
         for output in model.outputs { last[output] = model.ops.count }
-        let sizes = model.tensors.map(\.count)
+        let sizes = model.tensors.map(\.byteCount)
         func overlaps(_ a: Int, _ b: Int) -> Bool { first[a] <= last[b] && first[b] <= last[a] }
 
         var offsets = [Int](repeating: 0, count: count)

@@ -25,17 +25,18 @@ public enum WTM {
 
         var tensors: [wt_tensor] = []
         for (i, t) in model.tensors.enumerated() {
-            guard (1...Int(WT_MAX_RANK)).contains(t.shape.count) else {
-                throw FormatError(description: "tensor '\(t.name)' has rank \(t.shape.count); .wtm holds ranks 1 to 4")
+            let maxRank = t.isFloat ? Int(WT_MAX_RANK) : 4
+            guard (1...maxRank).contains(t.shape.count) else {
+                throw FormatError(description: "tensor '\(t.name)' has rank \(t.shape.count); .wtm holds \(t.isFloat ? "float" : "uint8") ranks 1 to \(maxRank)")
             }
             var record = wt_tensor()
-            record.type = WT_TYPE_U8.rawValue
+            record.type = (t.isFloat ? WT_TYPE_F32 : WT_TYPE_U8).rawValue
             record.rank = UInt32(t.shape.count)
             setElements(&record.dims, (0..<Int(WT_MAX_RANK)).map { UInt32($0 < t.shape.count ? t.shape[$0] : 1) })
             record.scale = t.scale
             record.zero_point = t.zeroPoint
             record.arena_offset = UInt32(arena.offsets[i])
-            record.byte_size = UInt32(t.count)
+            record.byte_size = UInt32(t.byteCount)
             (record.live_from, record.live_to) = (UInt32(arena.steps[i].from), UInt32(arena.steps[i].to))
             tensors.append(record)
         }
@@ -53,13 +54,7 @@ public enum WTM {
             record.act_max = op.clamp.upperBound
             var params = [Int32](repeating: 0, count: Int(WT_OP_PARAMS))
             var blobs = [wt_blob](repeating: wt_blob(), count: Int(WT_OP_BLOBS))
-            func window(_ w: Window) {
-                params[WT_P_KH] = Int32(w.kernel.h); params[WT_P_KW] = Int32(w.kernel.w)
-                params[WT_P_STRIDE_H] = Int32(w.stride.h); params[WT_P_STRIDE_W] = Int32(w.stride.w)
-                params[WT_P_PAD_TOP] = Int32(w.pads[0]); params[WT_P_PAD_LEFT] = Int32(w.pads[1])
-                params[WT_P_PAD_BOTTOM] = Int32(w.pads[2]); params[WT_P_PAD_RIGHT] = Int32(w.pads[3])
-                params[WT_P_DILATION_H] = Int32(w.dilation.h); params[WT_P_DILATION_W] = Int32(w.dilation.w)
-            }
+            func window(_ w: Window) { WTM.geometry(w, into: &params) }
             /// The weights in their layout (`laid`) packed at the op's scheme, the stored bias, the requantization.
             func weightBlobs(_ laid: [Int8], _ weights: [Int8], bias: [Int32], _ requant: [Requantization]) throws {
                 guard weights.allSatisfy({ op.scheme.levels.contains(Int($0)) }) else {
@@ -128,6 +123,9 @@ public enum WTM {
             case .softmax(let table):
                 kind = WT_OP_SOFTMAX
                 blobs[WT_B_TABLE] = blob(table)
+            case .dequantize: kind = WT_OP_DEQUANTIZE
+            case .quantize: kind = WT_OP_QUANTIZE
+            case .float(let f): kind = WTMFloatOps.record(f, params: &params, blobs: &blobs, blob: blob)
             }
             record.kind = kind.rawValue
             setElements(&record.params, params)
@@ -179,7 +177,7 @@ public enum WTM {
             let tensors = (0..<Int(m.tensor_count)).map { i -> IntegerTensor in
                 let t = m.tensors[i]
                 let dims = elements(t.dims, as: UInt32.self).prefix(Int(t.rank)).map { Int($0) }
-                return IntegerTensor(name: "t\(i)", shape: dims, scale: t.scale, zeroPoint: t.zero_point)
+                return IntegerTensor(name: "t\(i)", shape: dims, scale: t.scale, zeroPoint: t.zero_point, isFloat: t.type == WT_TYPE_F32.rawValue)
             }
             let ops = try (0..<Int(m.op_count)).map { i -> IntegerOp in
                 let op = m.ops[i]
@@ -244,8 +242,13 @@ public enum WTM {
                 case WT_OP_PAD:
                     kind = .pad(before: (0..<4).map { Int(p[WT_P_PAD_BEFORE + $0]) }, value: UInt8(p[WT_P_PAD_VALUE]))
                 case WT_OP_CONCAT: kind = .concat
-                case WT_OP_RESHAPE: kind = .reshape
-                default: kind = .softmax(array(WT_B_TABLE, UInt32.self)) // the loader admits no other kind
+                case WT_OP_RESHAPE: kind = tensors[Int(op.output)].isFloat ? .float(.reshape) : .reshape
+                case WT_OP_SOFTMAX: kind = .softmax(array(WT_B_TABLE, UInt32.self))
+                case WT_OP_DEQUANTIZE: kind = .dequantize
+                case WT_OP_QUANTIZE: kind = .quantize
+                default: // a float island's op: the loader admits no other kind
+                    kind = .float(WTMFloatOps.op(kind: wt_op_kind(rawValue: op.kind), params: p, rank: tensors[Int(op.inputs.0)].shape.count,
+                                                 window: window, constant: { blobs[$0].size > 0 ? array($0, Float.self) : nil }))
                 }
                 let inputs = elements(op.inputs, as: UInt32.self).prefix(Int(op.input_count)).map { Int($0) }
                 return IntegerOp(name: "op\(i)", kind: kind, inputs: inputs, output: Int(op.output), clamp: op.act_min...op.act_max,
@@ -287,6 +290,15 @@ public enum WTM {
         }
         guard status == WT_OK else { throw FormatError(description: "not a valid .wtm: \(String(cString: wt_status_string(status)))") }
         return try body(model)
+    }
+
+    /// A window's geometry in an op's params (conv, pools).
+    static func geometry(_ w: Window, into params: inout [Int32]) {
+        params[WT_P_KH] = Int32(w.kernel.h); params[WT_P_KW] = Int32(w.kernel.w)
+        params[WT_P_STRIDE_H] = Int32(w.stride.h); params[WT_P_STRIDE_W] = Int32(w.stride.w)
+        params[WT_P_PAD_TOP] = Int32(w.pads[0]); params[WT_P_PAD_LEFT] = Int32(w.pads[1])
+        params[WT_P_PAD_BOTTOM] = Int32(w.pads[2]); params[WT_P_PAD_RIGHT] = Int32(w.pads[3])
+        params[WT_P_DILATION_H] = Int32(w.dilation.h); params[WT_P_DILATION_W] = Int32(w.dilation.w)
     }
 
     private static func pad(_ bytes: inout [UInt8]) {

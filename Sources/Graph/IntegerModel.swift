@@ -16,21 +16,31 @@ public struct IntegerModel: Equatable, Sendable {
     }
 }
 
-/// A uint8 activation: `real = scale · (q − zeroPoint)`. 4-D shapes are NHWC.
+/// A uint8 activation: `real = scale · (q − zeroPoint)`, 4-D shapes NHWC; or a float island's
+/// float32 value (`isFloat`, scale 1, zero point 0) in the float graph's layout, NCHW for 4-D.
 public struct IntegerTensor: Equatable, Sendable {
     public var name: String
     public var shape: [Int]
     public var scale: Float
     public var zeroPoint: Int32
+    public var isFloat: Bool
 
-    public init(name: String, shape: [Int], scale: Float, zeroPoint: Int32) {
+    public init(name: String, shape: [Int], scale: Float, zeroPoint: Int32, isFloat: Bool = false) {
         self.name = name
         self.shape = shape
         self.scale = scale
         self.zeroPoint = zeroPoint
+        self.isFloat = isFloat
+    }
+
+    /// A float island's tensor.
+    public static func float(name: String, shape: [Int]) -> IntegerTensor {
+        IntegerTensor(name: name, shape: shape, scale: 1, zeroPoint: 0, isFloat: true)
     }
 
     public var count: Int { shape.reduce(1, *) }
+    /// Bytes in the arena: one per uint8 element, four per float32 one.
+    public var byteCount: Int { count * (isFloat ? 4 : 1) }
 
     /// Example: scale 0.5, zero point 10 maps 3.2 to round(6.4) + 10 = 16.
     public func quantize(_ value: Float) -> UInt8 {
@@ -54,9 +64,15 @@ public struct IntegerTensor: Equatable, Sendable {
         return out
     }
 
+    /// The real values `bytes` of this tensor hold, in the float graph's layout (NCHW for 4-D):
+    /// dequantized, or a float island's float32 values as they are.
+    public func realValues(_ bytes: [UInt8]) -> [Float] {
+        isFloat ? bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } : dequantize(nhwc: bytes)
+    }
+
     /// For each NCHW element index, in order, its index in NHWC storage (the identity unless 4-D).
     /// `shape` is the NHWC shape.
-    static func nhwcIndices(_ shape: [Int]) -> [Int] {
+    public static func nhwcIndices(_ shape: [Int]) -> [Int] {
         guard shape.count == 4 else { return Array(0..<shape.reduce(1, *)) }
         let (n, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
         var result: [Int] = []
@@ -165,6 +181,12 @@ public struct IntegerOp: Equatable, Sendable {
         case resize(rows: [Int], columns: [Int])
         /// Transposed conv; weights [M][kh][kw][C/group] (levels of the op's scheme); bias without the zero point.
         case convTranspose(Window, group: Int, weights: [Int8], bias: [Int32], requant: [Requantization])
+        /// uint8 → float32 (NHWC → NCHW for 4-D): a float island starts.
+        case dequantize
+        /// float32 → uint8 (NCHW → NHWC for 4-D), rounded half to even: a float island ends.
+        case quantize
+        /// A float island's op, float32 in and out.
+        case float(FloatOp)
     }
 
     public var name: String
@@ -189,11 +211,13 @@ public struct IntegerOp: Equatable, Sendable {
     /// Multiply-accumulates per run: for a conv, output values × weights per output channel
     /// (a 3×3 conv from 16 to 32 channels on a 56×56 output: 56·56·32 · 3·3·16 = 14,450,688);
     /// for an FC, batch × weights; for a transposed conv, as a conv over the taps an output sees
-    /// (kh·kw / stride², exact when the stride divides the kernel); 0 for every other op.
+    /// (kh·kw / stride², exact when the stride divides the kernel); for a float matmul by a
+    /// constant, outputs × depth; 0 for every other op (a matmul of two tensors included).
     public func macs(outputCount: Int) -> Int {
         switch kind {
         case .conv(_, _, let weights, let bias, _): return outputCount * (weights.count / max(bias.count, 1))
         case .fullyConnected(let weights, let bias, _): return outputCount / max(bias.count, 1) * weights.count
+        case .float(.matMul(let constant?, _)) where constant.shape.count >= 2: return outputCount * constant.shape[constant.shape.count - 2]
         case .convTranspose(let window, _, let weights, let bias, _):
             return outputCount * (weights.count / max(bias.count, 1)) / max(window.stride.h * window.stride.w, 1)
         default: return 0
@@ -225,6 +249,17 @@ public struct IntegerOp: Equatable, Sendable {
         case .pad: return "Pad"
         case .resize: return "Resize"
         case .convTranspose: return "ConvTranspose"
+        case .dequantize: return "Dequantize"
+        case .quantize: return "Quantize"
+        case .float(let op): return op.name
+        }
+    }
+
+    /// Whether the op runs in float32 (dequantize and quantize included).
+    public var isFloat: Bool {
+        switch kind {
+        case .dequantize, .quantize, .float: return true
+        default: return false
         }
     }
 }

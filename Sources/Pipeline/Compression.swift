@@ -15,8 +15,8 @@ public enum Compression {
         public var name: String
         public var kind: String
         public var outputShape: [Int]
-        /// The real range the output's uint8 grid covers.
-        public var range: (low: Float, high: Float)
+        /// The real range the output's uint8 grid covers; nil for a float32 output.
+        public var range: (low: Float, high: Float)?
         public var scale: Float
         public var zeroPoint: Int32
         /// The layer's weight scheme (conv and fully connected layers).
@@ -49,6 +49,8 @@ public enum Compression {
         /// The plan followed, resolved (every layer and field set), and what it costs.
         public var plan: Plan
         public var cost: Cost
+        /// The nodes that run in float32 (float islands), and why.
+        public var floatNodes: [QuantPlan.FloatNode]
     }
 
     /// Images the agreement is measured on (the reference kernels take about 0.35 s per
@@ -194,13 +196,16 @@ public enum Compression {
         progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
         let agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)
         let sqnr = try layerSQNR(graph: steps.graph, integer: integer, wtm: wtm, batch: batches[0])
-        let layers = zip(integer.ops, cost.layers).map { op, priced -> Layer in
+        // A float island's dequantize and quantize ops are no step of the cost model: they hold no bytes.
+        let priced = Dictionary(cost.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let layers = integer.ops.map { op -> Layer in
             let y = integer.tensors[op.output]
-            return Layer(name: op.name, kind: op.kindName, outputShape: y.shape, range: (y.dequantize(0), y.dequantize(255)),
-                         scale: y.scale, zeroPoint: y.zeroPoint, weights: priced.weights, bytes: priced.bytes, sqnr: sqnr[y.name])
+            return Layer(name: op.name, kind: op.kindName, outputShape: y.shape, range: y.isFloat ? nil : (y.dequantize(0), y.dequantize(255)),
+                         scale: y.scale, zeroPoint: y.zeroPoint, weights: priced[op.name]?.weights, bytes: priced[op.name]?.bytes ?? 0,
+                         sqnr: sqnr[y.name])
         }
         return Result(integer: integer, wtm: wtm, arena: arena, layers: layers, agreement: agreement, qdq: steps.qdqGraph(lowered),
-                      plan: plan, cost: cost)
+                      plan: plan, cost: cost, floatNodes: steps.floatNodes)
     }
 
     /// Data-free quantization (ZeroQ): `count` inputs distilled on `source` towards `targets` (from
@@ -257,22 +262,22 @@ public enum Compression {
         var probed = graph
         probed.outputs = graph.outputs + names.filter { !graph.outputs.contains($0) }
         let images = min(batch.shape[0], sqnrImages), each = batch.count / batch.shape[0]
-        let input = Tensor(shape: [images] + batch.shape.dropFirst(), floats: Array(batch.floats[..<(images * each)]))
-        let float = try Engine(graph: probed).run([graph.inputs[0].name: input])
-        let runner = try Runner(bytes: wtm)
+        let engine = Engine(graph: probed), runner = try Runner(bytes: wtm)
         let inputTensor = integer.tensors[integer.inputs[0]]
         var signal: [String: Double] = [:], noise: [String: Double] = [:]
         for image in 0..<images {
-            try runner.setInput(inputTensor.quantize(nchw: Array(input.floats[image * each..<(image + 1) * each])))
+            // One image at a time: a transpose may move the batch axis away from the front.
+            let pixels = Array(batch.floats[image * each..<(image + 1) * each])
+            let float = try engine.run([graph.inputs[0].name: Tensor(shape: [1] + batch.shape.dropFirst(), floats: pixels)])
+            try runner.setInput(inputTensor.quantize(nchw: pixels))
             for (index, op) in integer.ops.enumerated() {
                 try runner.invoke(ops: index..<index + 1)
                 let y = integer.tensors[op.output]
                 // A Reshape out of 4-D keeps the runtime's NHWC order, not the float graph's NCHW one.
-                if case .reshape = op.kind { continue }
+                if case .reshape = op.kind, !y.isFloat { continue }
                 guard let reference = float[y.name] else { continue }
-                let per = reference.count / images
-                let quantized = y.dequantize(nhwc: runner.output(ofOp: index))
-                for (f, q) in zip(reference.floats[image * per..<(image + 1) * per], quantized) {
+                let quantized = y.realValues(runner.output(ofOp: index))
+                for (f, q) in zip(reference.floats, quantized) {
                     signal[y.name, default: 0] += Double(f) * Double(f)
                     noise[y.name, default: 0] += Double(f - q) * Double(f - q)
                 }

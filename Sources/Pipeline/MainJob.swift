@@ -248,6 +248,7 @@ public enum Pipeline {
             "mean_relative_error": r.agreement.relativeError, "seconds": outcome.seconds,
         ]
         if let top1 = r.agreement.top1 { summary["top1_agreement"] = top1 }
+        summary["float_ops"] = r.floatNodes.map { ["name": $0.name, "op": $0.op, "reason": $0.reason] }
         return summary
     }
 
@@ -255,9 +256,10 @@ public enum Pipeline {
         var full = outcome.summary
         full["plan"] = try JSONSerialization.jsonObject(with: try outcome.result.plan.json())
         full["layers"] = outcome.result.layers.map { layer -> [String: Any] in
-            var entry: [String: Any] = ["name": layer.name, "kind": layer.kind, "output_shape": layer.outputShape,
-                                        "range": [Double(layer.range.low), Double(layer.range.high)], "scale": Double(layer.scale),
-                                        "zero_point": Int(layer.zeroPoint), "bytes": layer.bytes]
+            var entry: [String: Any] = ["name": layer.name, "kind": layer.kind, "output_shape": layer.outputShape, "bytes": layer.bytes]
+            if let range = layer.range {
+                (entry["range"], entry["scale"], entry["zero_point"]) = ([Double(range.low), Double(range.high)], Double(layer.scale), Int(layer.zeroPoint))
+            }
             if let weights = layer.weights { entry["weights"] = weights.rawValue }
             if let sqnr = layer.sqnr { entry["sqnr_db"] = sqnr }
             return entry

@@ -82,6 +82,8 @@ public struct CostModel: Sendable {
             case .unary: entry.fixedBytes = 256
             case .perChannel(let channels, _): entry.fixedBytes = 256 * channels
             case .softmax: entry.fixedBytes = 256 * 4
+            case .island(.matMul(let constant, let bias)): entry.fixedBytes = 4 * ((constant?.values.count ?? 0) + (bias?.count ?? 0))
+            case .island(.binary(_, let constant?)): entry.fixedBytes = 4 * constant.values.count
             default: break
             }
             return entry
@@ -136,6 +138,7 @@ extension QuantPlan.Step.Kind {
         case .pad: return "Pad"
         case .resize: return "Resize"
         case .convTranspose: return "ConvTranspose"
+        case .island(let op): return op.name
         }
     }
 }

@@ -35,25 +35,48 @@ extension QuantPlan {
                       moments: [String: [[Float]]] = [:]) throws -> Lowered {
         let unified = unify(ranges)
         var tensors: [IntegerTensor] = []
-        var index: [String: Int] = [:]
-        for name in observed {
-            guard let range = unified[name] else {
-                throw UnsupportedError(description: "no calibration range for '\(name)'")
-            }
+        var ops: [IntegerOp] = []
+        /// Each value's uint8 tensor and, in float islands, its float32 one.
+        var index: [String: Int] = [:], floatIndex: [String: Int] = [:]
+        func addQuantized(_ name: String) throws -> Int {
+            guard let range = unified[name] else { throw UnsupportedError(description: "no calibration range for '\(name)'") }
             let (scale, zero) = QuantPlan.affine(range)
             index[name] = tensors.count
             tensors.append(IntegerTensor(name: name, shape: QuantPlan.nhwc(shapes[name]!), scale: scale, zeroPoint: zero))
+            return tensors.count - 1
         }
-        var ops: [IntegerOp] = []
+        func addFloat(_ name: String) -> Int {
+            floatIndex[name] = tensors.count
+            tensors.append(.float(name: name, shape: shapes[name].flatMap { $0.isEmpty ? nil : $0 } ?? [1]))
+            return tensors.count - 1
+        }
+        /// The uint8 tensor of `name`, quantized from its float one where a float island computed it.
+        func uint8Tensor(of name: String, for reader: String) throws -> Int {
+            if let i = index[name] { return i }
+            guard let from = floatIndex[name] else {
+                throw UnsupportedError(description: "node '\(reader)' reads '\(name)', which no integer op produces")
+            }
+            let i = try addQuantized(name)
+            ops.append(IntegerOp(name: "quantize \(name)", kind: .quantize, inputs: [from], output: i))
+            return i
+        }
+        /// The float32 tensor of `name`, dequantized from its uint8 one where an integer op computed it.
+        func floatTensor(of name: String, for reader: String) throws -> Int {
+            if let i = floatIndex[name] { return i }
+            let from = try uint8Tensor(of: name, for: reader), i = addFloat(name)
+            ops.append(IntegerOp(name: "dequantize \(name)", kind: .dequantize, inputs: [from], output: i))
+            return i
+        }
+        _ = try addQuantized(graph.inputs[0].name)
         var layerWeights: [String: Lowered.Weights] = [:]
         for step in steps {
-            let inputs = try step.inputs.map { name -> Int in
-                guard let i = index[name] else {
-                    throw UnsupportedError(description: "node '\(step.name)' reads '\(name)', which no integer op produces")
-                }
-                return i
+            if case .island(let f) = step.kind {
+                let inputs = try step.inputs.map { try floatTensor(of: $0, for: step.name) }
+                ops.append(IntegerOp(name: step.name, kind: .float(f), inputs: inputs, output: addFloat(step.output)))
+                continue
             }
-            let output = index[step.output]!
+            let inputs = try step.inputs.map { try uint8Tensor(of: $0, for: step.name) }
+            let output = try addQuantized(step.output)
             if case .softmax = step.kind { (tensors[output].scale, tensors[output].zeroPoint) = (1 / 256, 0) }
             let x = tensors[inputs[0]], y = tensors[output]
             var clamp: ClosedRange<Int32> = 0...255
@@ -123,12 +146,13 @@ extension QuantPlan {
             case .reshape: kind = .reshape
             case .softmax:
                 kind = .softmax((0...255).map { UInt32((Foundation.exp(-Double($0) * Double(x.scale)) * 4_194_304).rounded()) })
+            case .island: continue // lowered above
             }
             ops.append(IntegerOp(name: step.name, kind: kind, inputs: inputs, output: output, clamp: clamp,
                                  scheme: layerWeights[step.name]?.scheme ?? .int8))
         }
-        return Lowered(integer: IntegerModel(tensors: tensors, ops: ops, inputs: [0], outputs: [index[graph.outputs[0]]!]),
-                       weights: layerWeights)
+        let output = try uint8Tensor(of: graph.outputs[0], for: "the model output")
+        return Lowered(integer: IntegerModel(tensors: tensors, ops: ops, inputs: [0], outputs: [output]), weights: layerWeights)
     }
 
     /// A layer's weight levels and scales by its scheme and rule, rounded by `LearnedRounding` where

@@ -17,12 +17,13 @@ extension QuantPlan {
         let integer = lowered.integer
         var graph = self.graph
         var inputScales: [String: Float] = [:]
-        for tensor in integer.tensors {
+        for tensor in integer.tensors where !tensor.isFloat {
             graph.quantization[tensor.name] = QuantParams(scales: [tensor.scale], zeroPoints: [tensor.zeroPoint], isSigned: false)
             inputScales[tensor.name] = tensor.scale
         }
-        for (step, op) in zip(steps, integer.ops) {
-            guard let p = step.parameters, let w = graph.initializers[p.weight], let xScale = inputScales[step.inputs[0]],
+        let opsByName = Dictionary(integer.ops.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for step in steps {
+            guard let op = opsByName[step.name], let p = step.parameters, let w = graph.initializers[p.weight], let xScale = inputScales[step.inputs[0]],
                   p.biasFactor.isFinite, let index = graph.nodes.firstIndex(where: { $0.name == step.name }) else { continue }
             let bias: [Int32], integers: [Int8]
             switch op.kind {

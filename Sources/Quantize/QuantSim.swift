@@ -10,9 +10,10 @@ public struct QuantSim {
 
     public init(_ model: IntegerModel) { self.model = model }
 
-    /// Runs every op on `input` (uint8, the model input's NHWC layout) and returns every tensor.
+    /// Runs every op on `input` (uint8, the model input's NHWC layout) and returns every tensor
+    /// (a float island's as the bytes of its float32 values).
     public func run(_ input: [UInt8]) -> [[UInt8]] {
-        var values = model.tensors.map { [UInt8](repeating: 0, count: $0.count) }
+        var values = model.tensors.map { [UInt8](repeating: 0, count: $0.byteCount) }
         values[model.inputs[0]] = input
         for op in model.ops {
             let operands = op.inputs.map { (tensor: model.tensors[$0], data: values[$0]) }
@@ -159,6 +160,12 @@ public struct QuantSim {
                 out[i] = clamp(zy + Int64(requant[oc].apply(acc)))
                 i += 1
             } } } }
+        case .dequantize:
+            return bytes(dequantize(input, x))
+        case .quantize:
+            return quantize(floats(input), y, clamp: op.clamp)
+        case .float(let f):
+            return bytes(float(f, operands.map { ($0.tensor.shape, floats($0.data)) }, output: y.shape))
         case .softmax(let table):
             let inner = y.shape[y.shape.count - 1]
             for r in 0..<(y.count / inner) {

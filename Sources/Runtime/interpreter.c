@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kernels/cpu.h"
+#include "kernels/float/float_ops.h"
 #include "kernels/kernel_set.h"
 #include "kernels/packing.h"
 #include "kernels/parallel.h"
@@ -109,7 +110,10 @@ wt_status wt_invoke_range(wt_interpreter *interpreter, uint32_t first, uint32_t 
       call.x[k] = interpreter->arena + call.in[k]->arena_offset;
     }
     call.y = interpreter->arena + call.out->arena_offset;
-    set->by_kind[op->kind](&call);
+    if (op->kind >= WT_OP_FIRST_FLOAT)
+      wt_float_kernels[op->kind - WT_OP_FIRST_FLOAT](&call);
+    else
+      set->by_kind[op->kind](&call);
   }
   return WT_OK;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "whittle_runtime.h"
+#include "kernels/float/float_ops.h"
 #include "kernels/packing.h"
 
 #define WT_MAX_SECTIONS 16u
@@ -13,7 +14,7 @@
 #define WT_MAX_PLANE (1u << 23)      /* H·W summed by Mean: 2^23·255 < 2^31 */
 #define WT_MAX_ADD_SHIFT 22          /* 255·2^22 < 2^31 */
 
-const char *wt_runtime_version(void) { return "whittle-runtime 0.6 (wtm format 6)"; }
+const char *wt_runtime_version(void) { return "whittle-runtime 0.7 (wtm format 7)"; }
 
 const char *wt_status_string(wt_status status) {
   switch (status) {
@@ -51,29 +52,32 @@ static uint64_t element_count(const wt_tensor *t) {
   return n;
 }
 
-static int same_dims(const wt_tensor *a, const wt_tensor *b) {
+int wt_same_dims(const wt_tensor *a, const wt_tensor *b) {
   if (a->rank != b->rank) return 0;
   for (uint32_t i = 0; i < a->rank; i++)
     if (a->dims[i] != b->dims[i]) return 0;
   return 1;
 }
 
+/* uint8: rank 1 … 4, a zero point and a positive scale; float32: rank 1 … WT_MAX_RANK, 4-byte aligned, scale 1, zero point 0. */
 static wt_status check_tensor(const wt_tensor *t, uint32_t arena_size) {
-  if (t->type != WT_TYPE_U8 || t->rank < 1 || t->rank > WT_MAX_RANK) return WT_ERROR_TENSOR;
+  const int is_float = t->type == WT_TYPE_F32;
+  if ((t->type != WT_TYPE_U8 && !is_float) || t->rank < 1 || t->rank > (is_float ? WT_MAX_RANK : 4u)) return WT_ERROR_TENSOR;
   uint64_t count = 1;
   for (uint32_t i = 0; i < WT_MAX_RANK; i++) {
     if (t->dims[i] == 0 || (i >= t->rank && t->dims[i] != 1) || t->dims[i] > (1u << 24)) return WT_ERROR_TENSOR;
     count *= t->dims[i];
     if (count > UINT32_MAX) return WT_ERROR_TENSOR;
   }
-  if (t->byte_size != count) return WT_ERROR_TENSOR;
+  if ((uint64_t)t->byte_size != count * (is_float ? 4u : 1u)) return WT_ERROR_TENSOR;
   if ((uint64_t)t->arena_offset + t->byte_size > arena_size) return WT_ERROR_TENSOR;
+  if (is_float) return t->arena_offset % 4 == 0 && t->scale == 1.0f && t->zero_point == 0 ? WT_OK : WT_ERROR_TENSOR;
   if (t->zero_point < 0 || t->zero_point > 255 || !(t->scale > 0.0f) || !isfinite(t->scale)) return WT_ERROR_TENSOR;
   return WT_OK;
 }
 
 /* A blob that must hold exactly `size` bytes, aligned to `align`, inside the data section. */
-static wt_status check_blob(const wt_model *m, const wt_blob *b, uint64_t size, uint32_t align) {
+wt_status wt_check_blob(const wt_model *m, const wt_blob *b, uint64_t size, uint32_t align) {
   if (b->size != size || b->offset % align != 0) return WT_ERROR_BLOB;
   if ((uint64_t)b->offset + b->size > m->data_size) return WT_ERROR_BLOB;
   return WT_OK;
@@ -88,7 +92,7 @@ static int valid_shift(int32_t shift, int32_t low, int32_t high) { return shift 
 /* Bias, multiplier and shift blobs of `channels` entries, with their values in range. */
 static wt_status check_requant_blobs(const wt_model *m, const wt_op *op, uint64_t channels) {
   for (int slot = WT_B_BIAS; slot <= WT_B_SHIFT; slot++) {
-    wt_status s = check_blob(m, &op->blobs[slot], channels * 4u, 4);
+    wt_status s = wt_check_blob(m, &op->blobs[slot], channels * 4u, 4);
     if (s != WT_OK) return s;
   }
   const int32_t *bias = blob_i32(m, &op->blobs[WT_B_BIAS]), *mult = blob_i32(m, &op->blobs[WT_B_MULTIPLIER]),
@@ -102,7 +106,7 @@ static wt_status check_requant_blobs(const wt_model *m, const wt_op *op, uint64_
 
 /* Output extent of a window op along one axis, or 0 when the geometry is impossible. Padding
  * must be smaller than the window so every output sees at least one input. */
-static uint64_t window_extent(uint32_t in, int32_t kernel, int32_t stride, int32_t pad0, int32_t pad1, int32_t dilation) {
+uint64_t wt_window_extent(uint32_t in, int32_t kernel, int32_t stride, int32_t pad0, int32_t pad1, int32_t dilation) {
   if (kernel < 1 || stride < 1 || dilation < 1 || pad0 < 0 || pad1 < 0 || kernel > 4096 || stride > 4096 ||
       dilation > 4096)
     return 0;
@@ -116,9 +120,9 @@ static uint64_t window_extent(uint32_t in, int32_t kernel, int32_t stride, int32
 static wt_status check_window(const wt_op *op, const wt_tensor *in, const wt_tensor *out) {
   const int32_t *p = op->params;
   if (in->rank != 4 || out->rank != 4 || in->dims[0] != out->dims[0]) return WT_ERROR_OP;
-  if (window_extent(in->dims[1], p[WT_P_KH], p[WT_P_STRIDE_H], p[WT_P_PAD_TOP], p[WT_P_PAD_BOTTOM],
+  if (wt_window_extent(in->dims[1], p[WT_P_KH], p[WT_P_STRIDE_H], p[WT_P_PAD_TOP], p[WT_P_PAD_BOTTOM],
                     p[WT_P_DILATION_H]) != out->dims[1] ||
-      window_extent(in->dims[2], p[WT_P_KW], p[WT_P_STRIDE_W], p[WT_P_PAD_LEFT], p[WT_P_PAD_RIGHT],
+      wt_window_extent(in->dims[2], p[WT_P_KW], p[WT_P_STRIDE_W], p[WT_P_PAD_LEFT], p[WT_P_PAD_RIGHT],
                     p[WT_P_DILATION_W]) != out->dims[2])
     return WT_ERROR_OP;
   return WT_OK;
@@ -128,7 +132,7 @@ static wt_status check_window(const wt_op *op, const wt_tensor *in, const wt_ten
  * ternary code must not be 0b10 (−2). */
 static wt_status check_weights(const wt_model *m, const wt_op *op, uint64_t slots) {
   if (op->scheme >= WT_SCHEME_COUNT) return WT_ERROR_OP;
-  const wt_status s = check_blob(m, &op->blobs[WT_B_WEIGHTS], wt_scheme_bytes(op->scheme, (size_t)slots), 1);
+  const wt_status s = wt_check_blob(m, &op->blobs[WT_B_WEIGHTS], wt_scheme_bytes(op->scheme, (size_t)slots), 1);
   if (s != WT_OK || op->scheme != WT_SCHEME_TERNARY) return s;
   const uint8_t *codes = m->data + op->blobs[WT_B_WEIGHTS].offset;
   for (uint32_t i = 0; i < op->blobs[WT_B_WEIGHTS].size; i++)
@@ -152,6 +156,12 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
     in[i] = &m->tensors[op->inputs[i]];
   }
   const wt_tensor *out = &m->tensors[op->output];
+  if (op->kind >= WT_OP_FIRST_FLOAT && op->kind < WT_OP_KIND_COUNT) return wt_check_float_op(m, op, in, out);
+  /* Reshape moves the bytes of either type; every other integer op reads and writes uint8. */
+  const uint32_t type = op->kind == WT_OP_RESHAPE ? out->type : WT_TYPE_U8;
+  for (uint32_t i = 0; i < op->input_count; i++)
+    if (in[i]->type != type) return WT_ERROR_OP;
+  if (out->type != type) return WT_ERROR_OP;
   const int32_t *p = op->params;
   wt_status s;
   switch (op->kind) {
@@ -175,7 +185,7 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
     return check_requant_blobs(m, op, out->dims[1]);
   }
   case WT_OP_ADD:
-    if (op->input_count != 2 || !same_dims(in[0], out) || !same_dims(in[1], out)) return WT_ERROR_OP;
+    if (op->input_count != 2 || !wt_same_dims(in[0], out) || !wt_same_dims(in[1], out)) return WT_ERROR_OP;
     if (p[WT_P_ADD_LEFT_SHIFT] < 0 || p[WT_P_ADD_LEFT_SHIFT] > WT_MAX_ADD_SHIFT) return WT_ERROR_OP;
     if (p[WT_P_ADD_MULT_A] < 0 || p[WT_P_ADD_MULT_B] < 0 || p[WT_P_ADD_MULT] < 0) return WT_ERROR_OP;
     if (!valid_shift(p[WT_P_ADD_SHIFT_A], -31, 0) || !valid_shift(p[WT_P_ADD_SHIFT_B], -31, 0) ||
@@ -183,17 +193,17 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
       return WT_ERROR_OP;
     return WT_OK;
   case WT_OP_MUL: {
-    if (op->input_count != 2 || !same_dims(in[0], out)) return WT_ERROR_OP;
+    if (op->input_count != 2 || !wt_same_dims(in[0], out)) return WT_ERROR_OP;
     const int broadcast = out->rank == 4 && in[1]->rank == 4 && in[1]->dims[0] == out->dims[0] &&
                           in[1]->dims[1] == 1 && in[1]->dims[2] == 1 && in[1]->dims[3] == out->dims[3];
-    if (!same_dims(in[1], out) && !broadcast) return WT_ERROR_OP;
+    if (!wt_same_dims(in[1], out) && !broadcast) return WT_ERROR_OP;
     if (p[WT_P_MULT] < 0 || !valid_shift(p[WT_P_SHIFT], -31, 30)) return WT_ERROR_OP;
     return WT_OK;
   }
   case WT_OP_LUT: {
-    if (op->input_count != 1 || !same_dims(in[0], out)) return WT_ERROR_OP;
+    if (op->input_count != 1 || !wt_same_dims(in[0], out)) return WT_ERROR_OP;
     const uint64_t per_channel = 256u * (uint64_t)out->dims[out->rank - 1];
-    return check_blob(m, &op->blobs[WT_B_TABLE], op->blobs[WT_B_TABLE].size == per_channel ? per_channel : 256, 1);
+    return wt_check_blob(m, &op->blobs[WT_B_TABLE], op->blobs[WT_B_TABLE].size == per_channel ? per_channel : 256, 1);
   }
   case WT_OP_MAX_POOL:
     if (op->input_count != 1 || (s = check_window(op, in[0], out)) != WT_OK) return WT_ERROR_OP;
@@ -224,7 +234,7 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
       return WT_ERROR_OP;
     for (int axis = 0; axis < 2; axis++) {
       const wt_blob *b = &op->blobs[axis == 0 ? WT_B_ROWS : WT_B_COLUMNS];
-      if ((s = check_blob(m, b, 4u * (uint64_t)out->dims[1 + axis], 4)) != WT_OK) return s;
+      if ((s = wt_check_blob(m, b, 4u * (uint64_t)out->dims[1 + axis], 4)) != WT_OK) return s;
       const int32_t *index = blob_i32(m, b);
       for (uint32_t i = 0; i < out->dims[1 + axis]; i++)
         if (index[i] < 0 || (uint32_t)index[i] >= in[0]->dims[1 + axis]) return WT_ERROR_BLOB;
@@ -265,8 +275,8 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
       if (p[WT_P_PAD_BEFORE + d] < 0 || (uint64_t)p[WT_P_PAD_BEFORE + d] + in[0]->dims[d] > out->dims[d]) return WT_ERROR_OP;
     return WT_OK;
   case WT_OP_SOFTMAX:
-    if (op->input_count != 1 || !same_dims(in[0], out)) return WT_ERROR_OP;
-    if ((s = check_blob(m, &op->blobs[WT_B_TABLE], 256 * 4, 4)) != WT_OK) return s;
+    if (op->input_count != 1 || !wt_same_dims(in[0], out)) return WT_ERROR_OP;
+    if ((s = wt_check_blob(m, &op->blobs[WT_B_TABLE], 256 * 4, 4)) != WT_OK) return s;
     return blob_i32(m, &op->blobs[WT_B_TABLE])[0] != 0 ? WT_OK : WT_ERROR_BLOB;
   default:
     return WT_ERROR_OP;
@@ -345,9 +355,9 @@ static wt_status load_io(wt_model *m, const uint8_t *bytes, uint64_t size) {
   m->outputs = words + 2 + inputs;
   m->output_count = (uint32_t)outputs;
   for (uint32_t i = 0; i < m->input_count; i++)
-    if (m->inputs[i] >= m->tensor_count) return WT_ERROR_SECTION;
+    if (m->inputs[i] >= m->tensor_count || m->tensors[m->inputs[i]].type != WT_TYPE_U8) return WT_ERROR_SECTION;
   for (uint32_t i = 0; i < m->output_count; i++)
-    if (m->outputs[i] >= m->tensor_count) return WT_ERROR_SECTION;
+    if (m->outputs[i] >= m->tensor_count || m->tensors[m->outputs[i]].type != WT_TYPE_U8) return WT_ERROR_SECTION;
   return WT_OK;
 }
 
@@ -440,6 +450,7 @@ uint64_t wt_model_macs(const wt_model *model) {
     case WT_OP_CONV: total += element_count(out) * kernel * (in->dims[3] / group); break;
     case WT_OP_CONV_TRANSPOSE: total += element_count(in) * kernel * (out->dims[3] / group); break;
     case WT_OP_FC: total += element_count(out) * (element_count(in) / in->dims[0]); break;
+    case WT_OP_F_MATMUL: total += element_count(out) * in->dims[in->rank - 1]; break;
     default: break;
     }
   }

@@ -20,7 +20,10 @@ struct Inspect: ParsableCommand {
     var inputShape: String?
     @Flag(help: "List every layer.") var layers = false
     @Flag(help: "Show the node counts before and after the simplify passes, and what each pass did.") var simplify = false
-    @Flag(help: "Print one JSON object: macs, params, bytes (totals), ops, inputs, layers with --layers.") var json = false
+    @Flag(help: "Say which nodes int8 has no kernel for (they run in float32 inside the .wtm, as float islands) and why, before any calibration.")
+    var int8Coverage = false
+    @Flag(help: "Print one JSON object: macs, params, bytes (totals), ops, inputs, layers with --layers, float_ops with --int8-coverage.")
+    var json = false
 
     func run() throws {
         if model.lowercased().hasSuffix(".wtm") { return try inspectWTM() }
@@ -38,6 +41,7 @@ struct Inspect: ParsableCommand {
         let macs = costs.reduce(0) { $0 + $1.macs }, params = costs.reduce(0) { $0 + $1.params }
         let bytes = costs.reduce(0) { $0 + $1.bytes }
         let ops = Self.opCounts(graph)
+        let floatNodes = int8Coverage ? try Pipeline.floatNodes(graph) : []
         if json {
             var object: [String: Any] = [
                 "model": model, "macs": macs, "params": params, "bytes": bytes, "nodes": graph.nodes.count, "ops": ops,
@@ -51,6 +55,7 @@ struct Inspect: ParsableCommand {
                 object["layers"] = costs.map { ["node": $0.node, "op": $0.op, "output_shape": $0.outputShape,
                                                 "macs": $0.macs, "params": $0.params, "bytes": $0.bytes] as [String: Any] }
             }
+            if int8Coverage { object["float_ops"] = floatNodes.map { ["name": $0.name, "op": $0.op, "reason": $0.reason] } }
             try printJSON(object)
             return
         }
@@ -69,6 +74,11 @@ struct Inspect: ParsableCommand {
                 print(padded(cost.node, 40) + padded(cost.op, 20) + padded("\(cost.outputShape)", 22)
                       + padded(humanCount(cost.macs), 12) + humanCount(cost.params))
             }
+        }
+        if int8Coverage {
+            print("int8   \(graph.nodes.count - floatNodes.count) of \(graph.nodes.count) nodes; \(floatNodes.count) run in float32 (a float island)"
+                  + (floatNodes.isEmpty ? "" : ":"))
+            for node in floatNodes { print("  " + padded(node.name, 38) + padded(node.op, 20) + node.reason) }
         }
     }
 

@@ -153,6 +153,11 @@ struct Main: ParsableCommand {
             print("  weakest layers  " + weakest.map { String(format: "%@ %.1f dB", $0.name, $0.sqnr!) }.joined(separator: ", ")
                   + " (SQNR against float, every layer before quantized too, on \(min(Compression.sqnrImages, result.agreement.images)) inputs)")
         }
+        if let first = result.floatNodes.first {
+            let counts = Dictionary(grouping: result.floatNodes, by: \.op).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }
+            print("  float32 ops     \(result.floatNodes.count) nodes without an int8 kernel run in float (\(counts.joined(separator: ", "))); "
+                  + "the first, '\(first.name)': \(first.reason)")
+        }
         for budget in job.budgets { print("  budget          \(budget): met") }
         print(String(format: "  time            %.1f s", outcome.seconds))
         let written = [job.report, job.emitOnnx, job.pareto, job.emitC.map { $0 + "/ (model.h, model.c, main.c)" }].compactMap { $0 }

@@ -33,6 +33,18 @@ final class InspectTests: XCTestCase {
         }
     }
 
+    /// `--int8-coverage` names the nodes that would run in float32, and why, before any work
+    /// (Tests/Fixtures/island: a conv, attention in float, a conv).
+    func testInt8CoverageNamesTheFloatIsland() throws {
+        let object = try inspect(Paths.root.appendingPathComponent("Tests/Fixtures/island/island.onnx").path, ["--int8-coverage"])
+        let floatOps = object["float_ops"] as? [[String: String]] ?? []
+        XCTAssertEqual(floatOps.count, 21)
+        XCTAssertEqual(floatOps.first?["reason"], "a reshape that reorders NHWC data has no int8 kernel")
+        XCTAssertEqual(floatOps.filter { $0["op"] == "MatMul" }.compactMap { $0["reason"] },
+                       Array(repeating: "only [N, K] · constant [K, M] runs in int8", count: 3))
+        XCTAssertFalse(floatOps.contains { $0["op"] == "Conv" })
+    }
+
     func testLayerTable() throws {
         let object = try inspect(try Paths.shared("models/imagenet/efficientnet-lite0-fp32.onnx"), ["--layers"])
         let layers = object["layers"] as! [[String: Any]]

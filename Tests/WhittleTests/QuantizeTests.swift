@@ -118,12 +118,14 @@ final class QuantizeTests: XCTestCase {
         let tensors = Int(readUInt64(good, at: 64 + 8)), ops = Int(readUInt64(good, at: 64 + 24 + 8))
         func word(_ offset: Int) -> Int { Int(readUInt32(good, at: offset)) }
         let (input, output) = (word(ops + 8), word(ops + 24)) // op 0's first input and its output
-        XCTAssertEqual(word(tensors + 48 * output + 40), 1, "op 0's output is written at step 1")
-        XCTAssertEqual(word(tensors + 48 * input + 40), 0, "the model input at step 0")
-        assertRefused(patched(good, at: tensors + 48 * output + 32, UInt32(word(tensors + 48 * input + 32))), "output on its input")
-        assertRefused(patched(good, at: tensors + 48 * output + 40, UInt32(2)), "written at another step")
-        assertRefused(patched(good, at: tensors + 48 * output + 44, UInt32(1)), "read after its lifetime")
-        assertRefused(patched(good, at: tensors + 48 * input + 44, UInt32(0)), "the input dies before op 0 reads it")
+        let record = MemoryLayout<wt_tensor>.stride, arenaOffset = MemoryLayout<wt_tensor>.offset(of: \.arena_offset)!
+        let (from, to) = (MemoryLayout<wt_tensor>.offset(of: \.live_from)!, MemoryLayout<wt_tensor>.offset(of: \.live_to)!)
+        XCTAssertEqual(word(tensors + record * output + from), 1, "op 0's output is written at step 1")
+        XCTAssertEqual(word(tensors + record * input + from), 0, "the model input at step 0")
+        assertRefused(patched(good, at: tensors + record * output + arenaOffset, UInt32(word(tensors + record * input + arenaOffset))), "output on its input")
+        assertRefused(patched(good, at: tensors + record * output + from, UInt32(2)), "written at another step")
+        assertRefused(patched(good, at: tensors + record * output + to, UInt32(1)), "read after its lifetime")
+        assertRefused(patched(good, at: tensors + record * input + to, UInt32(0)), "the input dies before op 0 reads it")
         assertRefused(patched(good, at: 28, UInt32(word(28) + 64)), "arena size past the last tensor")
         assertRefused(patched(good, at: 32, UInt32(1)), "reserved header word")
         assertRefused(patched(good, at: ops + 120, UInt32(1)), "reserved op word")

@@ -18,11 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WT_FORMAT_VERSION 6
+#define WT_FORMAT_VERSION 7
 #define WT_MAGIC "WTM\x1a"
 #define WT_ALIGNMENT 64u
 #define WT_MAX_INPUTS 4u
-#define WT_MAX_RANK 4u
+#define WT_MAX_RANK 6u /* uint8 tensors: 4 at most */
 #define WT_OP_PARAMS 12u
 #define WT_OP_BLOBS 4u
 #define WT_NO_TENSOR 0xffffffffu
@@ -57,8 +57,10 @@ typedef enum {
   WT_SECTION_METADATA = 5
 } wt_section_kind;
 
-/* Element types. Activations are uint8 (asymmetric), weights int8 (symmetric per channel). */
-typedef enum { WT_TYPE_U8 = 1 } wt_type;
+/* Element types. Activations are uint8 (asymmetric), weights int8 (symmetric per channel). A float
+ * island (ops without an integer kernel, run as the ONNX graph runs them) holds float32 values in the
+ * graph's own layout: NCHW for 4-D, ranks up to WT_MAX_RANK. */
+typedef enum { WT_TYPE_U8 = 1, WT_TYPE_F32 = 2 } wt_type;
 
 /* Weight schemes: how a conv or FC op's weights are stored. One table, `wt_schemes`, mirrored by
  * Swift's `Scheme` (Sources/Graph/Scheme.swift) and tested to agree. A weight is a signed level
@@ -97,7 +99,7 @@ typedef enum {
   WT_OP_MAX_POOL = 6,    /* padded positions are skipped */
   WT_OP_MEAN = 7,        /* mean over H and W: [N,H,W,C] → [N,1,1,C] or [N,C] */
   WT_OP_CONCAT = 8,      /* along the last (channel) axis; all operands share scale and zero point */
-  WT_OP_RESHAPE = 9,     /* byte copy between shapes of equal element count */
+  WT_OP_RESHAPE = 9,     /* byte copy between shapes of equal element count, uint8 or float32 */
   WT_OP_SOFTMAX = 10,    /* along the last axis; blob: u32 [256] exp table; output scale 1/256, zero point 0 */
   WT_OP_SLICE = 11,      /* y[i] = x[start + i · step] along each of the 4 dims (unused dims: start 0, step 1);
                             steps may be negative; operands share scale and zero point */
@@ -105,12 +107,42 @@ typedef enum {
                             (a constant pad); operands share scale and zero point */
   WT_OP_RESIZE = 13,     /* nearest-neighbour resize of H and W, NHWC: y[n][i][j] = x[n][rows[i]][columns[j]]; blobs:
                             rows i32 [H'], columns i32 [W']; operands share scale and zero point */
-  WT_OP_CONV_TRANSPOSE = 14 /* transposed 2-D convolution, NHWC, geometry as conv (out = (in − 1)·stride − pads +
+  WT_OP_CONV_TRANSPOSE = 14, /* transposed 2-D convolution, NHWC, geometry as conv (out = (in − 1)·stride − pads +
                             dilation·(k − 1) + 1 + an output padding below stride); blobs: weights [M][kh][kw][C/group]
                             (levels of the op's scheme, packed at its bits), bias i32 [M] without the zero point folded
                             in, multiplier, shift */
+  /* Float islands: float32 tensors, one implementation in every kernel set (kernels/float). */
+  WT_OP_DEQUANTIZE = 15, /* uint8 → float32: scale · (q − zero point); a 4-D NHWC input becomes NCHW */
+  WT_OP_QUANTIZE = 16,   /* float32 → uint8: clamp(round half to even(x / scale) + zero point), NaN → 0; NCHW → NHWC */
+  WT_OP_F_UNARY = 17,    /* y = f(x): f is params[WT_P_F_FUNCTION] (wt_float_function), its constants params[1] and [2]
+                            as float bits */
+  WT_OP_F_BINARY = 18,   /* y = f(a, b) broadcast as numpy does (dims aligned right); with one input tensor the other
+                            operand is the constant blob WT_B_CONSTANT (float32, dims in params, first when
+                            params[WT_P_F_CONSTANT_FIRST]) */
+  WT_OP_F_MATMUL = 19,   /* y[…, m, n] = Σ_k a[…, m, k] · b[…, k, n] + bias[n], k ascending, batch dims broadcast; b
+                            the second input or the constant blob; blob WT_B_BIAS float32 [N] or empty */
+  WT_OP_F_REDUCE_MEAN = 20, /* mean over the axes of the bit mask params[0] (the sum in row-major order, then one
+                               division); the output holds the kept dims in order */
+  WT_OP_F_SOFTMAX = 21,  /* along axis params[0]: exp(x − max) / Σ exp(x − max) */
+  WT_OP_F_TRANSPOSE = 22, /* y's dim i is x's dim params[i] */
+  WT_OP_F_SLICE = 23,    /* y[i] = x[start + i · step] per dim: starts params[0 … 5], steps params[6 … 11] */
+  WT_OP_F_CONCAT = 24,   /* along axis params[0] */
+  WT_OP_F_POOL = 25      /* 2-D pool, NCHW, geometry as conv's in params; params[WT_P_POOL_KIND]: wt_pool_kind */
 } wt_op_kind;
-#define WT_OP_KIND_COUNT 15u /* one past the last wt_op_kind */
+#define WT_OP_KIND_COUNT 26u /* one past the last wt_op_kind */
+#define WT_OP_FIRST_FLOAT WT_OP_DEQUANTIZE /* float-island ops are the kinds from here on */
+
+/* WT_OP_F_UNARY's functions; a and b are params[1] and [2] as float bits. */
+typedef enum {
+  WT_F_RELU = 0, WT_F_SIGMOID, WT_F_SQRT, WT_F_ERF, WT_F_EXP, WT_F_TANH,
+  WT_F_CLIP,         /* min(max(x, a), b) */
+  WT_F_HARD_SIGMOID, /* max(0, min(1, a·x + b)) */
+  WT_F_HARD_SWISH,   /* x · max(0, min(1, x / 6 + 0.5)) */
+  WT_F_UNARY_COUNT
+} wt_float_function;
+/* WT_OP_F_BINARY's functions. */
+typedef enum { WT_F_ADD = 0, WT_F_SUB, WT_F_MUL, WT_F_DIV, WT_F_POW, WT_F_BINARY_COUNT } wt_float_binary;
+typedef enum { WT_POOL_MAX = 0, WT_POOL_AVERAGE, WT_POOL_AVERAGE_WITH_PADS } wt_pool_kind;
 
 /* Conv and pool geometry in `params`. */
 enum { WT_P_KH, WT_P_KW, WT_P_STRIDE_H, WT_P_STRIDE_W, WT_P_PAD_TOP, WT_P_PAD_LEFT, WT_P_PAD_BOTTOM,
@@ -121,12 +153,18 @@ enum { WT_P_ADD_LEFT_SHIFT, WT_P_ADD_MULT_A, WT_P_ADD_SHIFT_A, WT_P_ADD_MULT_B, 
 /* Slice: WT_P_SLICE_START + d and WT_P_SLICE_STEP + d for dim d; Pad: WT_P_PAD_BEFORE + d, and the fill byte. */
 enum { WT_P_SLICE_START = 0, WT_P_SLICE_STEP = 4 };
 enum { WT_P_PAD_BEFORE = 0, WT_P_PAD_VALUE = 4 };
+/* Float islands. Unary: the function and its constants; binary: the function, whether the constant comes first, its
+ * rank and dims; matmul: the constant's rank and dims (WT_P_F_RANK on); pool: the kind after conv's geometry. */
+enum { WT_P_F_FUNCTION = 0, WT_P_F_A = 1, WT_P_F_B = 2, WT_P_F_CONSTANT_FIRST = 1, WT_P_F_RANK = 2, WT_P_F_DIMS = 3 };
+enum { WT_P_F_MATMUL_RANK = 0, WT_P_F_MATMUL_DIMS = 1 };
+enum { WT_P_POOL_KIND = 11 };
 /* Mul and Mean: one requantization. */
 enum { WT_P_MULT, WT_P_SHIFT };
 /* Blob slots. */
 enum { WT_B_WEIGHTS, WT_B_BIAS, WT_B_MULTIPLIER, WT_B_SHIFT };
 enum { WT_B_TABLE = 0 };
 enum { WT_B_ROWS = 0, WT_B_COLUMNS = 1 };
+enum { WT_B_CONSTANT = 0 }; /* float ops' constant operand; matmul's bias is WT_B_BIAS */
 
 /* 64 bytes at offset 0. */
 typedef struct {
@@ -149,12 +187,12 @@ typedef struct {
 
 typedef struct {
   uint32_t type;                /* wt_type */
-  uint32_t rank;                /* 1 … WT_MAX_RANK; 4-D tensors are NHWC */
+  uint32_t rank;                /* 1 … WT_MAX_RANK (uint8: 1 … 4); 4-D uint8 tensors are NHWC, float32 ones NCHW */
   uint32_t dims[WT_MAX_RANK];   /* unused dims are 1 */
-  float scale;                  /* real = scale · (q − zero_point) */
+  float scale;                  /* real = scale · (q − zero_point); float32 tensors: 1 and 0 */
   int32_t zero_point;
   uint32_t arena_offset;        /* where the tensor lives in the arena */
-  uint32_t byte_size;           /* product of dims × element size */
+  uint32_t byte_size;           /* product of dims × element size (1 or 4) */
   /* The steps the tensor is live over, both included: step 0 is the model's input, step i + 1 op
    * i. live_from is the step that writes it (0 for a model input), live_to the last step that
    * reads it (op count + 1 for a model output); live_from > live_to: never used. */

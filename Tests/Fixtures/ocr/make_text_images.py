@@ -6,7 +6,8 @@ installs the pinned one and writes them to .build/ocr-fixtures (images are not c
 
 det/calib and det/eval: 224x224 pages of black words on light paper, for the text detector.
 cls/calib and cls/eval: 48x192 crops of one line, upright or turned 180 degrees, for the
-direction classifier; labels.tsv gives 0 (upright) or 1 (turned), its classes."""
+direction classifier; labels.tsv gives 0 (upright) or 1 (turned), its classes.
+rec/calib and rec/eval: 48x320 upright lines of two to four words, for the text recognizer."""
 import os
 import random
 import sys
@@ -40,6 +41,13 @@ def crop(rng, turned):
     return image.rotate(180) if turned else image
 
 
+def text_line(rng):
+    image = Image.new("RGB", (320, 48), tuple(rng.randint(215, 255) for _ in range(3)))
+    ImageDraw.Draw(image).text((rng.randint(2, 12), rng.randint(6, 12)), line(rng, rng.randint(2, 4)),
+                               fill=tuple(rng.randint(0, 60) for _ in range(3)), font=ImageFont.load_default(size=rng.randint(18, 24)))
+    return image
+
+
 def main():
     out = sys.argv[1]
     rng = random.Random(17)
@@ -57,6 +65,12 @@ def main():
             rows.append(f"line{i}.png\t{turned}")
         with open(os.path.join(folder, "labels.tsv"), "w") as f:
             f.write("\n".join(rows) + "\n")
+    lines = random.Random(23)  # a stream of its own: the det and cls images stay as they were
+    for part, count in (("calib", 16), ("eval", 8)):
+        folder = os.path.join(out, "rec", part)
+        os.makedirs(folder, exist_ok=True)
+        for i in range(count):
+            text_line(lines).save(os.path.join(folder, f"line{i}.png"), optimize=True)
 
 
 if __name__ == "__main__":

@@ -108,8 +108,15 @@ void wt_qu8_lut__ref(const wt_op_call *call) {
   const size_t count = element_count(call->out), channels = call->out->dims[call->out->rank - 1];
   /* One table for every value, or one per channel (the last dim) one after another. */
   const size_t tables = call->op->blobs[WT_B_TABLE].size / 256u == channels ? channels : 1u;
-  for (size_t i = 0; i < count; i++)
-    call->y[i] = wt_clamp_u8(table[(i % tables) * 256u + call->x[0][i]], call->op->act_min, call->op->act_max);
+  if (tables == 1) { /* the clamp applied to the table once, not to every value */
+    uint8_t clamped[256];
+    for (int v = 0; v < 256; v++) clamped[v] = wt_clamp_u8(table[v], call->op->act_min, call->op->act_max);
+    for (size_t i = 0; i < count; i++) call->y[i] = clamped[call->x[0][i]];
+    return;
+  }
+  for (size_t i = 0; i < count; i += tables)
+    for (size_t c = 0; c < tables; c++)
+      call->y[i + c] = wt_clamp_u8(table[c * 256u + call->x[0][i + c]], call->op->act_min, call->op->act_max);
 }
 
 void wt_qu8_maxpool__ref(const wt_op_call *call) {
