@@ -118,6 +118,8 @@ fuzz-corpus: build
 		$(BIN) Tests/Fuzz/corpus/onnx/$$model.onnx --data $(SHARED)/data/imagenet-train --prep torch --calibration-count 4 \
 			--labels .build/fuzz-seed-labels.txt \
 			--bits $$bits --bits-everywhere -o Tests/Fuzz/corpus/wtm/$$model-$$bits.wtm --json >/dev/null || exit 1; done; done
+	$(BIN) Tests/Fixtures/island/island.onnx --data $(SHARED)/data/mnist --prep mnist --calibration-count 4 \
+		-o Tests/Fuzz/corpus/wtm/island-int8.wtm --json >/dev/null
 
 # Every SIMD kernel set the CPU runs against the reference, bit for bit, buffers against guard
 # pages, under the sanitizers (Tests/KernelTests/kernel_test.c).
