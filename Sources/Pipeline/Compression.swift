@@ -28,7 +28,8 @@ public enum Compression {
         public var sqnr: Double?
     }
 
-    /// The int8 model against the float one on the calibration images.
+    /// The int8 model against the float one, on images kept apart from calibration when the data
+    /// holds more than calibration took, else on the calibration inputs.
     public struct Agreement: Sendable {
         /// Images whose top-1 class is the same; nil when the output is no vector of class scores per image
         /// (a detector's map, say), where a top-1 means nothing.
@@ -36,6 +37,8 @@ public enum Compression {
         /// Mean over images of max |int8 − float| / max |float| on the output.
         public var relativeError: Double
         public var images: Int
+        /// Whether the images were kept apart from calibration.
+        public var heldOut = false
     }
 
     public struct Result: Sendable {
@@ -73,6 +76,17 @@ public enum Compression {
     public static func calibrationBatches(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int) throws -> [Tensor] {
         guard min(limit, data.samples.count) > 0 else { throw EngineError("the calibration folder holds no images") }
         return try batches(graph, data: data, preset: preset, indices: spread(min(limit, data.samples.count), over: data))
+    }
+
+    /// Up to `agreementImages` images of `data` that `calibrationBatches` with `limit` leaves out,
+    /// spread evenly over them, for measuring agreement on images calibration never saw; empty
+    /// when calibration took every image. Example: 500 images, limit 200: calibration takes every
+    /// 2.5th, and 30 of the other 300 are measured.
+    public static func heldOutBatches(_ graph: Graph, data: LabeledData, preset: Preset, limit: Int) throws -> [Tensor] {
+        let taken = Set(spread(min(limit, data.samples.count), over: data))
+        let rest = data.samples.indices.filter { !taken.contains($0) }
+        let count = min(agreementImages, rest.count)
+        return try batches(graph, data: data, preset: preset, indices: (0..<count).map { rest[$0 * rest.count / count] })
     }
 
     /// The images of `data` at `indices`, prepared for `graph`'s NCHW input, in batches of `batchSize`.
@@ -176,7 +190,7 @@ public enum Compression {
     /// against float on the first `agreementImages` of `batches`. With `learnedRounding`, the
     /// weights of layers below int8 are rounded by `LearnedRounding` on the first
     /// `roundingImages` of `batches`.
-    public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], learnedRounding: Bool = false,
+    public static func quantize(_ calibrated: Calibrated, plan: Plan, batches: [Tensor], heldOut: [Tensor] = [], learnedRounding: Bool = false,
                                 metadata: WTMMetadata? = nil, progress: (String) -> Void = { _ in }) throws -> Result {
         let steps = calibrated.steps
         let lowBit = Set(plan.layers.filter { $0.weights != .int8 }.map(\.name))
@@ -192,9 +206,10 @@ public enum Compression {
         var metadata = metadata
         metadata?.ops = integer.ops.map(\.name)
         let wtm = try WTM.write(integer, arena: arena, metadata: metadata)
-        let measured = leading(batches, images: agreementImages)
-        progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) calibration images")
-        let agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)
+        let measured = heldOut.isEmpty ? leading(batches, images: agreementImages) : heldOut
+        progress("measuring int8 against float on \(measured.reduce(0) { $0 + $1.shape[0] }) \(heldOut.isEmpty ? "calibration" : "held-out") images")
+        var agreement = try measure(graph: steps.graph, integer: integer, wtm: wtm, batches: measured)
+        agreement.heldOut = !heldOut.isEmpty
         let sqnr = try layerSQNR(graph: steps.graph, integer: integer, wtm: wtm, batch: batches[0])
         // A float island's dequantize and quantize ops are no step of the cost model: they hold no bytes.
         let priced = Dictionary(cost.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })

@@ -108,6 +108,8 @@ public struct Outcome {
     public var result: Compression.Result
     /// Parameters of the float model, as float32 bytes.
     public var floatWeightBytes: Int
+    /// Images (or distilled inputs) calibration ran on.
+    public var calibrationImages: Int
     public var notes: [String]
     public var seconds: Double
     /// The summary `--json` prints; the report adds "plan" and "layers" to it.
@@ -166,6 +168,7 @@ public enum Pipeline {
         }
 
         let batches: [Tensor]
+        var heldOut: [Tensor] = []
         var classNames = try job.labels.map(LabeledData.classNames(path:))
         var preset = job.preset
         switch job.calibration {
@@ -174,6 +177,7 @@ public enum Pipeline {
             preset = preset ?? calibrationPreset
             if classNames == nil, !data.classNames.isEmpty { classNames = data.classNames }
             batches = try Compression.calibrationBatches(graph, data: data, preset: calibrationPreset, limit: max(count, 1))
+            heldOut = try Compression.heldOutBatches(graph, data: data, preset: calibrationPreset, limit: max(count, 1))
             progress("calibrating on \(batches.reduce(0) { $0 + $1.shape[0] }) images (\(job.observer.rawValue) ranges)")
         case .distilled(let bnStatistics):
             let source = bnStatistics == nil ? try ModelLoader.load(path: job.model, inputShape: job.inputShape, simplify: false).graph : graph
@@ -201,11 +205,11 @@ public enum Pipeline {
         let metadata = WTMMetadata(input: .init(layout: "NCHW", shape: graph.inputs[0].shape), preprocessing: preset.map { .init(preset: $0.rawValue) },
                                    labels: classNames, source: try WTMMetadata.source(path: job.model), plan: plan, ops: nil,
                                    whittle: Runner.runtimeVersion)
-        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, learnedRounding: job.learnedRounding,
+        let result = try Compression.quantize(calibrated, plan: plan, batches: batches, heldOut: heldOut, learnedRounding: job.learnedRounding,
                                               metadata: metadata, progress: progress)
         try write(result, job: job)
         let floatBytes = try loaded.graph.withBatch(1).layerCosts().reduce(0) { $0 + $1.bytes }
-        var outcome = Outcome(result: result, floatWeightBytes: floatBytes, notes: notes,
+        var outcome = Outcome(result: result, floatWeightBytes: floatBytes, calibrationImages: batches.reduce(0) { $0 + $1.shape[0] }, notes: notes,
                               seconds: Date().timeIntervalSince(started), summary: [:])
         outcome.summary = summary(outcome, job: job)
         if let ms = model.cost(plan, latency: latency).milliseconds { outcome.summary["milliseconds"] = ms }
@@ -244,8 +248,9 @@ public enum Pipeline {
             "observer": job.observer.rawValue, "budgets": job.budgets.map(\.description),
             "float_weight_bytes": outcome.floatWeightBytes, "weight_bytes": r.cost.bytes, "file_bytes": r.wtm.count,
             "arena_bytes": r.arena.size, "peak_live_bytes": r.arena.peakLiveBytes,
-            "calibration_images": r.agreement.images, "calibration": calibration,
-            "mean_relative_error": r.agreement.relativeError, "seconds": outcome.seconds,
+            "calibration_images": outcome.calibrationImages, "calibration": calibration,
+            "mean_relative_error": r.agreement.relativeError, "agreement_images": r.agreement.images,
+            "agreement_held_out": r.agreement.heldOut, "seconds": outcome.seconds,
         ]
         if let top1 = r.agreement.top1 { summary["top1_agreement"] = top1 }
         summary["float_ops"] = r.floatNodes.map { ["name": $0.name, "op": $0.op, "reason": $0.reason] }

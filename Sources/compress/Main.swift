@@ -131,7 +131,7 @@ struct Main: ParsableCommand {
         if json { return try printJSON(outcome.summary) }
         let result = outcome.result
         let calibrated = data.map { "images from \($0)" }
-            ?? "no real data used: \(result.agreement.images) inputs distilled from the BatchNorm statistics (ZeroQ)"
+            ?? "no real data used: \(outcome.calibrationImages) inputs distilled from the BatchNorm statistics (ZeroQ)"
         print("wrote \(job.output): \(result.plan.schemes), \(humanCount(result.wtm.count))B file")
         if result.plan.schemes == "mixed" {
             let counts = Scheme.allCases.compactMap { scheme -> String? in
@@ -146,12 +146,12 @@ struct Main: ParsableCommand {
         print("  arena           \(humanCount(result.arena.size))B planned, \(humanCount(result.arena.peakLiveBytes))B peak live")
         print("  calibration     \(calibrated)")
         let top1 = result.agreement.top1.map { String(format: "top-1 %.1f%%, ", $0 * 100) } ?? ""
-        print(String(format: "  agreement       %@mean max|Δ|/max|float| %.4f on %d calibration inputs",
-                     top1, result.agreement.relativeError, result.agreement.images))
+        print(String(format: "  agreement       %@mean max|Δ|/max|float| %.4f on %d %@", top1, result.agreement.relativeError,
+                     result.agreement.images, result.agreement.heldOut ? "images kept apart from calibration" : "calibration inputs"))
         let weakest = result.layers.filter { $0.sqnr != nil }.sorted { $0.sqnr! < $1.sqnr! }.prefix(3)
         if !weakest.isEmpty {
             print("  weakest layers  " + weakest.map { String(format: "%@ %.1f dB", $0.name, $0.sqnr!) }.joined(separator: ", ")
-                  + " (SQNR against float, every layer before quantized too, on \(min(Compression.sqnrImages, result.agreement.images)) inputs)")
+                  + " (SQNR against float, every layer before quantized too, on \(min(Compression.sqnrImages, outcome.calibrationImages)) calibration inputs)")
         }
         if let first = result.floatNodes.first {
             let counts = Dictionary(grouping: result.floatNodes, by: \.op).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }

@@ -15,7 +15,8 @@ final class Int8Tests: XCTestCase {
         FileManager.default.temporaryDirectory.appendingPathComponent("whittle-\(getpid())-\(name)").path
     }
 
-    /// The C runtime equals QuantSim on every output value of 50 evaluation images.
+    /// The C runtime equals QuantSim on every output value of 50 evaluation images; the summary's
+    /// agreement is measured on images calibration never saw.
     func testRuntimeMatchesQuantSimOnImageNetModels() throws {
         let calib = try Paths.shared("data/imagenet-calib"), eval = try Paths.shared("data/imagenet-eval")
         for (name, prep) in [("efficientnet-lite0-fp32", "tf"), ("mobilenetv2-12-dequantized-fp32", "torch"),
@@ -25,6 +26,10 @@ final class Int8Tests: XCTestCase {
             let summary = try json(runCompress([try Paths.shared("models/imagenet/\(name).onnx"), "--data", calib, "--prep", prep,
                                                 "--calibration-count", "20", "-o", wtm, "--json"]))
             XCTAssertGreaterThanOrEqual(summary["top1_agreement"] as? Double ?? 0, 0.85, name)
+            // 20 of the folder's 100 images calibrate; the agreement is measured on 30 of the other 80.
+            XCTAssertEqual(summary["calibration_images"] as? Int, 20, name)
+            XCTAssertEqual(summary["agreement_images"] as? Int, 30, name)
+            XCTAssertEqual(summary["agreement_held_out"] as? Bool, true, name)
             let verified = try json(runCompress(["verify", wtm, "--data", eval, "--prep", prep, "--count", "50", "--json"]))
             XCTAssertEqual(verified["mismatches"] as? Int, 0, name)
             XCTAssertEqual(verified["elements"] as? Int, 50_000, name)
