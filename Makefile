@@ -2,9 +2,10 @@
 SWIFT_FLAGS := -c release -Xswiftc -enable-testing
 BIN := .build/release/compress
 SHARED := ../shared
-APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev
+APT_PACKAGES := libopenblas-dev libonnx-dev libprotobuf-dev zlib1g-dev libturbojpeg0-dev libpng-dev \
+	python3-venv python3-wheel python3-numpy python3-pytest
 
-.PHONY: deps build test runtime-fuzz fuzz fuzz-corpus kernel-test neon-test ocr-fixtures decoding-fixtures demo bench bench-search clean
+.PHONY: deps build test python-test runtime-fuzz fuzz fuzz-corpus kernel-test neon-test ocr-fixtures decoding-fixtures demo bench bench-search clean
 
 # The C runtime's sources, for the C-only test programs (SwiftPM builds its own copy).
 RUNTIME_SOURCES := $(wildcard Sources/Runtime/*.c Sources/Runtime/kernels/*.c Sources/Runtime/kernels/*/*.c)
@@ -28,8 +29,17 @@ deps:
 build: deps
 	swift build $(SWIFT_FLAGS) --build-tests
 
-test: build runtime-fuzz fuzz kernel-test neon-test ocr-fixtures decoding-fixtures
+test: build runtime-fuzz fuzz kernel-test neon-test ocr-fixtures decoding-fixtures python-test
 	swift test $(SWIFT_FLAGS) --skip-build --disable-swift-testing
+
+# The Python package (python/): installed into a venv over Debian's Python, numpy and pytest
+# (the system's /usr/bin/python3, whatever python3 PATH finds first), tested against the
+# command line.
+PY_VENV := .build/python-venv
+python-test: build
+	/usr/bin/python3 -m venv --system-site-packages $(PY_VENV)
+	$(PY_VENV)/bin/pip install -q --no-build-isolation --no-deps --force-reinstall ./python
+	WHITTLE_COMPRESS=$(CURDIR)/$(BIN) $(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider python/tests
 
 # The OCR tests' images (printed words, for the PP-OCR models), rendered by the project's script
 # with a pinned Pillow so the pixels are the same on every machine; not committed.
