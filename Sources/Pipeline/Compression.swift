@@ -121,14 +121,18 @@ public enum Compression {
 
     /// Runs `graph` over `batches` (NCHW inputs) once and takes every integer tensor's range by
     /// `plan`'s observer per layer (`observer` elsewhere).
-    public static func calibrate(_ graph: Graph, batches: [Tensor], plan: Plan, observer: Observer, biasCorrection: Bool = true) throws -> Calibrated {
+    public static func calibrate(_ graph: Graph, batches: [Tensor], plan: Plan, observer: Observer, biasCorrection: Bool = true,
+                                 progress: (String) -> Void = { _ in }) throws -> Calibrated {
         let steps = try QuantPlan(graph)
         var observers: [String: Observer] = [:]
         for layer in plan.layers {
             if let output = steps.output(ofLayer: layer.name), let chosen = layer.observer { observers[output] = chosen }
         }
         let binned = observer != .minMax || observers.values.contains { $0 != .minMax }
-        let statistics = try Calibration.statistics(steps, batches: batches, binned: binned, means: biasCorrection)
+        var meter = ProgressMeter("calibrating", total: batches.count, unit: "batches")
+        let statistics = try Calibration.statistics(steps, batches: batches, binned: binned, means: biasCorrection) { done, _ in
+            meter.line(done).map(progress)
+        }
         let ranges = statistics.histograms.reduce(into: [String: (low: Float, high: Float)]()) { ranges, entry in
             ranges[entry.key] = entry.value.range(observers[entry.key] ?? observer)
         }
@@ -235,8 +239,9 @@ public enum Compression {
     /// `count` calibration inputs distilled on `source` towards `targets` (ZeroQ), with progress.
     public static func distill(_ source: Graph, targets: [ZeroQ.Target], count: Int = 8, progress: (String) -> Void = { _ in }) throws -> Tensor {
         progress("no calibration images: distilling \(count) towards the statistics of \(targets.count) layers (ZeroQ)")
+        var meter = ProgressMeter("distilling", total: ZeroQ.iterations, unit: "iterations")
         return try ZeroQ.distill(source, targets: targets, count: count) { iteration, loss in
-            progress(String(format: "  iteration %d: loss %.4f", iteration, loss))
+            meter.line(iteration, detail: String(format: "loss %.4f", loss)).map(progress)
         }
     }
 

@@ -184,7 +184,8 @@ public enum Pipeline {
             let targets = try ZeroQ.targets(source, folded: try bnStatistics.map { try Npz.read(path: $0) })
             batches = [try Compression.distill(source, targets: targets, progress: progress)]
         }
-        var calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: job.observer, biasCorrection: job.biasCorrection)
+        var calibrated = try Compression.calibrate(graph, batches: batches, plan: plan, observer: job.observer, biasCorrection: job.biasCorrection,
+                                                   progress: progress)
         if case .mixed(let method) = job.plan {
             if job.learnedRounding {
                 // The plans the search compares are measured as the file will be: with learned rounding.

@@ -45,7 +45,7 @@ public struct PlanBenchmark: Codable, Sendable {
         let layers = graph.weightLayers().map(\.name), ties = graph.tiedWeightLayers()
         var random = SplitMix(seed: seed)
         var seen = Set<[Scheme]>(), entries: [Entry] = []
-        let started = Date()
+        var meter = ProgressMeter("sampling plans", total: count, unit: "plans")
         for _ in 0..<max(count, 1) * 20 where entries.count < count {
             let omega = errors.map { row in
                 let r = pow(10, 6 * random.unit() - 3)
@@ -58,9 +58,8 @@ public struct PlanBenchmark: Codable, Sendable {
             guard Double(cost.bytes) >= low, seen.insert(plan.layers.map(\.weights)).inserted else { continue }
             let quality = try probe.measure(plan)
             entries.append(Entry(plan: plan, bytes: cost.bytes, bops: cost.bops, top1: quality.top1, divergence: quality.divergence))
-            let left = Date().timeIntervalSince(started) / Double(entries.count) * Double(count - entries.count)
             let top1 = quality.top1.map { String(format: "top-1 %.3f, ", $0) } ?? ""
-            progress(String(format: "  plan %d/%d: %d bytes, %@KL %.4f, %.0f s left", entries.count, count, cost.bytes, top1, quality.divergence, left))
+            meter.line(entries.count, detail: String(format: "%d bytes, %@KL %.4f", cost.bytes, top1, quality.divergence)).map(progress)
         }
         return PlanBenchmark(model: path, images: probe.count, entries: entries)
     }

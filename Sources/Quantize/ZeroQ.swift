@@ -66,6 +66,9 @@ public enum ZeroQ {
         return targets
     }
 
+    /// Optimizer steps `distill` takes by default.
+    public static let iterations = 100
+
     /// `count` inputs for `graph` distilled from Gaussian noise by `iterations` Adam steps on the
     /// pixels minimizing Σ over `targets` of mean over channels of (μ_batch − μ)² + (σ_batch − σ)²,
     /// σ = √(variance + ε). A classifier (one output [N, K], K > 1) also gets the cross-entropy of
@@ -75,7 +78,7 @@ public enum ZeroQ {
     /// The batch is split over `shards` tapes run on threads of their own (OpenBLAS on one thread
     /// each); the statistics, the loss and every gradient are those of the whole batch.
     /// `progress` hears (iteration, loss) every 10 iterations.
-    public static func distill(_ graph: Graph, targets: [Target], count: Int, iterations: Int = 100, learningRate: Double = 0.2,
+    public static func distill(_ graph: Graph, targets: [Target], count: Int, iterations: Int = ZeroQ.iterations, learningRate: Double = 0.2,
                                seed: UInt64 = 1, shards: Int = min(2, ProcessInfo.processInfo.activeProcessorCount),
                                progress: (Int, Double) -> Void = { _, _ in }) throws -> Tensor {
         guard let input = graph.inputs.first, input.shape.count == 4 else {

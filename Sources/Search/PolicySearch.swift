@@ -53,7 +53,7 @@ public enum PolicySearch {
         var random = SplitMix(seed: settings.seed)
         var baseline: Double?
         var best: (plan: Plan, quality: Double)?
-        let started = Date()
+        var meter = ProgressMeter("FLIQS", total: max(settings.steps, 1), unit: "steps")
         for step in 1...max(settings.steps, 1) {
             let probabilities = logits.map { Sensitivity.softmax($0) }
             let picks = probabilities.map { p -> Int in
@@ -72,12 +72,8 @@ public enum PolicySearch {
                     logits[i][k] += settings.learningRate * advantage * ((k == picks[i] ? 1 : 0) - probabilities[i][k])
                 }
             }
-            if step % 10 == 0 || step == settings.steps {
-                let elapsed = Date().timeIntervalSince(started), left = elapsed / Double(step) * Double(settings.steps - step)
-                let bestText = best.map { String(format: "best feasible Q %.4f", $0.quality) } ?? "no feasible plan yet"
-                progress(String(format: "  FLIQS step %d/%d: reward %.4f, baseline %.4f, %@, %.0f s left", step, settings.steps, reward,
-                                baseline!, bestText, left))
-            }
+            let bestText = best.map { String(format: "best feasible Q %.4f", $0.quality) } ?? "no feasible plan yet"
+            meter.line(step, detail: String(format: "reward %.4f, baseline %.4f, %@", reward, baseline!, bestText)).map(progress)
         }
         return Outcome(sampled: best, probabilities: logits.map { Sensitivity.softmax($0) })
     }

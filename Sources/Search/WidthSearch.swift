@@ -114,14 +114,12 @@ public struct WidthSearch {
 
         var scored: [[Int]: Double] = [:]
         var ranked: [[Int]] = []
-        let started = Date()
+        var meter = ProgressMeter("width search", total: generations, unit: "generations")
         for generation in 0..<generations {
             for picks in pool where scored[picks] == nil { scored[picks] = try score(widths(picks)) }
             ranked = scored.keys.sorted { scored[$0]! < scored[$1]! }
-            let elapsed = Date().timeIntervalSince(started)
-            let left = elapsed / Double(generation + 1) * Double(generations - generation - 1)
-            progress(String(format: "  width search generation %d/%d: best divergence %.4f at %.1fM MACs, %d width vectors scored, %.0f s left",
-                            generation + 1, generations, scored[ranked[0]]!, Double(cost.macs(widths(ranked[0]))) / 1e6, scored.count, left))
+            meter.line(generation + 1, detail: String(format: "best divergence %.4f at %.1fM MACs, %d width vectors scored", scored[ranked[0]]!,
+                                                      Double(cost.macs(widths(ranked[0]))) / 1e6, scored.count)).map(progress)
             guard generation + 1 < generations else { break }
             let parents = Array(ranked.prefix(max(2, population / 4)))
             func tournament() -> [Int] {
@@ -165,7 +163,7 @@ public struct WidthSearch {
     /// `layerAdaptive` as option indices.
     private func prior(budget: Int, random: inout SplitMix, progress: (String) -> Void) throws -> [Int] {
         precondition(cost.macs(options.map { $0[0] }) <= budget, "the budget is below the smallest widths")
-        let started = Date()
+        var meter = ProgressMeter("width prior", total: groups.count, unit: "channel groups")
         let full = options.map { $0.count - 1 }
         var alone: [[Double]] = options.map { $0.map { _ in 0 } }
         for g in groups.indices {
@@ -175,10 +173,9 @@ public struct WidthSearch {
                 picks[g] = i
                 alone[g][i] = try score(widths(picks))
             }
-            progress(String(format: "  width prior %d/%d: %d channels cut alone to %@: divergence %@, %.0f s left", g + 1, groups.count,
-                            groups[g].channels, measured.map { String(options[g][$0]) }.joined(separator: ", "),
-                            measured.map { String(format: "%.3f", alone[g][$0]) }.joined(separator: ", "),
-                            Date().timeIntervalSince(started) / Double(g + 1) * Double(groups.count - g - 1)))
+            meter.line(g + 1, detail: "\(groups[g].channels) channels cut alone to "
+                       + measured.map { String(options[g][$0]) }.joined(separator: ", ") + ": divergence "
+                       + measured.map { String(format: "%.3f", alone[g][$0]) }.joined(separator: ", ")).map(progress)
         }
         var picks = full
         while cost.macs(widths(picks)) > budget {

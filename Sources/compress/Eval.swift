@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Graph
 import Pipeline
 
 struct Eval: ParsableCommand {
@@ -24,13 +25,7 @@ struct Eval: ParsableCommand {
         if let count, count < 1 { throw CommandError("--count must be at least 1") }
         let preset = try InputLoader.parsePreset(prep)
         let samples = try LabeledData(folder: data)
-        var lastReport = 0
-        let progress = { (done: Int, total: Int) in
-            if done == total || done - lastReport >= total / 10 {
-                note("eval: \(done)/\(total) images")
-                lastReport = done
-            }
-        }
+        let progress = ProgressMeter.callback("eval", unit: "images", report: note)
         let accuracy: Accuracy
         if model.lowercased().hasSuffix(".wtm") {
             guard size == nil, inputShape == nil else { throw CommandError("--size and --input-shape do not apply to a .wtm: its input size is fixed") }

@@ -13,9 +13,30 @@ func printJSON(_ object: [String: Any]) throws {
     print(String(decoding: data, as: UTF8.self))
 }
 
-/// A line on stderr: progress and notes, never mixed into stdout's results.
+/// Whether stderr is a terminal, where a progress line is redrawn in place.
+private let stderrIsTerminal = isatty(2) != 0
+/// Whether the terminal's last line is a progress line still being redrawn.
+nonisolated(unsafe) private var progressLineOpen = false
+
+/// A line on stderr: progress and notes, never mixed into stdout's results. A line starting with
+/// "\r" (`ProgressMeter`) replaces the progress line before it on a terminal (ending in a newline,
+/// it is the last) and is a plain line elsewhere.
 func note(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
+    var out = text
+    if text.hasPrefix("\r") {
+        out = String(text.dropFirst())
+        if stderrIsTerminal {
+            // A final line (ending in a newline) closes the progress line.
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + out).utf8))
+            progressLineOpen = !out.hasSuffix("\n")
+            return
+        }
+        out = out.hasSuffix("\n") ? String(out.dropLast()) : out
+    } else if progressLineOpen {
+        out = "\n" + out
+    }
+    progressLineOpen = false
+    FileHandle.standardError.write(Data((out + "\n").utf8))
 }
 
 /// 385_282_944 → "385.28M".

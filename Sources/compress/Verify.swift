@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Graph
 import Pipeline
 import Runner
 
@@ -20,9 +21,8 @@ struct Verify: ParsableCommand {
         let preset = try InputLoader.parsePreset(prep)
         let integer = try IntegerInference(path: model, kernels: try KernelsOption.parse(kernels), threads: threads)
         let samples = try LabeledData(folder: data)
-        let result = try Verification.run(integer, data: samples, preset: preset, count: max(count, 1)) { done, total in
-            if done == total || done % 10 == 0 { note("verify: \(done)/\(total) images") }
-        }
+        let result = try Verification.run(integer, data: samples, preset: preset, count: max(count, 1),
+                                          progress: ProgressMeter.callback("verify", unit: "images", report: note))
         if json {
             try printJSON(["kernels": integer.runner.kernels, "images": result.images, "elements": result.elements, "mismatches": result.mismatches,
                            "max_difference": result.maxDifference])

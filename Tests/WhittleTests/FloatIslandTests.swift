@@ -100,6 +100,9 @@ final class FloatIslandTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: wtm) }
         let result = try runCompress([model, "--data", data, "--prep", "mnist", "--calibration-count", "20", "-o", wtm, "--json"])
         XCTAssertEqual(result.status, 0, result.stderr)
+        // Progress on a stderr that is no terminal: plain lines, no carriage returns.
+        XCTAssertTrue(result.stderr.contains("calibrating 2/2 batches"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("\r"), result.stderr)
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
         XCTAssertEqual((summary["float_ops"] as? [Any])?.count, 21)
         XCTAssertGreaterThanOrEqual(summary["top1_agreement"] as? Double ?? 0, 0.9)
