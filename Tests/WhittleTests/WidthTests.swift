@@ -141,8 +141,8 @@ final class WidthTests: XCTestCase {
         XCTAssertLessThanOrEqual(outcome.result.cost.macs, 30_000_000)
         XCTAssertGreaterThanOrEqual(outcome.result.cost.macs, 24_000_000)
         XCTAssert(outcome.result.plan.layers.contains { $0.channels! < 16 || ($0.channels! > 16 && $0.channels! < 32) || ($0.channels! > 32 && $0.channels! < 64) })
-        XCTAssert(lines.contains { $0.contains("width search generation 8/8") }, lines.joined(separator: "\n"))
-        XCTAssert(lines.contains { $0.contains("fine-tuning epoch 1") }, lines.joined(separator: "\n"))
+        XCTAssert(lines.contains { $0.contains("width search 8/8 generations") }, lines.joined(separator: "\n"))
+        XCTAssert(lines.contains { $0.contains("fine-tuning ") && $0.contains(": epoch 1") }, lines.joined(separator: "\n"))
         XCTAssert(outcome.notes.contains { $0.hasPrefix("widths (evolution): ") && $0.contains("→") }, "\(outcome.notes)")
 
         job.budgets = [.macs(1_000_000)]
