@@ -217,7 +217,8 @@ public enum WTM {
                     let weights = WeightPacking.unpackConv(levels(slots), group: group, outputs: outputs, depth: depth, depthwise: depthwise)
                     kind = .conv(window(), group: group, weights: weights, bias: try bias(weights), requant: requant())
                 case WT_OP_FC:
-                    let outputs = Int(blobs[WT_B_BIAS].size) / 4, depth = tensors[Int(op.inputs.0)].count / tensors[Int(op.inputs.0)].shape[0]
+                    let outputs = Int(blobs[WT_B_BIAS].size) / 4, output = tensors[Int(op.output)]
+                    let depth = tensors[Int(op.inputs.0)].count / (output.count / outputs)
                     let weights = WeightPacking.unpackGEMM(levels(WeightLayout.gemmCount(outputs: outputs, depth: depth))[...],
                                                            outputs: outputs, depth: depth)
                     kind = .fullyConnected(weights: weights, bias: try bias(weights), requant: requant())

@@ -102,7 +102,9 @@ extension QuantPlan {
             case .fullyConnected(let w, let outputs, let bias):
                 let (weights, scales) = quantized(w, channels: outputs, layer: layer, moments: moments[step.name])
                 layerWeights[step.name] = Lowered.Weights(scheme: layer.weights, scales: scales)
+                // Channel means are per dim 1: the features of [N, K], not of a [B, T, K] input's rows.
                 let means = inputMeans?[step.inputs[0]].map { QuantPlan.columnsInNHWC($0.map(Float.init), flattened: step.flattenedInput) }
+                    .flatMap { $0.count * outputs == w.count ? $0 : nil }
                 let corrected = QuantPlan.corrected(bias, real: w, weights: weights, scales: scales, group: 1, means: means)
                 kind = .fullyConnected(weights: weights, bias: QuantPlan.bias(corrected, x: x, weightScales: scales),
                                        requant: scales.map { Requantization(Double(x.scale) * Double($0) / Double(y.scale)) })

@@ -178,9 +178,10 @@ public struct QuantPlan {
                                                  weightFactor: alpha)
                     foldActivation(&step)
                 case .matMul:
+                    // [N, K] or [B, T, K] (rows of K) times a constant [K, M].
                     guard let b = constant(node.inputs[1]), b.shape.count == 2, activations.count == 1,
-                          shapes[node.inputs[0]]?.count == 2 else {
-                        throw unsupported(node, "only [N, K] · constant [K, M] runs in int8")
+                          let rank = shapes[node.inputs[0]]?.count, rank == 2 || rank == 3 else {
+                        throw unsupported(node, "only [N, K] or [B, T, K] · constant [K, M] runs in int8")
                     }
                     let outputs = b.shape[1]
                     var bias = [Float](repeating: 0, count: outputs)
@@ -316,6 +317,9 @@ public struct QuantPlan {
                     step.kind = .softmax
                 default:
                     throw unsupported(node, "the int8 runtime has no kernel for \(node.op.name)")
+                }
+                if let rank = shapes[step.output]?.count, rank > 4 {
+                    throw unsupported(node, "its output has rank \(rank); int8 tensors have rank 4 at most")
                 }
                 steps.append(step)
             } catch let refusal as UnsupportedError {

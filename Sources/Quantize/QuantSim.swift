@@ -53,7 +53,8 @@ public struct QuantSim {
                 } } } }
             } }
         case .fullyConnected(let weights, let bias, let requant):
-            let (batch, outputs) = (y.shape[0], y.shape[1]), depth = x.count / x.shape[0]
+            // Every dim of the output but the last is a row (the runtime's wt_fc_rows).
+            let outputs = y.shape[y.shape.count - 1], batch = y.count / outputs, depth = x.count / batch
             input.withUnsafeBufferPointer { xs in weights.withUnsafeBufferPointer { ws in
                 for n in 0..<batch { for m in 0..<outputs {
                     var acc = bias[m]

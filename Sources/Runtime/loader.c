@@ -178,11 +178,12 @@ static wt_status check_op(const wt_model *m, const wt_op *op) {
     return check_requant_blobs(m, op, out->dims[3]);
   }
   case WT_OP_FC: {
-    if (op->input_count != 1 || out->rank != 2 || in[0]->dims[0] != out->dims[0]) return WT_ERROR_OP;
-    const uint64_t depth = element_count(in[0]) / in[0]->dims[0];
+    /* Out [N, M] or [B, T, M]: rows of M outputs, each reading an equal share of the input. */
+    if (op->input_count != 1 || out->rank < 2 || out->rank > 3 || element_count(in[0]) % wt_fc_rows(out) != 0) return WT_ERROR_OP;
+    const uint64_t depth = element_count(in[0]) / wt_fc_rows(out), outputs = out->dims[out->rank - 1];
     if (depth > WT_MAX_DOT) return WT_ERROR_OP;
-    if ((s = check_weights(m, op, wt_packed_group_size(out->dims[1], depth))) != WT_OK) return s;
-    return check_requant_blobs(m, op, out->dims[1]);
+    if ((s = check_weights(m, op, wt_packed_group_size(outputs, depth))) != WT_OK) return s;
+    return check_requant_blobs(m, op, outputs);
   }
   case WT_OP_ADD:
     if (op->input_count != 2 || !wt_same_dims(in[0], out) || !wt_same_dims(in[1], out)) return WT_ERROR_OP;
@@ -288,7 +289,7 @@ static size_t scratch_size(const wt_model *m, const wt_op *op) {
   const wt_tensor *in = &m->tensors[op->inputs[0]], *out = &m->tensors[op->output];
   size_t depth;
   if (op->kind == WT_OP_FC) {
-    depth = (size_t)(element_count(in) / in->dims[0]);
+    depth = (size_t)element_count(in) / wt_fc_rows(out);
   } else if (op->kind == WT_OP_CONV && !wt_conv_is_depthwise(op, in, out)) {
     depth = (size_t)op->params[WT_P_KH] * (size_t)op->params[WT_P_KW] * (in->dims[3] / (uint32_t)op->params[WT_P_GROUP]);
   } else {
@@ -449,7 +450,7 @@ uint64_t wt_model_macs(const wt_model *model) {
     switch (op->kind) {
     case WT_OP_CONV: total += element_count(out) * kernel * (in->dims[3] / group); break;
     case WT_OP_CONV_TRANSPOSE: total += element_count(in) * kernel * (out->dims[3] / group); break;
-    case WT_OP_FC: total += element_count(out) * (element_count(in) / in->dims[0]); break;
+    case WT_OP_FC: total += element_count(out) * (element_count(in) / wt_fc_rows(out)); break;
     case WT_OP_F_MATMUL: total += element_count(out) * in->dims[in->rank - 1]; break;
     default: break;
     }

@@ -206,10 +206,18 @@ static void conv_case(const wt_kernel_set *set, size_t n, size_t h, size_t w, si
   check(&c, set);
 }
 
-static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t outputs) {
+/* `blocks` > 1: in [blocks, batch / blocks, depth] and out [blocks, batch / blocks, outputs], rows of a 3-D input. */
+static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t outputs, size_t blocks) {
   op_case c = new_case(WT_OP_FC, 1);
   c.in[0] = tensor((uint32_t)batch, 1, 1, (uint32_t)depth, 2);
   c.out = tensor((uint32_t)batch, 1, 1, (uint32_t)outputs, 2);
+  if (blocks > 1) {
+    const uint32_t in3[3] = {(uint32_t)blocks, (uint32_t)(batch / blocks), (uint32_t)depth};
+    const uint32_t out3[3] = {(uint32_t)blocks, (uint32_t)(batch / blocks), (uint32_t)outputs};
+    memcpy(c.in[0].dims, in3, sizeof in3);
+    memcpy(c.out.dims, out3, sizeof out3);
+    c.in[0].rank = c.out.rank = 3;
+  }
   c.x[0] = random_bytes(c.in[0].byte_size);
   const size_t bytes = wt_packed_group_size(outputs, depth);
   int8_t *weights = calloc(bytes, 1);
@@ -223,7 +231,7 @@ static void fc_case(const wt_kernel_set *set, size_t batch, size_t depth, size_t
   clamp(&c.op, c.out.zero_point);
   c.scratch_size = wt_gemm_scratch_size(depth);
   char what[96];
-  snprintf(what, sizeof what, "fc batch %zu depth %zu outputs %zu", batch, depth, outputs);
+  snprintf(what, sizeof what, "fc batch %zu (in %zu blocks) depth %zu outputs %zu", batch, blocks, depth, outputs);
   c.what = what;
   check(&c, set);
 }
@@ -364,9 +372,15 @@ static void sweep(const wt_kernel_set *set, int random_cases) {
   for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
     for (size_t d = 0; d < sizeof depths / sizeof *depths; d++)
       for (size_t o = 0; o < sizeof outputs / sizeof *outputs; o++) {
-        fc_case(set, batches[b], depths[d], outputs[o]);
+        fc_case(set, batches[b], depths[d], outputs[o], 1);
         release_all();
       }
+  /* Rows of a 3-D input: [2, 20, K] (a sequence model's 40 steps) and [3, 3, K]. */
+  for (size_t d = 0; d < sizeof depths / sizeof *depths; d++) {
+    fc_case(set, 40, depths[d], 25, 2);
+    fc_case(set, 9, depths[d], 17, 3);
+    release_all();
+  }
   /* Convolutions: random geometry, including the depthwise and grouped cases. */
   const size_t kernels[] = {1, 1, 2, 3, 3, 5, 7};
   for (int i = 0; i < random_cases; i++) {

@@ -84,11 +84,12 @@ final class OCRTests: XCTestCase {
     }
 
     /// The text recognizer (a CNN, then two transformer blocks and a 6,625-class CTC head over 40
-    /// steps): the ops int8 has no kernel for (attention's MatMuls and Softmax, the layer norms,
-    /// the windowed AveragePool, the 3-D head) run as a float island inside the `.wtm`, bit-exact
-    /// with QuantSim on every kernel set. Its CTC-decoded class sequences on the 8 evaluation
-    /// lines differ from float's by at most 12 % of their characters (measured: 13 edits in 159;
-    /// the int8 CNN before the island is what loses them, its SQNR falling to about 9 dB).
+    /// steps): the ops int8 has no kernel for (attention's MatMuls of two activations and its
+    /// Softmax, the layer norms, the windowed AveragePool) run as float islands inside the `.wtm`,
+    /// bit-exact with QuantSim on every kernel set, while the MatMuls by constant weights (the
+    /// 3-D head included) run in int8. Its CTC-decoded class sequences on the 8 evaluation lines
+    /// differ from float's by at most 12 % of their characters (measured: 14 edits in 159; the
+    /// int8 CNN before the island is what loses them, its SQNR falling to about 9 dB).
     func testTextRecognizerRunsItsNeckInFloat() throws {
         let fixtures = try self.fixtures
         let model = try Paths.shared("models/ocr/ch_PP-OCRv4_rec_infer.onnx"), wtm = temporary("rec.wtm")
@@ -97,7 +98,7 @@ final class OCRTests: XCTestCase {
         let summary = try succeed([model, "--input-shape", "1x3x48x320", "--data", fixtures + "/rec/calib", "-o", wtm, "--json"] + prep)
         let floatOps = (try JSONSerialization.jsonObject(with: Data(summary.stdout.utf8)) as? [String: Any])?["float_ops"] as? [[String: String]] ?? []
         XCTAssertEqual(floatOps.first?["name"], "p2o.AveragePool.0")
-        XCTAssertEqual(floatOps.filter { $0["op"] == "MatMul" }.count, 13, "attention, feed-forward and head")
+        XCTAssertEqual(floatOps.filter { $0["op"] == "MatMul" }.count, 4, "attention's, two in each of the two blocks")
         XCTAssertFalse(floatOps.contains { $0["op"] == "Conv" }, "every conv stays int8")
         var characters = 0, edits = 0
         for i in 0..<8 {

@@ -91,7 +91,9 @@ typedef enum {
   WT_OP_CONV = 1,        /* grouped 2-D convolution, NHWC; blobs: weights (the levels of the op's scheme in the int8
                             layout of kernels/packing.h, packed at the scheme's bits), bias i32 [M] with the input zero
                             point folded in, multiplier i32 [M], shift i32 [M] */
-  WT_OP_FC = 2,          /* fully connected: in [N, K] (or [N,1,1,K]); blobs: weights (as conv's), bias, multiplier, shift */
+  WT_OP_FC = 2,          /* fully connected: out [N, M] or [B, T, M], each of its N (B·T) rows reading an equal share of the
+                            input, K values ([N, K], [N,1,1,K] or [B, T, K]); blobs: weights (as conv's), bias, multiplier,
+                            shift */
   WT_OP_ADD = 3,         /* elementwise sum of two same-shape tensors, TFLite's integer recipe */
   WT_OP_MUL = 4,         /* product; the second input is the same shape or [N,1,1,C] */
   WT_OP_LUT = 5,         /* y = table[x]; blob: 256 bytes (Relu, Clip, Sigmoid, HardSigmoid, HardSwish …), or 256 per

@@ -231,7 +231,7 @@ void wt_qu8_gemm_conv(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
 }
 
 void wt_qu8_gemm_fc(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
-  const size_t batch = call->out->dims[0], depth = call->in[0]->byte_size / batch;
+  const size_t batch = wt_fc_rows(call->out), depth = call->in[0]->byte_size / batch;
   const geometry g = {
       .x = call->x[0],
       .w = {.batch = batch, .height = 1, .width = 1, .channels = depth, .out_h = 1, .out_w = 1, .kh = 1, .kw = 1, .stride_h = 1,
@@ -239,5 +239,5 @@ void wt_qu8_gemm_fc(const wt_op_call *call, const wt_gemm_ukernel *ukernel) {
       .in_per_group = depth,
       .zx = call->in[0]->zero_point,
   };
-  run_gemm(call, ukernel, &g, 1, batch, call->out->dims[1]);
+  run_gemm(call, ukernel, &g, 1, batch, call->out->dims[call->out->rank - 1]);
 }

@@ -66,6 +66,14 @@ static inline int wt_conv_is_depthwise(const wt_op *op, const wt_tensor *in, con
 }
 
 /* Whether an op kind has weights (and a scheme, and weights the interpreter may unpack). */
+/* A fully connected op's rows: every dim of its output but the last, whose size is the op's
+ * outputs. Example: out [1, 40, 6625] is 40 rows of 6625 outputs, each reading K = in / 40 values. */
+static inline size_t wt_fc_rows(const wt_tensor *out) {
+  size_t rows = 1;
+  for (uint32_t i = 0; i + 1 < out->rank; i++) rows *= out->dims[i];
+  return rows;
+}
+
 static inline int wt_kind_has_weights(uint32_t kind) {
   return kind == WT_OP_CONV || kind == WT_OP_FC || kind == WT_OP_CONV_TRANSPOSE;
 }

@@ -55,7 +55,7 @@ void wt_qu8_conv__ref(const wt_op_call *call) {
 
 void wt_qu8_fc__ref(const wt_op_call *call) {
   const wt_op *op = call->op;
-  const size_t batch = call->out->dims[0], outputs = call->out->dims[1];
+  const size_t batch = wt_fc_rows(call->out), outputs = call->out->dims[call->out->rank - 1];
   const size_t depth = element_count(call->in[0]) / batch;
   const int8_t *weights = (const int8_t *)call->weights;
   const int32_t *bias = wt_op_int32s(call, WT_B_BIAS), *mult = wt_op_int32s(call, WT_B_MULTIPLIER),
