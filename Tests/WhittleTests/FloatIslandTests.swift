@@ -108,7 +108,8 @@ final class FloatIslandTests: XCTestCase {
         XCTAssertEqual((summary["float_ops"] as? [Any])?.count, 19)
         XCTAssertGreaterThanOrEqual(summary["top1_agreement"] as? Double ?? 0, 0.9)
         for kernels in ["ref", "avx2", "avxvnni", "avx512vnni"] {
-            let verified = try runCompress(["verify", wtm, "--data", data, "--prep", "mnist", "--count", "3", "--kernels", kernels, "--json"])
+            // No --prep: verify takes the preset the .wtm records, as run does.
+            let verified = try runCompress(["verify", wtm, "--data", data, "--count", "3", "--kernels", kernels, "--json"])
             if verified.stderr.contains("cannot run") { continue }
             XCTAssertEqual(verified.status, 0, verified.stderr)
             let mismatches = (try JSONSerialization.jsonObject(with: Data(verified.stdout.utf8)) as? [String: Any])?["mismatches"] as? Int
