@@ -14,7 +14,7 @@ struct Eval: ParsableCommand {
 
     @Argument(help: "The model (.onnx or .wtm).") var model: String
     @Option(help: "The labeled folder.") var data: String
-    @Option(help: "Image preprocessing: \(Preset.helpText).") var prep: String
+    @Option(help: "Image preprocessing: \(Preset.helpText). Default for a .wtm: the preset it records.") var prep: String?
     @Option(help: "Image side in pixels (default: the model's input size).") var size: Int?
     @Option(help: "Fixes dynamic input dimensions, e.g. 1x3x48x192.") var inputShape: String?
     @Option(help: "Evaluate only the first N images.") var count: Int?
@@ -23,15 +23,19 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         if let count, count < 1 { throw CommandError("--count must be at least 1") }
-        let preset = try InputLoader.parsePreset(prep)
         let samples = try LabeledData(folder: data)
         let progress = ProgressMeter.callback("eval", unit: "images", report: note)
         let accuracy: Accuracy
         if model.lowercased().hasSuffix(".wtm") {
             guard size == nil, inputShape == nil else { throw CommandError("--size and --input-shape do not apply to a .wtm: its input size is fixed") }
-            accuracy = try Evaluation.accuracy(of: IntegerInference(path: model), on: samples, preset: preset, limit: count,
-                                               progress: progress)
+            let integer = try IntegerInference(path: model)
+            guard let spec = prep ?? integer.metadata?.preprocessing?.preset else {
+                throw CommandError("give --prep: \(model) records no preprocessing")
+            }
+            accuracy = try Evaluation.accuracy(of: integer, on: samples, preset: try InputLoader.parsePreset(spec), limit: count, progress: progress)
         } else {
+            guard let prep else { throw CommandError("give --prep: how images become the model's inputs") }
+            let preset = try InputLoader.parsePreset(prep)
             let shape = try inputShape.map(ModelLoader.parseShape)
             accuracy = try Evaluation.accuracy(of: ModelLoader.load(path: model, inputShape: shape).graph, on: samples, preset: preset, size: size,
                                                limit: count, batch: max(batch, 1), progress: progress)

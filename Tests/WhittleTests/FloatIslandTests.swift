@@ -107,6 +107,12 @@ final class FloatIslandTests: XCTestCase {
         let summary = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any] ?? [:]
         XCTAssertEqual((summary["float_ops"] as? [Any])?.count, 19)
         XCTAssertGreaterThanOrEqual(summary["top1_agreement"] as? Double ?? 0, 0.9)
+        // eval, as verify below, takes the preset the .wtm records; an .onnx model needs --prep.
+        let evaluated = try runCompress(["eval", wtm, "--data", data, "--count", "20", "--json"])
+        XCTAssertEqual(evaluated.status, 0, evaluated.stderr)
+        let onnx = try runCompress(["eval", model, "--data", data, "--count", "20"])
+        XCTAssertNotEqual(onnx.status, 0)
+        XCTAssertTrue(onnx.stderr.contains("give --prep"), onnx.stderr)
         for kernels in ["ref", "avx2", "avxvnni", "avx512vnni"] {
             // No --prep: verify takes the preset the .wtm records, as run does.
             let verified = try runCompress(["verify", wtm, "--data", data, "--count", "3", "--kernels", kernels, "--json"])
