@@ -67,8 +67,11 @@ public struct IntegerTensor: Equatable, Sendable {
     /// The real values `bytes` of this tensor hold, in the float graph's layout (NCHW for 4-D):
     /// dequantized, or a float island's float32 values as they are.
     public func realValues(_ bytes: [UInt8]) -> [Float] {
-        isFloat ? bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } : dequantize(nhwc: bytes)
+        isFloat ? IntegerTensor.floats(bytes) : dequantize(nhwc: bytes)
     }
+
+    /// The float32 values stored in `bytes` (a float island's tensor as the arena holds it).
+    public static func floats(_ bytes: [UInt8]) -> [Float] { bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) } }
 
     /// For each NCHW element index, in order, its index in NHWC storage (the identity unless 4-D).
     /// `shape` is the NHWC shape.
@@ -252,14 +255,6 @@ public struct IntegerOp: Equatable, Sendable {
         case .dequantize: return "Dequantize"
         case .quantize: return "Quantize"
         case .float(let op): return op.name
-        }
-    }
-
-    /// Whether the op runs in float32 (dequantize and quantize included).
-    public var isFloat: Bool {
-        switch kind {
-        case .dequantize, .quantize, .float: return true
-        default: return false
         }
     }
 }

@@ -8,7 +8,6 @@ import Graph
 extension QuantSim {
     static let rank = 6
 
-    static func floats(_ bytes: [UInt8]) -> [Float] { IntegerTensor.float(name: "", shape: []).realValues(bytes) }
 
     static func bytes(_ floats: [Float]) -> [UInt8] {
         floats.withUnsafeBytes { Array($0) }

@@ -164,9 +164,9 @@ public struct QuantSim {
         case .dequantize:
             return bytes(dequantize(input, x))
         case .quantize:
-            return quantize(floats(input), y, clamp: op.clamp)
+            return quantize(IntegerTensor.floats(input), y, clamp: op.clamp)
         case .float(let f):
-            return bytes(float(f, operands.map { ($0.tensor.shape, floats($0.data)) }, output: y.shape))
+            return bytes(float(f, operands.map { ($0.tensor.shape, IntegerTensor.floats($0.data)) }, output: y.shape))
         case .softmax(let table):
             let inner = y.shape[y.shape.count - 1]
             for r in 0..<(y.count / inner) {
